@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build and tests need, when missing.
+# Usage: scripts/deps.sh [build|test|fuzz|bench]...   (default: test)
+set -euo pipefail
+
+want=()
+need() {  # need PACKAGE WHY
+    if ! dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; then
+        echo "deps: installing $1 ($2)"
+        want+=("$1")
+    fi
+}
+
+for what in "${@:-test}"; do
+    case "$what" in
+    build|test|fuzz|bench)
+        need gcc "the C compiler"
+        need make "the build"
+        need pkg-config "library flags"
+        need ragel "regenerating the state machines (make regen)"
+        need re2c "regenerating specc's lexer (make regen)"
+        need libjson-c-dev "JSON parsing in tests and the json-c benchmark reference"
+        need libcmocka-dev "unit tests"
+        need nettle-dev "SHA-256/HMAC sinks"
+        need libssl-dev "Ed25519 signatures and randomness"
+        ;;&
+    fuzz|test)
+        need clang "libFuzzer harnesses"
+        need libclang-rt-14-dev "libFuzzer and sanitizer runtimes for clang"
+        ;;
+    esac
+done
+
+if [ ${#want[@]} -gt 0 ]; then
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    # The package lists may be empty on a fresh machine.
+    $SUDO apt-get update -qq >/dev/null
+    $SUDO apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
+fi

@@ -1,0 +1,467 @@
+/*
+ * check.c — name resolution and the information-flow rules.
+ *
+ * The rules (spec/README.md, "Flow rules"):
+ *  - a pseudonymous field must go to a `pseudonym` sink and nowhere else;
+ *  - a secret field must go to at least one sink, and only to `commit` or
+ *    to derivations; its bytes have nowhere else to go;
+ *  - an output (response, audit entry, record or report, log line,
+ *    WebSocket frame, table column) may name a request field with `from`
+ *    only through one of that field's sinks when the field is secret or
+ *    pseudonymous: the raw value can reach no output;
+ *  - every derivation has a finite domain, so what it lets out is bounded
+ *    by log2 of the domain's size.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "specc.h"
+
+static const char *class_name(int c)
+{
+    return c == SC_SECRET ? "secret" : c == SC_PSEUDONYMOUS ? "pseudonymous" : "public";
+}
+
+sc_record *sc_find_record(const sc_spec *spec, const char *name, int kind)
+{
+    for (int i = 0; i < spec->nrecords; i++)
+        if (spec->records[i]->kind == kind && !strcmp(spec->records[i]->name, name))
+            return spec->records[i];
+    return NULL;
+}
+
+sc_derive *sc_find_derive(const sc_spec *spec, const char *name)
+{
+    for (int i = 0; i < spec->nderives; i++)
+        if (!strcmp(spec->derives[i]->name, name))
+            return spec->derives[i];
+    return NULL;
+}
+
+sc_endpoint *sc_find_endpoint(const sc_spec *spec, const char *name)
+{
+    for (int i = 0; i < spec->nendpoints; i++)
+        if (!strcmp(spec->endpoints[i]->name, name))
+            return spec->endpoints[i];
+    return NULL;
+}
+
+double sc_derive_domain(const sc_derive *d)
+{
+    double n = 1;
+    for (int i = 0; i < d->nfields; i++) {
+        const sc_dfield *f = &d->fields[i];
+        int k = f->nlabels, has_default = 0;
+        for (int j = 0; j < f->nlabels; j++)
+            if (f->deflt && !strcmp(f->labels[j].label, f->deflt))
+                has_default = 1;
+        n *= k + (f->deflt && !has_default ? 1 : 0);
+    }
+    return n;
+}
+
+static double rfields_bits(const sc_rfield *f, int n)
+{
+    double bits = 0;
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < f[i].nsinks; j++)
+            if (f[i].sinks[j].kind == SC_SINK_DERIVE && f[i].sinks[j].derive)
+                bits += log2(sc_derive_domain(f[i].sinks[j].derive));
+        bits += rfields_bits(f[i].fields, f[i].nfields);
+    }
+    return bits;
+}
+
+double sc_leakage_bits(const sc_endpoint *e)
+{
+    return rfields_bits(e->req, e->nreq);
+}
+
+/* ---- derivations -------------------------------------------------------- */
+
+static void check_derive(const sc_spec *spec, sc_derive *d)
+{
+    for (int i = 0; i < spec->nderives && spec->derives[i] != d; i++)
+        if (!strcmp(spec->derives[i]->name, d->name))
+            sc_error(d->pos, "derivation '%s' is declared twice", d->name);
+    for (int i = 0; i < d->nfields; i++) {
+        sc_dfield *f = &d->fields[i];
+        for (int j = 0; j < i; j++)
+            if (!strcmp(d->fields[j].name, f->name))
+                sc_error(f->pos, "derivation %s has two fields named '%s'", d->name, f->name);
+        if (f->kind == SC_D_TEXT) {
+            sc_error(f->pos, "derivation %s.%s has an unbounded domain: 'text' lets any "
+                     "bytes of the input out; declare a finite set of labels", d->name, f->name);
+            continue;
+        }
+        if (f->kind == SC_D_NUMBER && f->nlabels == 0) {
+            sc_error(f->pos, "derivation %s.%s has an unbounded domain: a number with no "
+                     "{ label lo..hi } map lets the number itself out", d->name, f->name);
+            continue;
+        }
+        f->bounded = 1;
+        if (!f->deflt)
+            sc_error(f->pos, "derivation %s.%s needs a default label for input that "
+                     "matches none", d->name, f->name);
+        for (int j = 0; j < f->nlabels; j++) {
+            sc_dlabel *l = &f->labels[j];
+            for (int k = 0; k < j; k++) {
+                if (!strcmp(f->labels[k].label, l->label))
+                    sc_error(l->pos, "derivation %s.%s lists label '%s' twice", d->name, f->name, l->label);
+                else if (f->kind == SC_D_NUMBER && l->lo <= f->labels[k].hi && f->labels[k].lo <= l->hi)
+                    sc_error(l->pos, "derivation %s.%s: range of '%s' overlaps that of '%s'",
+                             d->name, f->name, l->label, f->labels[k].label);
+            }
+            if (f->kind == SC_D_KEYWORDS)
+                for (int k = 0; k < l->nkeywords; k++) {
+                    const char *kw = l->keywords[k];
+                    if (!*kw)
+                        sc_error(l->pos, "derivation %s.%s: empty keyword", d->name, f->name);
+                    for (const char *c = kw; *c; c++)
+                        if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f) {
+                            sc_error(l->pos, "derivation %s.%s: keyword \"%s\" must be printable ASCII",
+                                     d->name, f->name, kw);
+                            break;
+                        }
+                }
+        }
+    }
+}
+
+/* ---- request fields ----------------------------------------------------- */
+
+static int rdepth(const sc_rfield *f, int n)
+{
+    int d = 0;
+    for (int i = 0; i < n; i++)
+        if (f[i].type == SC_R_OBJECT) {
+            int x = rdepth(f[i].fields, f[i].nfields);
+            if (x > d) d = x;
+        }
+    return d + 1;
+}
+
+static void check_rfields(const sc_spec *spec, const sc_endpoint *e, sc_rfield *f, int n,
+                          const char *prefix)
+{
+    for (int i = 0; i < n; i++) {
+        sc_rfield *r = &f[i];
+        for (int j = 0; j < i; j++)
+            if (!strcmp(f[j].name, r->name))
+                sc_error(r->pos, "request of %s has two fields named '%s%s'", e->name, prefix, r->name);
+        if (r->type == SC_R_OBJECT) {
+            if (r->cls != SC_PUBLIC || r->nsinks)
+                sc_error(r->pos, "an object field takes no class or sinks; its fields do");
+            char buf[256];
+            snprintf(buf, sizeof buf, "%s%s.", prefix, r->name);
+            check_rfields(spec, e, r->fields, r->nfields, sc_strndup(buf, strlen(buf)));
+            continue;
+        }
+        if (r->type == SC_R_STRING && r->max > 16 * 1024 * 1024)
+            sc_error(r->pos, "field %s.%s%s: length bound over 16MiB", e->name, prefix, r->name);
+        if (r->type == SC_R_STRING && r->cls == SC_PUBLIC && r->max > 65536)
+            sc_error(r->pos, "public field %s.%s%s is stored whole: keep it under 64KiB",
+                     e->name, prefix, r->name);
+        if (r->cls != SC_PUBLIC && r->type != SC_R_STRING)
+            sc_error(r->pos, "%s field %s.%s%s must be a string", class_name(r->cls),
+                     e->name, prefix, r->name);
+        int has_pseudonym = 0;
+        for (int j = 0; j < r->nsinks; j++) {
+            sc_sink *s = &r->sinks[j];
+            for (int k = 0; k < j; k++)
+                if (!strcmp(r->sinks[k].name, s->name))
+                    sc_error(s->pos, "sink '%s' named twice", s->name);
+            if (s->kind == SC_SINK_DERIVE) {
+                s->derive = sc_find_derive(spec, s->name);
+                if (!s->derive)
+                    sc_error(s->pos, "no sink or derivation named '%s' (sinks: pseudonym, "
+                             "commit, or a derive block's name)", s->name);
+            }
+            if (r->cls == SC_PUBLIC)
+                sc_error(s->pos, "public field %s.%s%s has a sink: sinks are for "
+                         "pseudonymous and secret fields", e->name, prefix, r->name);
+            else if (r->cls == SC_PSEUDONYMOUS && s->kind != SC_SINK_PSEUDONYM)
+                sc_error(s->pos, "pseudonymous field %s.%s%s may only go to the 'pseudonym' "
+                         "sink, not '%s'", e->name, prefix, r->name, s->name);
+            else if (r->cls == SC_SECRET && s->kind == SC_SINK_PSEUDONYM)
+                sc_error(s->pos, "secret field %s.%s%s may not go to 'pseudonym': a keyed "
+                         "hash of a secret is a fingerprint of it; use 'commit'",
+                         e->name, prefix, r->name);
+            if (s->kind == SC_SINK_PSEUDONYM)
+                has_pseudonym = 1;
+        }
+        if (r->cls == SC_SECRET && r->nsinks == 0)
+            sc_error(r->pos, "secret field %s.%s%s has no sink: its bytes would have "
+                     "nowhere to go; add '-> commit' and/or a derivation",
+                     e->name, prefix, r->name);
+        if (r->cls == SC_PSEUDONYMOUS && !has_pseudonym)
+            sc_error(r->pos, "pseudonymous field %s.%s%s has no sink: add '-> pseudonym'",
+                     e->name, prefix, r->name);
+    }
+}
+
+/* ---- outputs ------------------------------------------------------------ */
+
+static void check_record(const sc_spec *spec, sc_record *r, const char *what,
+                         const char *prefix, const char *cname);
+
+static sc_rfield *find_rfield(sc_rfield *f, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(f[i].name, name))
+            return &f[i];
+    return NULL;
+}
+
+/* Resolves `from` and enforces the flow rule for one output.  `kind` is
+ * what the value is written as: an output type (SC_O_*) or, for table
+ * columns, -SC_C_*. */
+static void check_from(const sc_spec *spec, sc_from *fr, const char *where, int kind,
+                       const char *derive_name)
+{
+    sc_endpoint *e = sc_find_endpoint(spec, fr->endpoint);
+    if (!e) {
+        sc_error(fr->pos, "no endpoint named '%s'", fr->endpoint);
+        return;
+    }
+    sc_rfield *f = NULL, *fields = e->req;
+    int n = e->nreq;
+    char path[256] = "";
+    for (int i = 0; i < fr->npath; i++) {
+        f = find_rfield(fields, n, fr->path[i]);
+        if (!f && i == 0)
+            f = find_rfield(e->params, e->nparams, fr->path[i]);
+        snprintf(path + strlen(path), sizeof path - strlen(path), "%s%s", i ? "." : "", fr->path[i]);
+        if (!f) {
+            sc_error(fr->pos, "endpoint %s has no request field '%s'", e->name, path);
+            return;
+        }
+        fields = f->fields;
+        n = f->nfields;
+    }
+    fr->field = f;
+    if (f->type == SC_R_OBJECT) {
+        sc_error(fr->pos, "%s: 'from %s.%s' names an object; name one of its fields", where, e->name, path);
+        return;
+    }
+    if (!fr->via) {
+        if (f->cls != SC_PUBLIC) {
+            char sinks[256] = "";
+            for (int j = 0; j < f->nsinks; j++)
+                snprintf(sinks + strlen(sinks), sizeof sinks - strlen(sinks), "%s%s",
+                         j ? ", " : "", f->sinks[j].name);
+            sc_error(fr->pos, "%s field %s.%s would reach %s raw; route it through one of its "
+                     "sinks with 'via' (%s)", class_name(f->cls), e->name, path, where,
+                     f->nsinks ? sinks : "it has none");
+        } else if (kind == SC_O_DERIVED) {
+            sc_error(fr->pos, "%s: a derived value needs 'via' and the derivation's name", where);
+        }
+        return;
+    }
+    sc_sink *s = NULL;
+    for (int j = 0; j < f->nsinks; j++)
+        if (!strcmp(f->sinks[j].name, fr->via))
+            s = &f->sinks[j];
+    if (!s) {
+        sc_error(fr->via_pos, "%s field %s.%s has no sink '%s'; it would reach %s by a path "
+                 "the spec does not declare", class_name(f->cls), e->name, path, fr->via, where);
+        return;
+    }
+    if (s->kind == SC_SINK_DERIVE) {
+        if (kind != SC_O_DERIVED && kind != -SC_C_TEXT)
+            sc_error(fr->pos, "%s: a value via derivation '%s' must be of type 'derived %s'",
+                     where, s->name, s->name);
+        else if (derive_name && strcmp(derive_name, s->name))
+            sc_error(fr->pos, "%s: type says 'derived %s' but the value comes via '%s'",
+                     where, derive_name, s->name);
+    } else if (kind != SC_O_HASH && kind != -SC_C_BYTES) {
+        sc_error(fr->pos, "%s: a value via '%s' is a 32-byte hash: give it type 'hash' "
+                 "(or 'bytes' in a table)", where, s->name);
+    }
+}
+
+static void check_otype(const sc_spec *spec, sc_otyp *t, sc_ofield *f, const char *where,
+                        const char *cname)
+{
+    switch (t->kind) {
+    case SC_O_DERIVED:
+        t->derive = sc_find_derive(spec, t->ref);
+        if (!t->derive)
+            sc_error(f->pos, "no derivation named '%s'", t->ref);
+        if (!f->from)
+            sc_error(f->pos, "%s: a derived value must say where it comes from "
+                     "('from endpoint.field via %s')", where, t->ref);
+        break;
+    case SC_O_RECORD:
+        t->rec = sc_find_record(spec, t->ref, SC_REC_RECORD);
+        if (!t->rec)
+            sc_error(f->pos, "no record named '%s'", t->ref);
+        break;
+    case SC_O_AUDIT:
+        if (strcmp(t->ref, "any")) {
+            t->rec = sc_find_record(spec, t->ref, SC_REC_AUDIT);
+            if (!t->rec)
+                sc_error(f->pos, "no audit entry kind named '%s'", t->ref);
+        }
+        break;
+    case SC_O_LIST:
+        if (t->elem->kind == SC_O_LIST || t->elem->kind == SC_O_OBJECT || t->elem->kind == SC_O_DERIVED)
+            sc_error(f->pos, "%s: a list holds scalars, records or audit entries", where);
+        else
+            check_otype(spec, t->elem, f, where, cname);
+        break;
+    case SC_O_OBJECT: {
+        char w[512], p[256], c[256];
+        snprintf(w, sizeof w, "%s", where);
+        snprintf(p, sizeof p, "%s.", f->name);
+        snprintf(c, sizeof c, "%s_%s", cname, f->name);
+        check_record(spec, t->rec, sc_strndup(w, strlen(w)), sc_strndup(p, strlen(p)),
+                     sc_strndup(c, strlen(c)));
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static void check_record(const sc_spec *spec, sc_record *r, const char *what,
+                         const char *prefix, const char *cname)
+{
+    r->what = what;
+    r->cname = cname;
+    int nsig = 0;
+    for (int i = 0; i < r->nfields; i++) {
+        sc_ofield *f = &r->fields[i];
+        char where[600];
+        snprintf(where, sizeof where, "%s as field '%s%s'", what, prefix, f->name);
+        for (int j = 0; j < i; j++)
+            if (!strcmp(r->fields[j].name, f->name))
+                sc_error(f->pos, "%s has two fields named '%s'", what, f->name);
+        if (r->kind == SC_REC_AUDIT && (!strcmp(f->name, "action") || !strcmp(f->name, "cvmId")
+                                        || !strcmp(f->name, "timestamp")))
+            sc_error(f->pos, "'%s' is part of every audit entry's envelope", f->name);
+        if (f->is_signature) {
+            nsig++;
+            if (f->type.kind != SC_O_HEX)
+                sc_error(f->pos, "a signature field has type 'hex'");
+            if (nsig > 1)
+                sc_error(f->pos, "%s has more than one signature field", what);
+        }
+        check_otype(spec, &f->type, f, where, cname);
+        if (f->from) {
+            int kind = f->type.kind == SC_O_LIST ? f->type.elem->kind : f->type.kind;
+            check_from(spec, f->from, where, kind, f->type.kind == SC_O_DERIVED ? f->type.ref : NULL);
+        }
+    }
+}
+
+/* ---- endpoints and tables ----------------------------------------------- */
+
+static void check_endpoint(const sc_spec *spec, sc_endpoint *e)
+{
+    static const char *methods[] = { "GET", "POST", "PUT", "PATCH", "DELETE" };
+    int ok = 0;
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        ok |= !strcmp(e->method, methods[i]);
+    if (!ok)
+        sc_error(e->pos, "endpoint %s: unknown method '%s'", e->name, e->method);
+    for (int i = 0; i < spec->nendpoints && spec->endpoints[i] != e; i++) {
+        const sc_endpoint *o = spec->endpoints[i];
+        if (!strcmp(o->name, e->name))
+            sc_error(e->pos, "endpoint '%s' is declared twice", e->name);
+        else if (!strcmp(o->method, e->method) && !strcmp(o->path, e->path)
+                 && o->metadata_port == e->metadata_port)
+            sc_error(e->pos, "endpoints %s and %s both serve %s %s", o->name, e->name, e->method, e->path);
+    }
+    /* Every :name in the path is a declared parameter. */
+    for (const char *s = strchr(e->path, ':'); s; s = strchr(s + 1, ':')) {
+        size_t n = strcspn(s + 1, "/");
+        if (!find_rfield(e->params, e->nparams, sc_strndup(s + 1, n)))
+            sc_error(e->pos, "endpoint %s: path parameter ':%.*s' has no 'param' line", e->name, (int)n, s + 1);
+    }
+    check_rfields(spec, e, e->params, e->nparams, "");
+    if (e->has_request) {
+        if (!strcmp(e->method, "GET"))
+            sc_error(e->pos, "endpoint %s: a GET request has no body", e->name);
+        if (e->max_body < 2 || e->max_body > 16 * 1024 * 1024)
+            sc_error(e->pos, "endpoint %s: body limit must be between 2B and 16MiB", e->name);
+        int d = rdepth(e->req, e->nreq);
+        if (e->max_depth == 0)
+            e->max_depth = d;
+        else if (e->max_depth < d)
+            sc_error(e->pos, "endpoint %s: declared depth %d but its fields nest %d deep",
+                     e->name, e->max_depth, d);
+        if (e->max_depth > 8)
+            sc_error(e->pos, "endpoint %s: nesting deeper than 8 is not supported", e->name);
+        check_rfields(spec, e, e->req, e->nreq, "");
+        if (e->nreq == 0 || e->nreq > 64)
+            sc_error(e->pos, "endpoint %s: a request has 1 to 64 fields", e->name);
+    }
+    if (!e->response) {
+        sc_error(e->pos, "endpoint %s has no response", e->name);
+    } else if (e->response->nfields < 0) {
+        sc_record *r = sc_find_record(spec, e->response->name, SC_REC_RECORD);
+        if (!r)
+            sc_error(e->response->pos, "no record named '%s'", e->response->name);
+        else
+            e->response = r;
+    } else {
+        char what[256], cname[256];
+        snprintf(what, sizeof what, "response %s %d", e->name, e->status);
+        snprintf(cname, sizeof cname, "toy_resp_%s", e->name);
+        check_record(spec, e->response, sc_strndup(what, strlen(what)), "",
+                     sc_strndup(cname, strlen(cname)));
+    }
+    for (int i = 0; i < e->nemits; i++)
+        if (!sc_find_record(spec, e->emits[i], SC_REC_AUDIT))
+            sc_error(e->pos, "endpoint %s emits '%s', which is no audit entry kind", e->name, e->emits[i]);
+}
+
+static void check_table(const sc_spec *spec, sc_table *t)
+{
+    int keys = 0;
+    for (int i = 0; i < spec->ntables && spec->tables[i] != t; i++)
+        if (!strcmp(spec->tables[i]->name, t->name))
+            sc_error(t->pos, "table '%s' is declared twice", t->name);
+    for (int i = 0; i < t->ncols; i++) {
+        sc_column *c = &t->cols[i];
+        keys += c->key;
+        for (int j = 0; j < i; j++)
+            if (!strcmp(t->cols[j].name, c->name))
+                sc_error(c->pos, "table %s has two columns named '%s'", t->name, c->name);
+        if (c->from) {
+            char where[256];
+            snprintf(where, sizeof where, "table column %s.%s", t->name, c->name);
+            check_from(spec, c->from, where, -c->type, NULL);
+        }
+    }
+    if (keys != 1)
+        sc_error(t->pos, "table %s needs exactly one 'key' column", t->name);
+}
+
+int sc_check(sc_spec *spec)
+{
+    for (int i = 0; i < spec->nderives; i++)
+        check_derive(spec, spec->derives[i]);
+    for (int i = 0; i < spec->nendpoints; i++)
+        check_endpoint(spec, spec->endpoints[i]);
+    for (int i = 0; i < spec->nrecords; i++) {
+        sc_record *r = spec->records[i];
+        for (int j = 0; j < i; j++)
+            if (spec->records[j]->kind == r->kind && !strcmp(spec->records[j]->name, r->name))
+                sc_error(r->pos, "'%s' is declared twice", r->name);
+        static const char *kinds[] = { "", "record", "audit entry", "log line", "WebSocket frame" };
+        static const char *prefixes[] = { "", "toy_rec_", "toy_audit_", "toy_log_", "toy_frame_" };
+        char what[256], cname[256];
+        if (r->kind == SC_REC_RECORD && !strcmp(r->name, "report"))
+            snprintf(what, sizeof what, "the report");
+        else
+            snprintf(what, sizeof what, "%s %s", kinds[r->kind], r->name);
+        snprintf(cname, sizeof cname, "%s%s", prefixes[r->kind], r->name);
+        check_record(spec, r, sc_strndup(what, strlen(what)), "", sc_strndup(cname, strlen(cname)));
+    }
+    for (int i = 0; i < spec->ntables; i++)
+        check_table(spec, spec->tables[i]);
+    return sc_nerrors == 0;
+}

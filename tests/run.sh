@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs every test binary given, then the spec compiler's error tests, and
+# prints one closing line: "N passed, N failed".
+set -uo pipefail
+BUILD=${BUILD:-build}
+passed=0 failed=0
+failures=()
+
+for t in "$@"; do
+    name=${t##*/}
+    out=$("$t" 2>&1); rc=$?
+    # cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)..."
+    p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
+    f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -1)
+    passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+    if [ $rc -ne 0 ] || [ -z "$p" ]; then
+        [ -n "$f" ] || failed=$((failed + 1))
+        failures+=("$name")
+        printf '%s\n' "$out" | tail -40
+        echo "FAIL: $name (exit $rc)"
+    else
+        echo "ok    $name: ${p} tests"
+    fi
+done
+
+# specc must refuse each bad spec with exactly the expected message.
+for s in tests/specc/bad/*.spec; do
+    exp=${s%.spec}.expected
+    got=$("$BUILD/specc" --check "$s" 2>&1); rc=$?
+    if [ $rc -eq 1 ] && [ "$got" == "$(cat "$exp")" ]; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1)); failures+=("$s")
+        echo "FAIL: $s (exit $rc); diff expected got:"
+        diff <(cat "$exp") <(printf '%s\n' "$got") | head -20
+    fi
+done
+echo "ok    specc: $(ls tests/specc/bad/*.spec | wc -l) bad specs checked"
+
+# The real spec must compile cleanly.
+if "$BUILD/specc" --check spec; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=(spec); fi
+
+[ ${#failures[@]} -eq 0 ] || echo "failed: ${failures[*]}"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
