@@ -35,7 +35,13 @@ static void value(rt_jw *w, uint8_t type, const rt_ofield *f, const char *at, un
     case RT_O_DERIVED: {
         char buf[256];
         size_t n = f->format(at, buf, sizeof buf);
-        rt_jw_str(w, buf, n < sizeof buf ? n : 0);
+        if (n >= sizeof buf) {
+            /* A cut label would sign the wrong value: fail instead. */
+            if (!w->err)
+                w->err = RT_JW_E_SPACE;
+            break;
+        }
+        rt_jw_str(w, buf, n);
         break;
     }
     case RT_O_RECORD: rt_ser(w, f->rec, at, flags & ~(unsigned)RT_SER_UNSIGNED); break;

@@ -282,7 +282,7 @@ static void check_from(const sc_spec *spec, sc_from *fr, const char *where, int 
 }
 
 static void check_otype(const sc_spec *spec, sc_otyp *t, sc_ofield *f, const char *where,
-                        const char *cname)
+                        const char *what, const char *prefix, const char *cname)
 {
     switch (t->kind) {
     case SC_O_DERIVED:
@@ -309,15 +309,13 @@ static void check_otype(const sc_spec *spec, sc_otyp *t, sc_ofield *f, const cha
         if (t->elem->kind == SC_O_LIST || t->elem->kind == SC_O_OBJECT || t->elem->kind == SC_O_DERIVED)
             sc_error(f->pos, "%s: a list holds scalars, records or audit entries", where);
         else
-            check_otype(spec, t->elem, f, where, cname);
+            check_otype(spec, t->elem, f, where, what, prefix, cname);
         break;
     case SC_O_OBJECT: {
-        char w[512], p[256], c[256];
-        snprintf(w, sizeof w, "%s", where);
-        snprintf(p, sizeof p, "%s.", f->name);
+        char p[256], c[256];
+        snprintf(p, sizeof p, "%s%s.", prefix, f->name);
         snprintf(c, sizeof c, "%s_%s", cname, f->name);
-        check_record(spec, t->rec, sc_strndup(w, strlen(w)), sc_strndup(p, strlen(p)),
-                     sc_strndup(c, strlen(c)));
+        check_record(spec, t->rec, what, sc_strndup(p, strlen(p)), sc_strndup(c, strlen(c)));
         break;
     }
     default:
@@ -348,7 +346,7 @@ static void check_record(const sc_spec *spec, sc_record *r, const char *what,
             if (nsig > 1)
                 sc_error(f->pos, "%s has more than one signature field", what);
         }
-        check_otype(spec, &f->type, f, where, cname);
+        check_otype(spec, &f->type, f, where, what, prefix, cname);
         if (f->from) {
             int kind = f->type.kind == SC_O_LIST ? f->type.elem->kind : f->type.kind;
             check_from(spec, f->from, where, kind, f->type.kind == SC_O_DERIVED ? f->type.ref : NULL);

@@ -187,6 +187,8 @@ static void h_request(sc_out *o, const sc_endpoint *e)
 static void h_params(sc_out *o, const sc_endpoint *e)
 {
     sc_printf(o, "typedef struct toy_params_%s {\n", e->name);
+    if (!e->nparams)
+        sc_printf(o, "    uint8_t none;\n");
     for (int i = 0; i < e->nparams; i++) {
         const sc_rfield *r = &e->params[i];
         if (r->type == SC_R_STRING)
