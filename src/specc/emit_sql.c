@@ -93,7 +93,7 @@ static void provenance(char *buf, size_t cap, const sc_from *fr)
         break;
     default: {
         double dom = s->derive ? sc_derive_domain(s->derive) : 0;
-        snprintf(buf + n, cap - n, " via %s (one of %.0f labels, at most %.2f bits; "
+        snprintf(buf + n, cap - n, " via %s (one of %.0f outcomes, at most %.2f bits; "
                  "the raw value is never stored)", s->name, dom, dom > 0 ? log2(dom) : 0.0);
         break;
     }
