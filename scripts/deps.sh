@@ -27,6 +27,7 @@ for what in "${@:-test}"; do
     fuzz|test)
         need clang "libFuzzer harnesses"
         need libclang-rt-14-dev "libFuzzer and sanitizer runtimes for clang"
+        need postgresql "integration tests start a real Postgres primary and replica"
         ;;
     esac
 done

@@ -52,6 +52,23 @@ for s in tests/specc/bad/*.spec; do
 done
 echo "ok    specc: $(ls tests/specc/bad/*.spec | wc -l) bad specs checked"
 
+# Integration tests: each starts the real servers it needs and ends with
+# its own "N passed, N failed" line.
+for t in ${INTEGRATION:-}; do
+    name=${t##*/}
+    out=$("$t" 2>&1); rc=$?
+    last=$(printf '%s\n' "$out" | tail -1)
+    p=$(printf '%s' "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1/p')
+    f=$(printf '%s' "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\2/p')
+    passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+    if [ $rc -ne 0 ] || [ -z "$p" ]; then
+        [ -n "$f" ] && [ "$f" -gt 0 ] || failed=$((failed + 1))
+        failures+=("$name"); printf '%s\n' "$out" | tail -30; echo "FAIL: $name (exit $rc)"
+    else
+        echo "ok    $name: $p checks"
+    fi
+done
+
 # The real spec must compile cleanly.
 if "$BUILD/specc" --check spec; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=(spec); fi
 
