@@ -75,7 +75,8 @@ static sc_src *load(const char *path)
     }
     sc_src *s = sc_alloc(sizeof *s);
     size_t cap = 4096;
-    char *buf = sc_alloc(cap);
+    char *buf = malloc(cap);   /* grown with realloc: not arena memory */
+    if (!buf) abort();
     size_t n;
     while ((n = fread(buf + s->len, 1, cap - s->len - 1, f)) > 0) {
         s->len += n;
@@ -127,7 +128,7 @@ int main(int argc, char **argv)
         if (walk(argv[i]) < 0)
             return 2;
     qsort(paths, (size_t)npaths, sizeof *paths, cmp);
-    sc_spec spec;
+    static sc_spec spec;   /* static: what it points to stays reachable until exit */
     memset(&spec, 0, sizeof spec);
     spec.srcs = sc_alloc(sizeof *spec.srcs * (size_t)(npaths + 1));
     for (int k = 0; k < npaths; k++) {

@@ -109,9 +109,13 @@ static void end_line(P *p)
     syntax(p, "end of line");
 }
 
+/* Appends to an arena array, doubling its room at powers of two. */
 #define PUSH(arr, n, v) do { \
-        (arr) = realloc((arr), sizeof *(arr) * (size_t)((n) + 1)); \
-        if (!(arr)) abort(); \
+        if (((n) & ((n) - 1)) == 0) { \
+            void *grown_ = sc_alloc(sizeof *(arr) * (size_t)((n) ? 2 * (n) : 1)); \
+            if (n) memcpy(grown_, (arr), sizeof *(arr) * (size_t)(n)); \
+            (arr) = grown_; \
+        } \
         (arr)[(n)++] = (v); } while (0)
 
 /* Runs `body` for each line of a { ... } block. */

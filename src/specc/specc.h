@@ -34,6 +34,7 @@ extern int sc_nerrors;
 
 void *sc_alloc(size_t n);             /* zeroed, never NULL (aborts on OOM) */
 char *sc_strndup(const char *s, size_t n);
+void sc_free_all(void);               /* frees everything sc_alloc gave */
 
 /* ---- lexer -------------------------------------------------------------- */
 

@@ -1,5 +1,6 @@
 /* util.c — specc's error reporting, arena and output files. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,14 +33,30 @@ void sc_error(sc_pos pos, const char *fmt, ...)
     sc_nerrors++;
 }
 
+/* The arena: every block stays reachable from `arena` until exit, which
+ * frees it all at once (and leak checkers see nothing lost). */
+struct block { struct block *next; max_align_t data[]; };
+static struct block *arena;
+
 void *sc_alloc(size_t n)
 {
-    void *p = calloc(1, n ? n : 1);
-    if (!p) {
+    struct block *b = calloc(1, sizeof *b + (n ? n : 1));
+    if (!b) {
         fputs("specc: out of memory\n", stderr);
         exit(2);
     }
-    return p;
+    b->next = arena;
+    arena = b;
+    return b->data;
+}
+
+void sc_free_all(void)
+{
+    while (arena) {
+        struct block *b = arena;
+        arena = b->next;
+        free(b);
+    }
 }
 
 char *sc_strndup(const char *s, size_t n)
@@ -51,9 +68,13 @@ char *sc_strndup(const char *s, size_t n)
 
 sc_out *sc_out_open(const char *dir, const char *name)
 {
-    sc_out *o = sc_alloc(sizeof *o);
+    /* Freed by sc_out_close, so not arena memory. */
+    sc_out *o = calloc(1, sizeof *o);
     size_t n = strlen(dir) + strlen(name) + 2;
-    o->path = sc_alloc(n);
+    if (!o || !(o->path = malloc(n))) {
+        fputs("specc: out of memory\n", stderr);
+        exit(2);
+    }
     snprintf(o->path, n, "%s/%s", dir, name);
     return o;
 }

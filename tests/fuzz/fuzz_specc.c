@@ -26,6 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sc_nerrors == 0)
         sc_check(&spec);
     sc_nerrors = 0;
-    free(text);   /* the tree itself is arena memory that specc never frees */
+    sc_free_all();
+    free(text);
     return 0;
 }
