@@ -211,7 +211,6 @@ const rt_record toy_audit_report_generated_rec = {
 static const rt_ofield toy_rec_batch_head_fields[] = {
     { .key = "batchId", .key_len = 7, .type = RT_O_UINT, .off = offsetof(toy_rec_batch_head, batchId) },
     { .key = "cvmId", .key_len = 5, .type = RT_O_STR, .off = offsetof(toy_rec_batch_head, cvmId) },
-    { .key = "firstLeaf", .key_len = 9, .type = RT_O_UINT, .off = offsetof(toy_rec_batch_head, firstLeaf) },
     { .key = "publicKey", .key_len = 9, .type = RT_O_BYTES, .off = offsetof(toy_rec_batch_head, publicKey) },
     { .key = "root", .key_len = 4, .type = RT_O_HASH, .off = offsetof(toy_rec_batch_head, root) },
     { .key = "signature", .key_len = 9, .type = RT_O_BYTES, .off = offsetof(toy_rec_batch_head, signature),
@@ -220,7 +219,7 @@ static const rt_ofield toy_rec_batch_head_fields[] = {
     { .key = "timestamp", .key_len = 9, .type = RT_O_STR, .off = offsetof(toy_rec_batch_head, timestamp) },
 };
 const rt_record toy_rec_batch_head_rec = {
-    .name = "batch_head", .fields = toy_rec_batch_head_fields, .nfields = 8,
+    .name = "batch_head", .fields = toy_rec_batch_head_fields, .nfields = 7,
     .size = sizeof(toy_rec_batch_head),
 };
 
@@ -475,7 +474,8 @@ static const rt_ofield toy_resp_signup_count_fields[] = {
     { .key = "count", .key_len = 5, .type = RT_O_UINT, .off = offsetof(toy_resp_signup_count, count) },
     { .key = "cvmId", .key_len = 5, .type = RT_O_STR, .off = offsetof(toy_resp_signup_count, cvmId) },
     { .key = "publicKey", .key_len = 9, .type = RT_O_BYTES, .off = offsetof(toy_resp_signup_count, publicKey) },
-    { .key = "signature", .key_len = 9, .type = RT_O_BYTES, .off = offsetof(toy_resp_signup_count, signature) },
+    { .key = "signature", .key_len = 9, .type = RT_O_BYTES, .off = offsetof(toy_resp_signup_count, signature),
+      .flags = RT_OF_SIGNATURE },
     { .key = "timestamp", .key_len = 9, .type = RT_O_STR, .off = offsetof(toy_resp_signup_count, timestamp) },
 };
 const rt_record toy_resp_signup_count_rec = {
@@ -486,10 +486,10 @@ const rt_record toy_resp_signup_count_rec = {
 static const rt_ofield toy_resp_submit_data_fields[] = {
     { .key = "auditEntry", .key_len = 10, .type = RT_O_RAW, .off = offsetof(toy_resp_submit_data, auditEntry) },
     { .key = "batchHead", .key_len = 9, .type = RT_O_RECORD, .off = offsetof(toy_resp_submit_data, batchHead), .rec = &toy_rec_batch_head_rec },
+    { .key = "batchIndex", .key_len = 10, .type = RT_O_UINT, .off = offsetof(toy_resp_submit_data, batchIndex) },
     { .key = "deletionToken", .key_len = 13, .type = RT_O_BYTES, .off = offsetof(toy_resp_submit_data, deletionToken) },
     { .key = "inclusionPath", .key_len = 13, .type = RT_O_LIST, .off = offsetof(toy_resp_submit_data, inclusionPath),
       .elem = RT_O_HASH, .elem_size = sizeof(uint8_t) * 32 },
-    { .key = "leafIndex", .key_len = 9, .type = RT_O_UINT, .off = offsetof(toy_resp_submit_data, leafIndex) },
     { .key = "payloadCommitment", .key_len = 17, .type = RT_O_HASH, .off = offsetof(toy_resp_submit_data, payloadCommitment) },
     { .key = "receiptId", .key_len = 9, .type = RT_O_STR, .off = offsetof(toy_resp_submit_data, receiptId) },
     { .key = "safeDerivative", .key_len = 14, .type = RT_O_DERIVED, .off = offsetof(toy_resp_submit_data, safeDerivative), .format = toy_classify_format },

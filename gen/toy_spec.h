@@ -246,7 +246,6 @@ extern const rt_record toy_audit_report_generated_rec;
 /* record batch_head */
 typedef struct toy_rec_batch_head {
     uint64_t batchId;
-    uint64_t firstLeaf;
     uint64_t size;
     uint8_t root[32];
     rt_str cvmId;
@@ -474,8 +473,8 @@ typedef struct toy_resp_submit_data {
     rt_bytes deletionToken;
     rt_str auditEntry;   /* canonical JSON of an audit entry */
     toy_rec_batch_head batchHead;
+    uint64_t batchIndex;
     rt_list inclusionPath;   /* of uint8_t[32] */
-    uint64_t leafIndex;
 } toy_resp_submit_data;
 extern const rt_record toy_resp_submit_data_rec;
 

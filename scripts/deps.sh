@@ -23,6 +23,10 @@ for what in "${@:-test}"; do
         need libcmocka-dev "unit tests"
         need nettle-dev "SHA-256/HMAC sinks"
         need libssl-dev "Ed25519 signatures and randomness"
+        need libwebsockets-dev "the HTTP server"
+        need libpq-dev "the Postgres client"
+        need curl "integration tests talk to the servers"
+        need python3 "the service integration tests are Python (standard library only)"
         ;;&
     fuzz|test)
         need clang "libFuzzer harnesses"

@@ -163,7 +163,30 @@ static void emit_table(sc_out *o, const sc_table *t)
     }
 }
 
-int sc_emit_sql(const sc_spec *spec, const char *path)
+/* The same DDL as a C string, so the service applies exactly this file as
+ * its first migration without reading anything at run time. */
+static int emit_c_copy(const sc_spec *spec, const char *sql, size_t n, const char *gendir)
+{
+    sc_out *o = sc_out_open(gendir, "toy_schema_sql.c");
+    sc_banner(o, spec, "//");
+    sc_printf(o, "// postgres/schema.sql as a C string (the first migration).\n"
+                 "const char toy_schema_sql[] =\n    \"");
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)sql[i];
+        if (c == '\n')
+            sc_printf(o, i + 1 < n ? "\\n\"\n    \"" : "\\n");
+        else if (c == '"' || c == '\\')
+            sc_printf(o, "\\%c", c);
+        else if (c < 0x20 || c >= 0x7f)
+            sc_printf(o, "\\%03o", c);
+        else
+            sc_printf(o, "%c", c);
+    }
+    sc_printf(o, "\";\n");
+    return sc_out_close(o);
+}
+
+int sc_emit_sql(const sc_spec *spec, const char *path, const char *gendir)
 {
     /* dirname and basename may modify their argument. */
     char *d = sc_strndup(path, strlen(path)), *b = sc_strndup(path, strlen(path));
@@ -174,5 +197,9 @@ int sc_emit_sql(const sc_spec *spec, const char *path)
                  "request field says\n-- which one, and through which sink.\n");
     for (int i = 0; i < spec->ntables; i++)
         emit_table(o, spec->tables[i]);
+    if (emit_c_copy(spec, o->buf, o->len, gendir)) {
+        sc_out_close(o);
+        return -1;
+    }
     return sc_out_close(o);
 }

@@ -243,7 +243,8 @@ void sc_banner(sc_out *o, const sc_spec *spec, const char *lead);
 
 int sc_emit_c(const sc_spec *spec, const char *gendir);        /* gen/toy_spec.{h,c} */
 int sc_emit_ragel(const sc_spec *spec, const char *gendir);    /* gen/<name>.rl files */
-int sc_emit_sql(const sc_spec *spec, const char *path);        /* postgres/schema.sql */
+int sc_emit_sql(const sc_spec *spec, const char *path,         /* postgres/schema.sql */
+                const char *gendir);                            /* + gen/toy_schema_sql.c */
 int sc_emit_doc(const sc_spec *spec, const char *path);        /* docs/spec.md */
 
 #endif

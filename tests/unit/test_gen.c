@@ -245,12 +245,12 @@ static void test_list_and_raw(void **state)
     memset(path[1], 0x22, 32);
     r.inclusionPath = (rt_list){ path, 2 };
     r.auditEntry = RT_STR("{\"action\":\"data_received\"}");
-    r.leafIndex = 5;
+    r.batchIndex = 5;
     const char *s = ser(&toy_resp_submit_data_rec, &r, 0);
     assert_non_null(strstr(s, "\"auditEntry\":{\"action\":\"data_received\"}"));
     assert_non_null(strstr(s, "\"inclusionPath\":[\"1111111111111111111111111111111111111111111111111111111111111111\","
                               "\"2222222222222222222222222222222222222222222222222222222222222222\"]"));
-    assert_non_null(strstr(s, "\"leafIndex\":5"));
+    assert_non_null(strstr(s, "\"batchIndex\":5"));
     assert_non_null(strstr(s, "\"safeDerivative\":\"category:entertainment,bracket:13-17\""));
 }
 

@@ -1,0 +1,141 @@
+/*
+ * app.h — toyapp's shared state: configuration, keys, and the jobs that go
+ * from the libwebsockets service thread to the worker threads and back.
+ *
+ * Threads: the lws service thread parses requests and writes responses and
+ * never blocks on Postgres, the mock API or signing; the writer thread group-
+ * commits everything that changes state; the reader thread serves reads
+ * (primary first, the replica when the primary is down); the io thread makes
+ * the one outbound call the service is allowed (the mock API's safe
+ * endpoint).  Finished jobs come back on a queue, and lws_cancel_service()
+ * wakes the service thread to send them.
+ */
+#ifndef TOYAPP_APP_H
+#define TOYAPP_APP_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "toy_spec.h"
+
+#define TOY_VERSION "0.3.0"
+
+typedef struct config {
+    const char *host;            /* HOST, default 127.0.0.1 */
+    int port;                    /* PORT, default 8080 */
+    int metadata_port;           /* METADATA_PORT, default 8090 */
+    const char *database_url;    /* DATABASE_URL */
+    const char *replica_url;     /* DATABASE_REPLICA_URL (optional) */
+    const char *mock_api_url;    /* MOCK_API_URL, default http://127.0.0.1:3000 */
+    const char *mock_api_token;  /* MOCK_API_TOKEN, default mock-token */
+    const char *tee_provider;    /* TEE_PROVIDER: sim (default) or dstack */
+    const char *tee_arg;         /* TEE_SIM_SEED or DSTACK_SOCKET */
+    const char *app_id;          /* APP_ID, default toyapp */
+    const char *cvm_id;          /* CVM_ID, default the host name */
+    const char *environment;     /* TOYAPP_ENV, default development */
+    const char *role;            /* TOYAPP_ROLE, default app */
+    int batch_max;               /* GROUP_COMMIT_MAX, default 256 */
+    int body_timeout_ms;         /* BODY_TIMEOUT_MS, default 10000 */
+} config;
+
+typedef struct keys {
+    uint8_t sign_seed[32], sign_pub[32];  /* Ed25519: audit batches, reports, counts */
+    uint8_t pseudonym[32];                /* HMAC key for pseudonymous fields */
+    char provider[8];
+    char instance_id[129];
+    char compose_hash[65];
+} keys;
+
+enum job_kind { JOB_SUBMIT = 1, JOB_SIGNUP, JOB_WATCH, JOB_COUNT, JOB_HEALTH };
+
+typedef struct watch_item { char *video_id, *title, *category, *watched_at; } watch_item;
+
+struct pss;
+
+typedef struct job {
+    struct job *next;
+    int kind;
+    struct pss *pss;             /* owner connection; NULL once it has closed
+                                    (touched by the service thread only) */
+    union {
+        toy_req_submit_data submit;
+        toy_req_signup signup;
+    } req;
+    uint8_t salt[32];            /* submit: the commitment's salt */
+    /* watch-history: what the mock API returned */
+    int api_status;
+    watch_item items[16];
+    int nitems;
+    /* result, built by the worker */
+    int status;
+    char *body;                  /* malloc'd JSON */
+    size_t body_len;
+    int retry_after;             /* seconds, 0: no Retry-After header */
+} job;
+
+typedef struct queue {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    job *head, *tail;
+    int len;
+} queue;
+
+typedef struct app {
+    config cfg;
+    keys k;
+    struct lws_context *lws;
+    queue writer_q, reader_q, io_q, done_q;
+    volatile int stopping;
+    pthread_t writer, reader, io, monitor;
+    uint64_t started_at;
+} app;
+
+extern app g_app;
+
+void queue_init(queue *q);
+void queue_push(queue *q, job *j);
+/* Takes up to max jobs (as a list), waiting while the queue is empty.
+ * Returns NULL when the app is stopping and the queue is empty. */
+job *queue_take(queue *q, int max, int *n);
+/* Non-blocking: takes everything. */
+job *queue_drain(queue *q);
+void queue_wake_all(queue *q);
+
+/* Hands a finished job back to the service thread. */
+void job_done(job *j);
+void job_free(job *j);
+/* Sets j's result to a JSON error {"error":code,"message":msg}. */
+void job_error(job *j, int status, const char *code, const char *msg);
+
+/* Writes an ISO 8601 UTC timestamp with milliseconds; returns its length. */
+size_t now_iso(char out[32]);
+void hex_encode(const uint8_t *in, size_t n, char *out);
+/* Serializes rec/obj to a malloc'd canonical JSON string. */
+char *ser_alloc(const rt_record *rec, const void *obj, unsigned flags, size_t *len);
+/* Signs the unsigned canonical bytes of rec/obj with the enclave key. */
+int sign_record(const rt_record *rec, const void *obj, uint8_t sig[64]);
+
+/* Worker threads. */
+void *writer_main(void *arg);
+void *reader_main(void *arg);
+void *io_main(void *arg);
+void *monitor_main(void *arg);
+/* Fills j with the health response from the monitor's last check. */
+int health_build(job *j);
+/* 1 once the monitor has checked the servers at least once. */
+int health_ready(void);
+
+/* Database helpers (db.c). */
+#include <libpq-fe.h>
+/* Connects with a short timeout; NULL on failure (message in err). */
+PGconn *db_connect(const char *url, char *err, size_t errlen);
+/* Applies the versioned migrations that are not applied yet, under an
+ * advisory lock so that instances starting together do not race.
+ * Returns 0, or -1 with a message in err. */
+int db_migrate(const char *url, char *err, size_t errlen);
+
+/* The mock API client (mockclient.c): the one allowlisted outbound call. */
+int mock_watch_history(job *j);
+
+#endif

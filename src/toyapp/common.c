@@ -1,0 +1,170 @@
+/* common.c — job queues, timestamps, hex and canonical serialization helpers. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libwebsockets.h>
+
+#include "app.h"
+#include "rt_tee.h"
+
+app g_app;
+
+void queue_init(queue *q)
+{
+    memset(q, 0, sizeof *q);
+    pthread_mutex_init(&q->lock, NULL);
+    pthread_cond_init(&q->cond, NULL);
+}
+
+void queue_push(queue *q, job *j)
+{
+    j->next = NULL;
+    pthread_mutex_lock(&q->lock);
+    if (q->tail)
+        q->tail->next = j;
+    else
+        q->head = j;
+    q->tail = j;
+    q->len++;
+    pthread_cond_signal(&q->cond);
+    pthread_mutex_unlock(&q->lock);
+}
+
+job *queue_take(queue *q, int max, int *n)
+{
+    pthread_mutex_lock(&q->lock);
+    while (!q->head && !g_app.stopping)
+        pthread_cond_wait(&q->cond, &q->lock);
+    job *first = q->head, *last = NULL, *j = q->head;
+    int k = 0;
+    while (j && k < max) {
+        last = j;
+        j = j->next;
+        k++;
+    }
+    if (last) {
+        q->head = last->next;
+        last->next = NULL;
+        if (!q->head)
+            q->tail = NULL;
+        q->len -= k;
+    }
+    pthread_mutex_unlock(&q->lock);
+    *n = k;
+    return k ? first : NULL;
+}
+
+job *queue_drain(queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    job *j = q->head;
+    q->head = q->tail = NULL;
+    q->len = 0;
+    pthread_mutex_unlock(&q->lock);
+    return j;
+}
+
+void queue_wake_all(queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    pthread_cond_broadcast(&q->cond);
+    pthread_mutex_unlock(&q->lock);
+}
+
+void job_done(job *j)
+{
+    queue_push(&g_app.done_q, j);
+    lws_cancel_service(g_app.lws);
+}
+
+void job_free(job *j)
+{
+    if (!j)
+        return;
+    free(j->body);
+    for (int i = 0; i < j->nitems; i++) {
+        free(j->items[i].video_id);
+        free(j->items[i].title);
+        free(j->items[i].category);
+        free(j->items[i].watched_at);
+    }
+    /* The request struct holds only hashes, but wipe them with the rest. */
+    rt_wipe(j, sizeof *j);
+    free(j);
+}
+
+void job_error(job *j, int status, const char *code, const char *msg)
+{
+    char buf[512];
+    rt_jw w;
+    rt_jw_init(&w, buf, sizeof buf);
+    rt_jw_obj_begin(&w);
+    rt_jw_key(&w, "error", 5);
+    rt_jw_str(&w, code, strlen(code));
+    rt_jw_key(&w, "message", 7);
+    rt_jw_str(&w, msg, strlen(msg));
+    rt_jw_obj_end(&w);
+    rt_jw_finish(&w);
+    free(j->body);
+    j->body = malloc(w.len ? w.len : 1);
+    memcpy(j->body, buf, w.len);
+    j->body_len = w.len;
+    j->status = status;
+}
+
+size_t now_iso(char out[32])
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    n += (size_t)snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
+    return n;
+}
+
+void hex_encode(const uint8_t *in, size_t n, char *out)
+{
+    static const char d[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = d[in[i] >> 4];
+        out[2 * i + 1] = d[in[i] & 15];
+    }
+    out[2 * n] = 0;
+}
+
+char *ser_alloc(const rt_record *rec, const void *obj, unsigned flags, size_t *len)
+{
+    for (size_t cap = 1024; cap <= 64u << 20; cap *= 4) {
+        char *buf = malloc(cap);
+        if (!buf)
+            return NULL;
+        rt_jw w;
+        rt_jw_init(&w, buf, cap);
+        rt_ser(&w, rec, obj, flags);
+        int err = rt_jw_finish(&w);
+        if (err == 0) {
+            *len = w.len;
+            return buf;
+        }
+        free(buf);
+        if (err != RT_JW_E_SPACE) {
+            fprintf(stderr, "toyapp: cannot serialize %s: %s\n", rec->name, rt_jw_strerror(err));
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+int sign_record(const rt_record *rec, const void *obj, uint8_t sig[64])
+{
+    size_t n;
+    char *msg = ser_alloc(rec, obj, RT_SER_UNSIGNED, &n);
+    if (!msg)
+        return -1;
+    int rc = rt_ed25519_sign(g_app.k.sign_seed, (const uint8_t *)msg, n, sig);
+    free(msg);
+    return rc;
+}

@@ -1,0 +1,104 @@
+/*
+ * db.c — Postgres connections and the versioned migrations.
+ *
+ * Every connection gets a short connect timeout and TCP keepalives, so a
+ * primary that is down or unreachable turns into an error in about a
+ * second instead of a hung request.  Migrations are numbered, each applied
+ * once in its own transaction and recorded in schema_migrations, under an
+ * advisory lock so that instances starting together do not race.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+
+extern const char toy_schema_sql[];
+
+static const struct { int version; const char *sql; } migrations[] = {
+    { 1, toy_schema_sql },
+    { 2, "INSERT INTO counters (name, value) VALUES ('signups', 0), ('users_processed', 0),"
+         " ('safe_api_calls', 0), ('deletions', 0) ON CONFLICT (name) DO NOTHING" },
+};
+
+#define MIGRATION_LOCK 0x746f7961  /* "toya" */
+
+PGconn *db_connect(const char *url, char *err, size_t errlen)
+{
+    const char *keys[] = { "dbname", "connect_timeout", "application_name", "keepalives_idle",
+                           "keepalives_interval", "keepalives_count", "tcp_user_timeout", NULL };
+    const char *vals[] = { url, "2", "toyapp", "5", "2", "2", "3000", NULL };
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (!c || PQstatus(c) != CONNECTION_OK) {
+        snprintf(err, errlen, "%s", c ? PQerrorMessage(c) : "out of memory");
+        char *nl = strchr(err, '\n');
+        if (nl)
+            *nl = 0;
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+static int exec_ok(PGconn *c, const char *sql, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(c, sql);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    if (!ok)
+        snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+int db_migrate(const char *url, char *err, size_t errlen)
+{
+    PGconn *c = db_connect(url, err, errlen);
+    if (!c)
+        return -1;
+    int rc = -1;
+    char sql[128];
+    snprintf(sql, sizeof sql, "SELECT pg_advisory_lock(%d)", MIGRATION_LOCK);
+    if (exec_ok(c, "SET client_min_messages = warning", err, errlen) || exec_ok(c, sql, err, errlen))
+        goto out;
+    if (exec_ok(c, "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY,"
+                   " applied_at timestamptz NOT NULL DEFAULT now())", err, errlen))
+        goto unlock;
+    for (size_t i = 0; i < sizeof migrations / sizeof migrations[0]; i++) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", migrations[i].version);
+        const char *p[] = { v };
+        PGresult *r = PQexecParams(c, "SELECT 1 FROM schema_migrations WHERE version = $1",
+                                   1, NULL, p, NULL, NULL, 0);
+        int done = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+        int failed = PQresultStatus(r) != PGRES_TUPLES_OK;
+        if (failed)
+            snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+        PQclear(r);
+        if (failed)
+            goto unlock;
+        if (done)
+            continue;
+        if (exec_ok(c, "BEGIN", err, errlen))
+            goto unlock;
+        if (exec_ok(c, migrations[i].sql, err, errlen)) {
+            char e2[256];
+            exec_ok(c, "ROLLBACK", e2, sizeof e2);
+            goto unlock;
+        }
+        r = PQexecParams(c, "INSERT INTO schema_migrations (version) VALUES ($1)", 1, NULL, p, NULL, NULL, 0);
+        failed = PQresultStatus(r) != PGRES_COMMAND_OK;
+        PQclear(r);
+        if (failed || exec_ok(c, "COMMIT", err, errlen))
+            goto unlock;
+        fprintf(stderr, "toyapp: applied migration %d\n", migrations[i].version);
+    }
+    rc = 0;
+unlock:
+    snprintf(sql, sizeof sql, "SELECT pg_advisory_unlock(%d)", MIGRATION_LOCK);
+    {
+        char e2[256];
+        exec_ok(c, sql, e2, sizeof e2);
+    }
+out:
+    PQfinish(c);
+    return rc;
+}

@@ -1,0 +1,393 @@
+#!/usr/bin/env python3
+"""Integration tests for toyapp against a real Postgres primary and streaming
+replica (postgres/cluster.sh) and the real toy-mockapi, all on 127.0.0.1.
+
+Covers: every served endpoint and its JSON shape; bad input (each answered
+with the right status and a JSON error, changing no row); the user-data
+claim (raw values in no response, table or file); the trust boundary (the
+mock API never sees a direct_messages call); failover (primary down: reads
+from the replica, writes 503 + Retry-After within 2 s; primary back: writes
+work without a restart); two instances sharing one database; and kill -9
+under load (every receipt answered 200 is in the database).
+
+Ends with "N passed, M failed".  Env: BUILD (default build)."""
+import hashlib, http.client, json, os, shutil, signal, socket, subprocess, sys
+import tempfile, threading, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
+
+
+def free_block(n):
+    """A run of n consecutive ports on 127.0.0.1 that nothing listens on."""
+    for attempt in range(200):
+        # Below the ephemeral range (32768+), where client sockets take ports.
+        base = 20000 + (os.getpid() * 7 + attempt * 37) % 12000
+        socks = []
+        try:
+            for i in range(n):
+                s = socket.socket()
+                s.bind(("127.0.0.1", base + i))
+                socks.append(s)
+            return base
+        except OSError:
+            pass
+        finally:
+            for s in socks:
+                s.close()
+    raise SystemExit("no free ports")
+
+
+BASE = free_block(7)
+PG_P, PG_R, MOCK, API, META, API2, META2 = (BASE + i for i in range(7))
+TOKEN = "it-token"
+passed = failed = 0
+
+
+def check(cond, what):
+    global passed, failed
+    if cond:
+        passed += 1
+        print("ok   ", what)
+    else:
+        failed += 1
+        print("FAIL ", what)
+    return cond
+
+
+def req(port, method, path, body=None, headers=None, timeout=10):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    h = dict(headers or {})
+    if body is not None and "Content-Type" not in h:
+        h["Content-Type"] = "application/json"
+    c.request(method, path, body=body, headers=h)
+    r = c.getresponse()
+    data = r.read()
+    c.close()
+    try:
+        j = json.loads(data)
+    except ValueError:
+        j = None
+    return r.status, j, dict((k.lower(), v) for k, v in r.getheaders()), data
+
+
+def raw(port, data, read_timeout=5, trickle=None):
+    """Sends raw bytes, then optionally trickles more one a second, and
+    returns whatever the server answered (b"" if it just closed)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=read_timeout)
+    out = b""
+    try:
+        s.sendall(data)
+        for b in trickle or b"":
+            s.settimeout(0.05)
+            try:
+                chunk = s.recv(65536)
+                if chunk:
+                    out += chunk
+                    break
+            except socket.timeout:
+                pass
+            s.sendall(bytes([b]))
+            time.sleep(1)
+        s.settimeout(read_timeout)
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            out += chunk
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    finally:
+        s.close()
+    return out
+
+
+def status_of(resp):
+    try:
+        return int(resp.split(b" ", 2)[1])
+    except (IndexError, ValueError):
+        return 0
+
+
+def body_of(resp):
+    try:
+        return json.loads(resp.partition(b"\r\n\r\n")[2])
+    except ValueError:
+        return None
+
+
+def verify_inclusion(index, size, leaf, path, root):
+    """RFC 9162 section 2.1.3.2."""
+    if index >= size:
+        return False
+    fn, sn, r = index, size - 1, leaf
+    for p in path:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = hashlib.sha256(b"\x01" + p + r).digest()
+            if not fn & 1:
+                while fn & 1 == 0 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            r = hashlib.sha256(b"\x01" + r + p).digest()
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def wait_line(proc, what, timeout=15):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            if proc.poll() is not None:
+                break
+            continue
+        if what in line:
+            return True
+    return False
+
+
+tmp = tempfile.mkdtemp(prefix="toyapp-it-")
+os.chmod(tmp, 0o755)
+procs = []
+
+
+def start_toyapp(port, meta, cvm, extra=None):
+    env = dict(os.environ, PORT=str(port), METADATA_PORT=str(meta), CVM_ID=cvm,
+               DATABASE_URL=DB, DATABASE_REPLICA_URL=DB_R,
+               MOCK_API_URL="http://127.0.0.1:%d" % MOCK, MOCK_API_TOKEN=TOKEN,
+               TEE_PROVIDER="sim", TEE_SIM_SEED=os.path.join(tmp, "seed"), APP_ID="toyapp-it")
+    env.update(extra or {})
+    log = open(os.path.join(tmp, "toyapp-%s.log" % cvm), "a")
+    p = subprocess.Popen([os.path.join(BUILD, "toyapp")], env=env, stdout=subprocess.PIPE,
+                         stderr=log, text=True)
+    procs.append(p)
+    if not wait_line(p, "listening"):
+        raise SystemExit("toyapp %s did not start (see %s)" % (cvm, log.name))
+    return p
+
+
+def psql(sql, url=None):
+    out = subprocess.run(["psql", url or DB, "-tAc", sql], capture_output=True, text=True, timeout=20)
+    return out.stdout.strip()
+
+
+def counts():
+    return psql("SELECT (SELECT count(*) FROM signups) || ',' || (SELECT count(*) FROM user_data_receipts)"
+                " || ',' || (SELECT count(*) FROM audit_log) || ',' || (SELECT value FROM counters WHERE name='signups')")
+
+
+cluster = [os.path.join(ROOT, "postgres", "cluster.sh")]
+pgdir = os.path.join(tmp, "pg")
+cenv = dict(os.environ, PG_PRIMARY_PORT=str(PG_P), PG_REPLICA_PORT=str(PG_R))
+try:
+    subprocess.run(cluster + ["init", pgdir], env=cenv, check=True, capture_output=True, timeout=120)
+    envs = subprocess.run(cluster + ["env", pgdir], env=cenv, check=True, capture_output=True,
+                          text=True).stdout
+    urls = dict(l.split("=", 1) for l in envs.split() if "=" in l)
+    DB, DB_R = urls["DATABASE_URL"], urls["DATABASE_REPLICA_URL"]
+
+    mock = subprocess.Popen([os.path.join(BUILD, "toy-mockapi"), "--port", str(MOCK)],
+                            env=dict(os.environ, MOCK_API_TOKEN=TOKEN), stdout=subprocess.PIPE, text=True)
+    procs.append(mock)
+    check(wait_line(mock, "listening"), "toy-mockapi starts")
+    app = start_toyapp(API, META, "cvm-a", {"BODY_TIMEOUT_MS": "1500"})
+
+    # ---- endpoints ------------------------------------------------------------
+    st, j, h, _ = req(API, "GET", "/")
+    check(st == 200 and j["service"] == "toyapp" and "POST /submit-data" in j["endpoints"], "GET / lists the endpoints")
+    st, j, h, _ = req(API, "GET", "/health")
+    check(st == 200 and j["primary"] in ("up", "unknown") and "replica" in j, "GET /health reports primary and replica")
+    time.sleep(1.2)
+    st, j, h, _ = req(API, "GET", "/health")
+    check(st == 200 and j["primary"] == "up" and j["replica"] == "up" and j["status"] == "ok", "health: both up")
+    st, j, h, _ = req(API, "GET", "/version")
+    check(st == 200 and all(k in j for k in ("version", "gitSha", "buildTime", "environment", "composeHash"))
+          and j["teeProvider"] == "sim", "GET /version has the seed's fields and the provider")
+    st, j, h, _ = req(META, "GET", "/info")
+    check(st == 200 and j["teeProvider"] == "sim" and len(j["publicKey"]) == 64, "GET /info on the metadata port")
+    pub = j["publicKey"]
+    st, j, h, _ = req(META, "GET", "/compose-hash")
+    check(st == 200 and len(j["composeHash"]) == 64, "GET /compose-hash")
+    st, j, h, _ = req(API, "GET", "/info")
+    check(st == 404 and j["error"] == "not_found", "metadata endpoints are not on the API port")
+
+    before = counts()
+    st, j, h, _ = req(API, "POST", "/signup", json.dumps({"userId": "alice@example.com"}))
+    check(st == 201 and len(j["userIdHash"]) == 64 and j["totalSignups"] >= 1
+          and j["auditEntry"]["action"] == "signup", "POST /signup")
+    st, j, h, _ = req(API, "GET", "/signup-count")
+    check(st == 200 and j["count"] == 1 and len(j["signature"]) == 128 and j["publicKey"] == pub,
+          "GET /signup-count is signed with the /info key")
+
+    secret_payload = "Zq9-SECRET-payload-4711 I watched a movie and a concert, age: 22"
+    secret_user = "Uid-Zq9-SECRET-user-7731"
+    st, j, h, data = req(API, "POST", "/submit-data",
+                         json.dumps({"userId": secret_user, "sensitivePayload": secret_payload}))
+    check(st == 200 and j["safeDerivative"] == "category:entertainment,bracket:18-25", "POST /submit-data derives")
+    receipt = j
+    salt = bytes.fromhex(j["salt"])
+    check(hashlib.sha256(salt + secret_payload.encode()).hexdigest() == j["payloadCommitment"],
+          "the commitment is SHA-256(salt || payload), checkable by the user")
+    entry = json.dumps(j["auditEntry"], separators=(",", ":"), sort_keys=True).encode()
+    node = hashlib.sha256(b"\x00" + entry).digest()
+    check(verify_inclusion(j["batchIndex"], j["batchHead"]["size"], node,
+                           [bytes.fromhex(x) for x in j["inclusionPath"]], bytes.fromhex(j["batchHead"]["root"])),
+          "the receipt's entry is in its batch's tree (RFC 9162 inclusion check)")
+    check(len(j["deletionToken"]) == 64 and j["auditEntry"]["receiptId"] == j["receiptId"],
+          "the receipt carries its entry and a deletion token")
+    check(secret_payload.encode() not in data and secret_user.encode() not in data, "raw values are not in the response")
+
+    st, j, h, _ = req(API, "GET", "/watch-history")
+    check(st == 200 and len(j["items"]) > 0 and j["auditEntry"]["action"] == "safe_api_call",
+          "GET /watch-history calls the safe endpoint and records it")
+
+    # ---- bad input: right status, JSON error, no row changed ----------------------
+    before = counts()
+    cases = [
+        ("POST", "/signup", b'{"userId":', 400, "truncated_body"),
+        ("POST", "/signup", b'{"userId":"a","x":1}', 422, "unknown_key"),
+        ("POST", "/signup", b'{"userId":"a","userId":"b"}', 422, "duplicate_key"),
+        ("POST", "/signup", b'{}', 422, "missing_key"),
+        ("POST", "/signup", b'{"userId":5}', 422, "wrong_type"),
+        ("POST", "/signup", b'{"userId":""}', 422, "length_out_of_range"),
+        ("POST", "/signup", b'{"userId":"\xc0\xaf"}', 400, "invalid_utf8"),
+        ("POST", "/signup", b'{"userId":"\\ud800"}', 400, "invalid_utf8"),
+        ("POST", "/signup", b'{"userId":"a"} x', 400, "trailing_bytes"),
+        ("POST", "/signup", b'{"userId":' + b"[" * 4000, 422, "wrong_type"),
+        ("POST", "/submit-data", b'{"userId":"u","sensitivePayload":""}', 422, "length_out_of_range"),
+    ]
+    for m, path, body, want, code in cases:
+        st, j, h, _ = req(API, m, path, body)
+        check(st == want and j and j.get("error") == code and "message" in j,
+              "%s %s %r -> %d %s" % (m, path, body[:24], want, code))
+    big = b'{"userId":"' + b"a" * 5000 + b'"}'
+    st, j, h, _ = req(API, "POST", "/signup", big)
+    check(st == 413 and j["error"] == "body_too_large", "body over the limit -> 413")
+    st, j, h, _ = req(API, "POST", "/signup", b'{"userId":"a"}', {"Content-Type": "text/plain"})
+    check(st == 415 and j["error"] == "unsupported_media_type", "wrong Content-Type -> 415")
+    r = raw(API, b"POST /signup HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n")
+    check(status_of(r) == 411 and (body_of(r) or {}).get("error") == "length_required", "no Content-Length -> 411")
+    st, j, h, _ = req(API, "DELETE", "/signup")
+    check(st == 405 and j["error"] == "method_not_allowed" and h.get("allow") == "POST", "wrong method -> 405 with Allow")
+    st, j, h, _ = req(API, "GET", "/nope")
+    check(st == 404 and j["error"] == "not_found", "unknown path -> 404 JSON")
+    r = raw(API, b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 8000 + b"\r\n\r\n")
+    check(status_of(r) in (0, 400, 431), "headers over the limit are refused (status %d)" % status_of(r))
+    t0 = time.time()
+    r = raw(API, b"POST /signup HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 16\r\n\r\n", read_timeout=6, trickle=b'{"userId":"abc"}')
+    check(status_of(r) == 408 and (body_of(r) or {}).get("error") == "request_timeout",
+          "a client sending one byte a second -> 408 (after %.1fs)" % (time.time() - t0))
+    check(counts() == before, "no row changed by any bad request (%s)" % before)
+
+    # ---- the user-data claim: raw values nowhere ---------------------------------
+    dump = subprocess.run(["pg_dump", DB, "--data-only"], capture_output=True,
+                          timeout=60).stdout
+    check(len(dump) > 0 and secret_payload.encode() not in dump and secret_user.encode() not in dump
+          and b"Zq9-SECRET" not in dump, "raw values are in no table (pg_dump)")
+    leaked = []
+    for d, _, files in os.walk(tmp):
+        for f in files:
+            try:
+                with open(os.path.join(d, f), "rb") as fh:
+                    if b"Zq9-SECRET" in fh.read():
+                        leaked.append(os.path.join(d, f))
+            except OSError:
+                pass
+    check(not leaked, "raw values are in no file (logs, database files, WAL): %s" % leaked[:3])
+
+    # ---- two instances, one database ----------------------------------------------
+    app2 = start_toyapp(API2, META2, "cvm-b")
+    st, j, h, _ = req(API2, "POST", "/signup", json.dumps({"userId": "bob@example.com"}))
+    check(st == 201 and j["totalSignups"] == 2, "a signup through instance B counts after A's")
+    st1, j1, _, _ = req(API, "GET", "/signup-count")
+    st2, j2, _, _ = req(API2, "GET", "/signup-count")
+    check(j1["count"] == 2 and j2["count"] == 2 and j1["cvmId"] == "cvm-a" and j2["cvmId"] == "cvm-b",
+          "both instances report the unified count")
+    _, i1, _, _ = req(META, "GET", "/info")
+    _, i2, _, _ = req(META2, "GET", "/info")
+    check(i1["publicKey"] == i2["publicKey"], "same app id and seed: same signing key")
+
+    # ---- failover -----------------------------------------------------------------
+    subprocess.run(cluster + ["stop-primary", pgdir], env=cenv, check=True, capture_output=True, timeout=60)
+    t0 = time.time()
+    st, j, h, _ = req(API, "POST", "/signup", json.dumps({"userId": "carol@example.com"}))
+    dt = time.time() - t0
+    check(st == 503 and h.get("retry-after") and j["error"] == "database_unavailable" and dt < 2,
+          "primary down: a write answers 503 + Retry-After in %.2fs" % dt)
+    st, j, h, _ = req(API, "GET", "/signup-count")
+    check(st == 200 and j["count"] == 2, "primary down: reads come from the replica")
+    time.sleep(1.3)
+    st, j, h, _ = req(API, "GET", "/health")
+    check(st == 200 and j["primary"] == "down" and j["status"] == "degraded", "health says degraded")
+    subprocess.run(cluster + ["start-primary", pgdir], env=cenv, check=True, capture_output=True, timeout=60)
+    ok = False
+    deadline = time.time() + 10
+    while time.time() < deadline and not ok:
+        st, j, h, _ = req(API, "POST", "/signup", json.dumps({"userId": "carol@example.com"}))
+        ok = st == 201
+        if not ok:
+            time.sleep(0.3)
+    check(ok and j["totalSignups"] == 3, "primary back: writes work again without a restart")
+
+    # ---- trust boundary --------------------------------------------------------------
+    st, j, h, _ = req(MOCK, "GET", "/stats")
+    check(st == 200 and j["direct_messages"] == 0 and j["watch_history"] >= 1,
+          "the mock API saw %d watch_history and %d direct_messages calls" % (j["watch_history"], j["direct_messages"]))
+
+    # ---- kill -9 under load -------------------------------------------------------------
+    acked, lock, stop = [], threading.Lock(), threading.Event()
+
+    def load(k):
+        n = 0
+        while not stop.is_set():
+            try:
+                st, j, _, _ = req(API2, "POST", "/submit-data",
+                                  json.dumps({"userId": "load-%d-%d" % (k, n), "sensitivePayload": "x %d" % n}),
+                                  timeout=3)
+                if st == 200:
+                    with lock:
+                        acked.append(j["receiptId"])
+            except (OSError, http.client.HTTPException):
+                pass
+            n += 1
+    ts = [threading.Thread(target=load, args=(k,)) for k in range(8)]
+    for t in ts:
+        t.start()
+    time.sleep(1.5)
+    app2.send_signal(signal.SIGKILL)
+    time.sleep(0.3)
+    stop.set()
+    for t in ts:
+        t.join()
+    ids = set(psql("SELECT receipt_id FROM user_data_receipts").split())
+    missing = [r for r in acked if r not in ids]
+    check(len(acked) > 50 and not missing,
+          "kill -9 under load: all %d acknowledged receipts are in the database (%d missing)" % (len(acked), len(missing)))
+
+    app.send_signal(signal.SIGTERM)
+    try:
+        rc = app.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        rc = None
+    check(rc == 0, "SIGTERM stops toyapp cleanly")
+finally:
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    subprocess.run(cluster + ["stop", pgdir], env=cenv, capture_output=True, timeout=60)
+    if os.environ.get("KEEP"):
+        print("kept", tmp)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+print("%d passed, %d failed" % (passed, failed))
+sys.exit(1 if failed else 0)
