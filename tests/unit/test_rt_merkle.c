@@ -207,15 +207,18 @@ static void incl_shape_rec(uint64_t m, uint64_t n, size_t base, sbuf *e)
 }
 
 /* Shape of an inclusion proof; returns its length, or SIZE_MAX if the
- * parameters admit no proof. */
-static size_t incl_shape(uint64_t m, uint64_t n, sbuf *e)
+ * parameters admit no proof.  The expression is only built when the length
+ * is len_only or len_only is SIZE_MAX: shapes of other lengths differ. */
+static size_t incl_shape(uint64_t m, uint64_t n, size_t len_only, sbuf *e)
 {
     e->len = 0;
     e->s[0] = 0;
     if (m >= n)
         return SIZE_MAX;
-    incl_shape_rec(m, n, 0, e);
-    return ref_path_len(m, n);
+    size_t len = ref_path_len(m, n);
+    if (len_only == SIZE_MAX || len == len_only)
+        incl_shape_rec(m, n, 0, e);
+    return len;
 }
 
 static size_t ref_subproof_len(uint64_t m, uint64_t n, int b)
@@ -256,14 +259,17 @@ static void cons_shape_rec(uint64_t m, uint64_t n, int b, size_t base, const cha
     }
 }
 
-static size_t cons_shape(uint64_t m, uint64_t n, const char *f, sbuf *old, sbuf *nw)
+static size_t cons_shape(uint64_t m, uint64_t n, const char *f, size_t len_only, sbuf *old,
+                         sbuf *nw)
 {
     old->len = nw->len = 0;
     old->s[0] = nw->s[0] = 0;
     if (m == 0 || m > n)
         return SIZE_MAX;
-    cons_shape_rec(m, n, 1, 0, f, old, nw);
-    return ref_subproof_len(m, n, 1);
+    size_t len = ref_subproof_len(m, n, 1);
+    if (len_only == SIZE_MAX || len == len_only)
+        cons_shape_rec(m, n, 1, 0, f, old, nw);
+    return len;
 }
 
 /* ------------------------------------------------ checked node source */
@@ -670,11 +676,9 @@ static void test_frontier_incremental(void **state)
         tsrc ts;
         rt_merkle_source src = tsrc_make(&ts, n, 1, 0);
         memset(&s, 0x5A, sizeof s);
-        if (n > 0) {
-            assert_int_equal(rt_merkle_frontier_from_source(&s, &src, n), 0);
-            assert_memory_equal(&s, &f, sizeof f);
-            assert_int_equal(ts.calls, __builtin_popcountll(n));
-        }
+        assert_int_equal(rt_merkle_frontier_from_source(&s, &src, n), 0);
+        assert_memory_equal(&s, &f, sizeof f);
+        assert_int_equal(ts.calls, __builtin_popcountll(n));
         assert_int_equal(rt_merkle_source_root(&src, n, got), 0);
         assert_memory_equal(got, want, H);
         src = tsrc_make(&ts, n, 1, 1);
@@ -869,8 +873,8 @@ static void test_inclusion_vectors(void **state)
         if (n > 0) /* removed component */
             assert_int_equal(rt_merkle_verify_inclusion(idx, size, leaf, p, n - 1, root), 0);
         if (n > 1) { /* inserted component */
-            memcpy(bad[0], some, H);
-            memcpy(bad[1], want[0], H);
+            memcpy(bad[0], want[0], H);
+            memcpy(bad[1], some, H);
             memcpy(bad[2], want[1], (n - 1) * H);
             assert_int_equal(rt_merkle_verify_inclusion(idx, size, leaf, b, n + 1, root), 0);
         }
@@ -879,9 +883,9 @@ static void test_inclusion_vectors(void **state)
     /* verify_test.go TestVerifyInclusion: impossible index/size pairs. */
     static const uint64_t probes[][2] = {{0, 0}, {0, 1}, {1, 0}, {2, 1}};
     for (size_t i = 0; i < ARRAY_LEN(probes); i++) {
-        assert_int_equal(rt_merkle_verify_inclusion(probes[i][0], probes[i][1], some, NULL, 0, empty),
-                         probes[i][0] == 0 && probes[i][1] == 1 && 0);
         assert_int_equal(rt_merkle_verify_inclusion(probes[i][0], probes[i][1], some, NULL, 0, zero), 0);
+        assert_int_equal(rt_merkle_verify_inclusion(probes[i][0], probes[i][1], zero, NULL, 0, empty), 0);
+        assert_int_equal(rt_merkle_verify_inclusion(probes[i][0], probes[i][1], some, NULL, 0, empty), 0);
     }
     /* TestVerifyInclusionSingleEntry: in a one-leaf tree root == leaf. */
     uint8_t data_hash[H];
@@ -1023,13 +1027,17 @@ static void test_proof_nodes(void **state)
 
 /* -------------------------------------------- exhaustive small trees */
 
-#define PROOF_N 64 /* largest tree of the all-pairs tests */
+#define PROOF_N 64     /* largest tree of the all-pairs tests */
+#define EXHAUSTIVE_N 16 /* largest tree whose proofs get every bit flipped */
+#define SIZE_WINDOW 12 /* other tree sizes tried: n +- this, n / 2, 2n, 2n + 1 */
 
-/* Bits flipped in each hash: all 256 for small trees, else one per byte
- * (rotating through the bit positions) to stay within the time budget. */
+/* Bits flipped in each hash: all 256 for small trees; else, to stay within
+ * the time budget, one in each 32-bit word, at a position that moves with
+ * salt so that every bit position is covered across the proofs. */
+#define SAMPLED_BITS 8
 static int flip_bit(int all, int k, int salt)
 {
-    return all ? k : k * 8 + ((k + salt) & 7);
+    return all ? k : k * 32 + ((salt * 11 + k * 7) & 31);
 }
 
 static void test_inclusion_all(void **state)
@@ -1067,8 +1075,8 @@ static void test_inclusion_all(void **state)
             assert_int_equal(rt_merkle_verify_inclusion(m, n, g_leaves[m], p, np, root), 1);
 
             /* One flipped bit anywhere: path, leaf or root. */
-            int all = n <= 16;
-            int nbits = all ? 8 * H : H;
+            int all = n <= EXHAUSTIVE_N;
+            int nbits = all ? 8 * H : SAMPLED_BITS;
             for (size_t i = 0; i < np; i++)
                 for (int k = 0; k < nbits; k++) {
                     int bit = flip_bit(all, k, (int)(m + i));
@@ -1089,24 +1097,25 @@ static void test_inclusion_all(void **state)
                 checks += 2;
             }
 
-            /* Another leaf of the same tree, at the right or wrong index. */
+            /* The proof does not serve any other leaf of the tree. */
             for (uint64_t j = 0; j < n; j++)
-                if (j != m) {
-                    assert_int_equal(rt_merkle_verify_inclusion(m, n, g_leaves[j], p, np, root), 0);
+                if (j != m)
                     assert_int_equal(rt_merkle_verify_inclusion(j, n, g_leaves[j], p, np, root), 0);
-                }
 
             /* Other indexes and sizes: rejected unless the shape is the same. */
-            size_t wl = incl_shape(m, n, &want);
+            size_t wl = incl_shape(m, n, SIZE_MAX, &want);
             assert_int_equal(wl, np);
             static const uint64_t big[] = {UINT64_C(1) << 63, (UINT64_C(1) << 63) + 1,
                                            UINT64_MAX - 1, UINT64_MAX};
-            uint64_t probes[3 * PROOF_N + 16][2];
+            uint64_t probes[PROOF_N + 2 * SIZE_WINDOW + 20][2];
             size_t npr = 0;
             for (uint64_t j = 0; j <= n + 1; j++)
                 probes[npr][0] = j, probes[npr++][1] = n;
-            for (uint64_t s = 0; s <= 2 * n + 2; s++)
+            for (uint64_t s = n > SIZE_WINDOW ? n - SIZE_WINDOW : 0; s <= n + SIZE_WINDOW; s++)
                 probes[npr][0] = m, probes[npr++][1] = s;
+            probes[npr][0] = m, probes[npr++][1] = n / 2;
+            probes[npr][0] = m, probes[npr++][1] = 2 * n;
+            probes[npr][0] = m, probes[npr++][1] = 2 * n + 1;
             for (size_t j = 0; j < ARRAY_LEN(big); j++) {
                 probes[npr][0] = m, probes[npr++][1] = big[j];
                 probes[npr][0] = big[j], probes[npr++][1] = n;
@@ -1117,7 +1126,7 @@ static void test_inclusion_all(void **state)
                 uint64_t pm = probes[j][0], pn = probes[j][1];
                 if (pm == m && pn == n)
                     continue;
-                size_t pl = incl_shape(pm, pn, &probe);
+                size_t pl = incl_shape(pm, pn, np, &probe);
                 int expect = pl == np && strcmp(probe.s, want.s) == 0;
                 int got = rt_merkle_verify_inclusion(pm, pn, g_leaves[m], p, np, root);
                 if (got != expect)
@@ -1181,13 +1190,15 @@ static void test_consistency_all(void **state)
                                  RT_MERKLE_ENOSPC);
             }
 
-            uint8_t *r1 = roots[m], *r2 = roots[n];
+            uint8_t r1[H], r2[H];
+            memcpy(r1, roots[m], H);
+            memcpy(r2, roots[n], H);
             const uint8_t(*p)[H] = (const uint8_t(*)[H])ref;
             assert_int_equal(rt_merkle_verify_consistency(m, n, r1, r2, p, np), 1);
 
             /* One flipped bit anywhere: proof or either root. */
-            int all = n <= 16;
-            int nbits = all ? 8 * H : H;
+            int all = n <= EXHAUSTIVE_N;
+            int nbits = all ? 8 * H : SAMPLED_BITS;
             for (size_t i = 0; i < np; i++)
                 for (int k = 0; k < nbits; k++) {
                     int bit = flip_bit(all, k, (int)(m + n + i));
@@ -1200,8 +1211,6 @@ static void test_consistency_all(void **state)
                 r1[bit / 8] ^= (uint8_t)(1u << (bit % 8));
                 assert_int_equal(rt_merkle_verify_consistency(m, n, r1, r2, p, np), 0);
                 r1[bit / 8] ^= (uint8_t)(1u << (bit % 8));
-                if (m == n)
-                    continue; /* r1 and r2 are the same buffer */
                 r2[bit / 8] ^= (uint8_t)(1u << (bit % 8));
                 assert_int_equal(rt_merkle_verify_consistency(m, n, r1, r2, p, np), 0);
                 r2[bit / 8] ^= (uint8_t)(1u << (bit % 8));
@@ -1210,18 +1219,21 @@ static void test_consistency_all(void **state)
             /* Other sizes (with the same roots and proof): rejected unless
              * the shapes of both roots are the same.  F, the old root the
              * verifier is given, stands for this proof's old-root shape. */
-            size_t wl = cons_shape(m, n, "F", &wo, &wn);
+            size_t wl = cons_shape(m, n, "F", SIZE_MAX, &wo, &wn);
             assert_int_equal(wl, np);
             char f[sizeof wo.s];
             memcpy(f, wo.s, wo.len + 1);
-            cons_shape(m, n, f, &wo, &wn);
+            cons_shape(m, n, f, SIZE_MAX, &wo, &wn);
             static const uint64_t big[] = {UINT64_C(1) << 63, (UINT64_C(1) << 63) + 1, UINT64_MAX};
-            uint64_t probes[3 * PROOF_N + 16][2];
+            uint64_t probes[PROOF_N + 2 * SIZE_WINDOW + 20][2];
             size_t npr = 0;
             for (uint64_t j = 0; j <= n + 1; j++)
                 probes[npr][0] = j, probes[npr++][1] = n;
-            for (uint64_t s = 0; s <= 2 * n + 2; s++)
+            for (uint64_t s = n > SIZE_WINDOW ? n - SIZE_WINDOW : 0; s <= n + SIZE_WINDOW; s++)
                 probes[npr][0] = m, probes[npr++][1] = s;
+            probes[npr][0] = m, probes[npr++][1] = n / 2;
+            probes[npr][0] = m, probes[npr++][1] = 2 * n;
+            probes[npr][0] = m, probes[npr++][1] = 2 * n + 1;
             for (size_t j = 0; j < ARRAY_LEN(big); j++) {
                 probes[npr][0] = m, probes[npr++][1] = big[j];
                 probes[npr][0] = big[j], probes[npr++][1] = big[j];
@@ -1233,12 +1245,8 @@ static void test_consistency_all(void **state)
                 uint64_t a = probes[j][0], c = probes[j][1];
                 if (a == m && c == n)
                     continue;
-                size_t pl = cons_shape(a, c, f, &po, &pn_);
+                size_t pl = cons_shape(a, c, f, np, &po, &pn_);
                 int expect = pl == np && strcmp(po.s, wo.s) == 0 && strcmp(pn_.s, wn.s) == 0;
-                /* m == n: the shapes are both F, but the verifier checks the
-                 * roots are equal, which they are only if the sizes are. */
-                if (a == c && a != 0 && a <= c)
-                    expect = np == 0 && memcmp(r1, r2, H) == 0;
                 int got = rt_merkle_verify_consistency(a, c, r1, r2, p, np);
                 if (got != expect)
                     fail_msg("consistency (%llu,%llu) checked as (%llu,%llu): %d, want %d",
