@@ -115,8 +115,8 @@ void rt_merkle_frontier_root(const rt_merkle_frontier *f, uint8_t out[HASH])
      * subtree joined with the root of the rest: fold from the right. */
     uint8_t acc[HASH];
     memcpy(acc, f->h[cnt - 1], HASH);
-    for (unsigned j = cnt - 1; j-- > 0;)
-        rt_merkle_node(f->h[j], acc, acc);
+    for (unsigned j = cnt - 1; j > 0; j--)
+        rt_merkle_node(f->h[j - 1], acc, acc);
     memcpy(out, acc, HASH);
 }
 
@@ -170,7 +170,7 @@ static int source_node(const rt_merkle_source *src, uint64_t lo, uint64_t hi, ui
     uint8_t piece[HASH];
     int first = 1;
     while (len) {
-        uint64_t b = len & (~len + 1);
+        uint64_t b = len & ~(len - 1); /* lowest set bit */
         if (src->subtree(src->ctx, lo + len - b, ctz64(b), first ? out : piece))
             return RT_MERKLE_ESOURCE;
         if (!first)
@@ -287,12 +287,13 @@ int rt_merkle_frontier_from_source(rt_merkle_frontier *f, const rt_merkle_source
     rt_merkle_frontier_init(&g);
     uint64_t start = 0;
     unsigned j = 0;
-    for (unsigned i = 64; i-- > 0;) {
-        if (!(size >> i & 1))
+    for (unsigned i = 64; i > 0; i--) {
+        unsigned level = i - 1;
+        if (!(size >> level & 1))
             continue;
-        if (src->subtree(src->ctx, start, i, g.h[j++]))
+        if (src->subtree(src->ctx, start, level, g.h[j++]))
             return RT_MERKLE_ESOURCE;
-        start += UINT64_C(1) << i;
+        start += UINT64_C(1) << level;
     }
     g.size = size;
     *f = g;

@@ -8,7 +8,7 @@ failures=()
 
 for t in "$@"; do
     name=${t##*/}
-    out=$("$t" 2>&1); rc=$?
+    out=$(timeout 900 "$t" 2>&1); rc=$?
     # cmocka prints "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)..."
     p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
     f=$(printf '%s\n' "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -1)
@@ -26,7 +26,7 @@ done
 # Replay every saved fuzz input through its harness.
 for r in ${REPLAYS:-}; do
     name=${r##*/}
-    out=$("$r" "tests/fuzz/corpus/$name" 2>&1); rc=$?
+    out=$(timeout 300 "$r" "tests/fuzz/corpus/$name" 2>&1); rc=$?
     if [ $rc -eq 0 ]; then
         passed=$((passed + 1)); echo "ok    $name: $(printf '%s\n' "$out" | tail -1)"
     else
@@ -53,7 +53,7 @@ echo "ok    specc: $(ls tests/specc/bad/*.spec | wc -l) bad specs checked"
 # its own "N passed, N failed" line.
 for t in ${INTEGRATION:-}; do
     name=${t##*/}
-    out=$("$t" 2>&1); rc=$?
+    out=$(timeout 900 "$t" 2>&1); rc=$?
     last=$(printf '%s\n' "$out" | tail -1)
     p=$(printf '%s' "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\1/p')
     f=$(printf '%s' "$last" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed.*/\2/p')

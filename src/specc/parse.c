@@ -118,15 +118,16 @@ static void end_line(P *p)
         } \
         (arr)[(n)++] = (v); } while (0)
 
-/* Runs `body` for each line of a { ... } block. */
+/* Runs `body` for each line of a { ... } block.  A line that failed is
+ * skipped at the top of the next turn, so a body may `continue`. */
 #define BLOCK(p, body) do { \
         if (expect((p), T_LBRACE, "'{'")) { \
-            for (;;) { \
+            for (int first_ = 1;; first_ = 0) { \
+                if (!first_ && (p)->failed) recover(p); \
                 skip_nl(p); \
                 if ((p)->t.kind == T_RBRACE || (p)->t.kind == T_EOF) break; \
                 (p)->failed = 0; \
                 body; \
-                if ((p)->failed) recover(p); \
             } \
             expect((p), T_RBRACE, "'}'"); \
         } } while (0)

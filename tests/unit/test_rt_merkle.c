@@ -66,6 +66,14 @@ static void assert_hash_hex(const uint8_t got[H], const char *want)
     }
 }
 
+static unsigned popcount(uint64_t x)
+{
+    unsigned c = 0;
+    for (; x; x >>= 1)
+        c += x & 1;
+    return c;
+}
+
 /* A tree of MAXN distinct leaves; leaf i hashes the 4 bytes of i. */
 static hash_t g_leaves[MAXN];
 
@@ -667,7 +675,7 @@ static void test_frontier_incremental(void **state)
         /* Round trip, into a frontier full of garbage. */
         size_t len = rt_merkle_frontier_serialize(&f, buf, sizeof buf);
         assert_int_equal(len, rt_merkle_frontier_serialized_len(&f));
-        assert_int_equal(len, 8 + H * (size_t)__builtin_popcountll(n));
+        assert_int_equal(len, 8 + H * (size_t)popcount(n));
         memset(&g, 0xA5, sizeof g);
         assert_int_equal(rt_merkle_frontier_deserialize(&g, buf, len), 0);
         assert_memory_equal(&g, &f, sizeof f);
@@ -678,7 +686,7 @@ static void test_frontier_incremental(void **state)
         memset(&s, 0x5A, sizeof s);
         assert_int_equal(rt_merkle_frontier_from_source(&s, &src, n), 0);
         assert_memory_equal(&s, &f, sizeof f);
-        assert_int_equal(ts.calls, __builtin_popcountll(n));
+        assert_int_equal(ts.calls, popcount(n));
         assert_int_equal(rt_merkle_source_root(&src, n, got), 0);
         assert_memory_equal(got, want, H);
         src = tsrc_make(&ts, n, 1, 1);
@@ -751,10 +759,10 @@ static void test_frontier_serialization(void **state)
         rt_merkle_frontier src;
         memset(&src, 0, sizeof src);
         src.size = sizes[s];
-        for (int j = 0; j < __builtin_popcountll(sizes[s]); j++)
+        for (unsigned j = 0; j < popcount(sizes[s]); j++)
             memcpy(src.h[j], g_leaves[j], H);
         len = rt_merkle_frontier_serialize(&src, buf, sizeof buf);
-        assert_int_equal(len, 8 + H * (size_t)__builtin_popcountll(sizes[s]));
+        assert_int_equal(len, 8 + H * (size_t)popcount(sizes[s]));
         for (size_t n = 0; n <= len + 40 && n <= sizeof buf; n++) {
             memset(&g, 0x42, sizeof g);
             rt_merkle_frontier before = g;
