@@ -18,6 +18,8 @@ static const struct { int version; const char *sql; } migrations[] = {
     { 1, toy_schema_sql },
     { 2, "INSERT INTO counters (name, value) VALUES ('signups', 0), ('users_processed', 0),"
          " ('safe_api_calls', 0), ('deletions', 0) ON CONFLICT (name) DO NOTHING" },
+    /* The writer takes batch ids 64 at a time (writer.c, BATCH_ID_BLOCK). */
+    { 3, "ALTER SEQUENCE batches_batch_id_seq INCREMENT BY 64" },
 };
 
 #define MIGRATION_LOCK 0x746f7961  /* "toya" */

@@ -631,7 +631,7 @@ static void assert_tail_zero(const rt_merkle_frontier *f)
 {
     static const uint8_t zero[RT_MERKLE_MAX_HEIGHT * H];
     size_t cnt = rt_merkle_frontier_serialized_len(f) / H; /* popcount */
-    assert_memory_equal(f->h[0] + cnt * H, zero, (RT_MERKLE_MAX_HEIGHT - cnt) * H);
+    assert_memory_equal((const uint8_t *)f->h + cnt * H, zero, (RT_MERKLE_MAX_HEIGHT - cnt) * H);
 }
 
 static void test_frontier_vectors(void **state)

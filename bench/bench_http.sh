@@ -1,0 +1,350 @@
+#!/usr/bin/env bash
+# HTTP benchmark of toyapp against the machine's libwebsockets reference.
+#
+# Starts, on 127.0.0.1 only and in a temporary directory: a Postgres primary
+# and replica (postgres/cluster.sh), toy-mockapi, toyapp (TEE_PROVIDER=sim)
+# and bench/ref_lws (built here).  Then runs wrk against each scenario,
+# samples toyapp's RSS meanwhile, loads a million signups straight into the
+# database and measures signup again, prints a table, and removes everything.
+# See bench/README.md for what each figure means.
+#
+# Usage: BUILD=build bench/bench_http.sh      (after `make all`)
+# Environment:
+#   BUILD          directory holding toyapp and toy-mockapi (default build)
+#   BENCH_SECONDS  duration of each wrk run (default 10)
+#   BENCH_THREADS  wrk threads (default 2);  BENCH_CONNECTIONS (default 64)
+#   BENCH_KEEP=1   keep the temporary directory (logs, wrk outputs)
+# Exit status: 0 when every run completed without errors (targets missed or
+# not), 1 when a run had non-2xx responses or socket errors, 2 on a setup
+# failure.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BUILD:-build}
+[[ $BUILD == /* ]] || BUILD=$ROOT/$BUILD
+SECS=${BENCH_SECONDS:-10}
+THREADS=${BENCH_THREADS:-2}
+CONNS=${BENCH_CONNECTIONS:-64}
+MILLION=1000000
+
+# Targets (reference values printed next to the measurements).
+T_SUBMIT_RPS=15000
+T_SUBMIT_P99_MS=20
+T_SIGNUP_RPS=15000
+T_HEALTH_RPS=40000
+T_RSS_MB=50
+T_SIGNUP_KEEP=0.80
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() {
+    printf 'bench: ERROR: %s\n' "$*" >&2
+    exit 2
+}
+
+for v in SECS THREADS CONNS; do
+    [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v=${!v} is not a positive integer"
+done
+
+# ---- prerequisites ------------------------------------------------------------
+
+command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk; scripts/deps.sh bench does it)"
+command -v psql >/dev/null || die "psql is not installed (apt-get install postgresql)"
+command -v python3 >/dev/null || die "python3 is needed to find free ports"
+pkg-config --exists libwebsockets || die "libwebsockets development files are missing (libwebsockets-dev)"
+
+# The binaries may be mid-rebuild: wait a little for them to (re)appear.
+wait_binary() {
+    local f=$1 i
+    for ((i = 0; i < 120; i++)); do
+        [[ -x $f ]] && return 0
+        sleep 0.5
+    done
+    die "$f is missing (run make all first)"
+}
+wait_binary "$BUILD/toyapp"
+wait_binary "$BUILD/toy-mockapi"
+
+say "building $BUILD/ref_lws"
+# shellcheck disable=SC2046 # pkg-config output is a list of words
+cc -std=c11 -O2 -Wall -Wextra -D_GNU_SOURCE -o "$BUILD/ref_lws" "$ROOT/bench/ref_lws.c" \
+    $(pkg-config --cflags --libs libwebsockets) || die "could not build ref_lws"
+
+# ---- temporary directory and cleanup -------------------------------------------
+
+TMP=$(mktemp -d /tmp/toyapp-bench.XXXXXX)
+chmod 755 "$TMP"
+PIDS=()
+CLUSTER_UP=0
+SAMPLER=
+
+cleanup() {
+    local rc=$? p i
+    trap - EXIT INT TERM
+    [[ -n $SAMPLER ]] && kill "$SAMPLER" 2>/dev/null || true
+    for p in "${PIDS[@]}"; do
+        kill -TERM "$p" 2>/dev/null || true
+    done
+    for p in "${PIDS[@]}"; do
+        for ((i = 0; i < 50; i++)); do
+            kill -0 "$p" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true
+    done
+    if ((CLUSTER_UP)); then
+        timeout 60 "$ROOT/postgres/cluster.sh" stop "$TMP/pg" >/dev/null 2>&1 \
+            || say "warning: cluster.sh stop failed (data in $TMP/pg)"
+    fi
+    if [[ ${BENCH_KEEP:-0} == 1 ]]; then
+        say "kept $TMP"
+    else
+        rm -rf "$TMP"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Copies of the servers, so that a rebuild during the run cannot swap them.
+mkdir "$TMP/bin"
+cp "$BUILD/toyapp" "$BUILD/toy-mockapi" "$BUILD/ref_lws" "$TMP/bin/" || die "could not copy the servers"
+
+# ---- ports ----------------------------------------------------------------------
+
+# A run of N consecutive free ports on 127.0.0.1, below the ephemeral range
+# (32768 and up here), where wrk's and libpq's client sockets take theirs.
+free_block() {
+    python3 - "$1" <<'EOF'
+import os, socket, sys
+n = int(sys.argv[1])
+for attempt in range(500):
+    base = 20000 + (os.getpid() * 13 + attempt * 41) % (32768 - 20000 - n)
+    socks = []
+    try:
+        for i in range(n):
+            s = socket.socket()
+            s.bind(("127.0.0.1", base + i))
+            socks.append(s)
+        print(base)
+        sys.exit(0)
+    except OSError:
+        pass
+    finally:
+        for s in socks:
+            s.close()
+sys.exit(1)
+EOF
+}
+BASE=$(free_block 6) || die "no free block of ports below 32768"
+PG_P=$BASE PG_R=$((BASE + 1)) MOCK=$((BASE + 2)) API=$((BASE + 3)) META=$((BASE + 4)) REF=$((BASE + 5))
+
+# ---- servers ----------------------------------------------------------------------
+
+say "starting Postgres primary :$PG_P and replica :$PG_R in $TMP/pg"
+CLUSTER_UP=1
+PG_PRIMARY_PORT=$PG_P PG_REPLICA_PORT=$PG_R timeout 180 "$ROOT/postgres/cluster.sh" init "$TMP/pg" \
+    >"$TMP/cluster.log" 2>&1 || {
+    tail -n 20 "$TMP/cluster.log" >&2
+    die "postgres/cluster.sh init failed"
+}
+ENVS=$("$ROOT/postgres/cluster.sh" env "$TMP/pg") || die "postgres/cluster.sh env failed"
+DB=$(sed -n 's/^DATABASE_URL=//p' <<<"$ENVS")
+DB_R=$(sed -n 's/^DATABASE_REPLICA_URL=//p' <<<"$ENVS")
+[[ -n $DB && -n $DB_R ]] || die "postgres/cluster.sh env printed no URLs"
+
+# wait_line PID FILE TEXT: waits (15 s at most) for TEXT in FILE while PID lives.
+wait_line() {
+    local pid=$1 file=$2 text=$3 i
+    for ((i = 0; i < 150; i++)); do
+        grep -q "$text" "$file" 2>/dev/null && return 0
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    tail -n 20 "$file" >&2 || true
+    return 1
+}
+
+TOKEN=bench-token
+MOCK_API_TOKEN=$TOKEN "$TMP/bin/toy-mockapi" --port "$MOCK" >"$TMP/mockapi.log" 2>&1 &
+PIDS+=($!)
+wait_line $! "$TMP/mockapi.log" listening || die "toy-mockapi did not start"
+
+env PORT="$API" METADATA_PORT="$META" HOST=127.0.0.1 CVM_ID=bench \
+    DATABASE_URL="$DB" DATABASE_REPLICA_URL="$DB_R" \
+    MOCK_API_URL="http://127.0.0.1:$MOCK" MOCK_API_TOKEN="$TOKEN" \
+    TEE_PROVIDER=sim TEE_SIM_SEED="$TMP/tee-seed" APP_ID=toyapp-bench \
+    "$TMP/bin/toyapp" >"$TMP/toyapp.log" 2>&1 &
+TOYAPP_PID=$!
+PIDS+=($TOYAPP_PID)
+wait_line $TOYAPP_PID "$TMP/toyapp.log" listening || die "toyapp did not start (log above)"
+
+"$TMP/bin/ref_lws" "$REF" >"$TMP/ref_lws.log" 2>&1 &
+PIDS+=($!)
+wait_line $! "$TMP/ref_lws.log" listening || die "ref_lws did not start"
+
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+RSS_IDLE_KB=$(rss_kb "$TOYAPP_PID")
+
+# ---- wrk runs -----------------------------------------------------------------------
+
+declare -A RPS P50 P99 NON2XX SOCKERR REQS
+ERRORS=0
+
+# run NAME KIND RUN URL: one wrk run; its BENCH line (bench/http.lua) parsed
+# into the arrays above.  The full wrk output is kept in $TMP/wrk-NAME.txt.
+run() {
+    local name=$1 kind=$2 runid=$3 url=$4 out=$TMP/wrk-$1.txt line
+    say "wrk: $name ($url, ${SECS}s)"
+    if ! BENCH_KIND=$kind BENCH_RUN=$runid timeout $((SECS + 60)) \
+        wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --timeout 5s --latency \
+        -s "$ROOT/bench/http.lua" "$url" >"$out" 2>&1; then
+        cat "$out" >&2
+        die "wrk failed on $name"
+    fi
+    line=$(grep '^BENCH ' "$out") || {
+        cat "$out" >&2
+        die "wrk printed no summary for $name"
+    }
+    local kv k v
+    declare -A f=()
+    for kv in ${line#BENCH }; do
+        k=${kv%%=*} v=${kv#*=}
+        f[$k]=$v
+    done
+    REQS[$name]=${f[requests]}
+    RPS[$name]=${f[rps]}
+    P50[$name]=${f[p50_ms]}
+    P99[$name]=${f[p99_ms]}
+    NON2XX[$name]=${f[non2xx]}
+    SOCKERR[$name]=$((f[connect] + f[read] + f[write] + f[timeout]))
+    if ((NON2XX[$name] || SOCKERR[$name] || REQS[$name] == 0)); then
+        ERRORS=1
+        say "!!! $name: ${NON2XX[$name]} non-2xx responses, ${SOCKERR[$name]} socket errors" \
+            "(connect ${f[connect]}, read ${f[read]}, write ${f[write]}, timeout ${f[timeout]})"
+        grep -E 'Non-2xx|Socket errors' "$out" >&2 || true
+    fi
+    sleep 1
+}
+
+# RSS of toyapp every 0.5 s while the toyapp scenarios run.
+sample_rss() {
+    while kill -0 "$TOYAPP_PID" 2>/dev/null; do
+        rss_kb "$TOYAPP_PID" >>"$TMP/rss.txt"
+        sleep 0.5
+    done
+}
+
+# References first, while Postgres is idle.
+run ref_health get 0 "http://127.0.0.1:$REF/health"
+run ref_echo submit 0 "http://127.0.0.1:$REF/echo"
+
+sample_rss &
+SAMPLER=$!
+run submit submit 1 "http://127.0.0.1:$API/submit-data"
+run signup signup 2 "http://127.0.0.1:$API/signup"
+run health get 0 "http://127.0.0.1:$API/health"
+
+# ---- a million signups ------------------------------------------------------------
+
+q() { timeout 600 psql "$DB" -X -q -v ON_ERROR_STOP=1 -tA "$@"; }
+
+say "inserting $MILLION signups directly in SQL"
+T0=$SECONDS
+q <<EOF || die "inserting the million signups failed"
+BEGIN;
+INSERT INTO signups (user_id_hash, source_cvm)
+    SELECT sha256(i::text::bytea), 'bench' FROM generate_series(1, $MILLION) i;
+UPDATE counters SET value = value + $MILLION WHERE name = 'signups';
+COMMIT;
+VACUUM (ANALYZE) signups;
+EOF
+say "inserted in $((SECONDS - T0)) s; waiting for the replica to replay it"
+LSN=$(q -c "SELECT pg_current_wal_lsn()")
+for ((i = 0; i < 240; i++)); do
+    [[ $(timeout 10 psql "$DB_R" -X -tAc \
+        "SELECT coalesce(pg_last_wal_replay_lsn() >= '$LSN'::pg_lsn, false)" 2>/dev/null) == t ]] && break
+    sleep 0.5
+done
+SIGNUP_ROWS=$(q -c "SELECT count(*) FROM signups")
+SIGNUP_COUNTER=$(q -c "SELECT value FROM counters WHERE name = 'signups'")
+sleep 2
+
+run signup_1m signup 3 "http://127.0.0.1:$API/signup"
+
+kill "$SAMPLER" 2>/dev/null || true
+wait "$SAMPLER" 2>/dev/null || true
+SAMPLER=
+kill -0 "$TOYAPP_PID" 2>/dev/null || {
+    ERRORS=1
+    say "!!! toyapp exited during the benchmark"
+}
+RSS_MAX_KB=$(sort -n "$TMP/rss.txt" 2>/dev/null | tail -n 1)
+RSS_MAX_KB=${RSS_MAX_KB:-0}
+RSS_N=$(wc -l <"$TMP/rss.txt" 2>/dev/null || echo 0)
+
+# Sanity: the submit-data bodies were distinct (one pseudonym per receipt).
+RECEIPTS=$(q -c "SELECT count(*) || ' rows, ' || count(DISTINCT user_id_hash) || ' distinct user ids' FROM user_data_receipts")
+
+# ---- report ------------------------------------------------------------------------
+
+# fmt X: decimal with thousands separators, no fraction.
+fmt() { LC_ALL=C awk -v x="$1" 'BEGIN { s = sprintf("%.0f", x); o = ""
+    while (length(s) > 3) { o = "," substr(s, length(s) - 2) o; s = substr(s, 1, length(s) - 3) }
+    print s o }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
+verdict() { if "$@"; then echo "met"; else echo "MISSED"; fi; }
+
+row() {  # row NAME LABEL TARGET-TEXT VERDICT
+    printf '%-38s %9s %9s %9s %8s %8s   %s %s\n' "$2" "$(fmt "${RPS[$1]}")" "${P50[$1]}" "${P99[$1]}" \
+        "${NON2XX[$1]}" "${SOCKERR[$1]}" "$3" "$4"
+}
+
+V_SUBMIT=$(verdict eval 'ge "${RPS[submit]}" $T_SUBMIT_RPS && le "${P99[submit]}" $T_SUBMIT_P99_MS')
+V_SIGNUP=$(verdict ge "${RPS[signup]}" $T_SIGNUP_RPS)
+V_SIGNUP_1M=$(verdict ge "${RPS[signup_1m]}" $T_SIGNUP_RPS)
+V_HEALTH=$(verdict ge "${RPS[health]}" $T_HEALTH_RPS)
+R_SUBMIT=$(ratio "${RPS[submit]}" "${RPS[ref_echo]}")
+R_HEALTH=$(ratio "${RPS[health]}" "${RPS[ref_health]}")
+R_1M=$(ratio "${RPS[signup_1m]}" "${RPS[signup]}")
+V_1M=$(verdict ge "$R_1M" $T_SIGNUP_KEEP)
+RSS_MAX_MB=$(awk -v k="$RSS_MAX_KB" 'BEGIN { printf "%.1f", k / 1024 }')
+RSS_IDLE_MB=$(awk -v k="$RSS_IDLE_KB" 'BEGIN { printf "%.1f", k / 1024 }')
+V_RSS=$(verdict le "$RSS_MAX_MB" $T_RSS_MB)
+
+{
+    echo
+    echo "toyapp HTTP benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores" \
+        "(wrk, toyapp and Postgres share them)"
+    echo "wrk -t$THREADS -c$CONNS -d${SECS}s --latency; 127.0.0.1; every POST body distinct"
+    echo
+    printf '%-38s %9s %9s %9s %8s %8s   %s\n' scenario req/s "p50 ms" "p99 ms" non-2xx sockerr target
+    row submit "toyapp POST /submit-data" ">= $(fmt $T_SUBMIT_RPS) req/s, p99 <= $T_SUBMIT_P99_MS ms" "$V_SUBMIT"
+    row signup "toyapp POST /signup" ">= $(fmt $T_SIGNUP_RPS) req/s" "$V_SIGNUP"
+    row signup_1m "toyapp POST /signup, 1M signups in db" ">= $(fmt $T_SIGNUP_RPS) req/s" "$V_SIGNUP_1M"
+    row health "toyapp GET /health" ">= $(fmt $T_HEALTH_RPS) req/s" "$V_HEALTH"
+    row ref_echo "ref_lws POST /echo (same bodies)" "reference" ""
+    row ref_health "ref_lws GET /health" "reference" ""
+    echo
+    printf '%-38s %9s\n' "toyapp submit-data / ref echo" "$R_SUBMIT"
+    printf '%-38s %9s\n' "toyapp health / ref health" "$R_HEALTH"
+    printf '%-38s %9s   %s %s\n' "signup with 1M / with none" "$R_1M" ">= $T_SIGNUP_KEEP" "$V_1M"
+    printf '%-38s %9s   %s %s\n' "toyapp max RSS under load (MB)" "$RSS_MAX_MB" "<= $T_RSS_MB MB" "$V_RSS"
+    echo
+    echo "toyapp RSS at idle before the runs: $RSS_IDLE_MB MB; max of $RSS_N samples (every 0.5 s) during its runs"
+    echo "signups table before the 1M run: $SIGNUP_ROWS rows, counter $SIGNUP_COUNTER"
+    echo "user_data_receipts: $RECEIPTS"
+    if ((ERRORS)); then
+        echo
+        echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+        echo "!!! THIS RUN HAD ERRORS (non-2xx responses, socket errors or a dead server): "
+        echo "!!! the figures above do not measure a working service.  wrk outputs and"
+        echo "!!! server logs: rerun with BENCH_KEEP=1 and look in the temporary directory."
+        echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+    fi
+}
+
+exit $((ERRORS ? 1 : 0))
