@@ -281,7 +281,8 @@ int rt_merkle_source_root(const rt_merkle_source *src, uint64_t size, uint8_t ou
     return source_node(src, 0, size, out);
 }
 
-int rt_merkle_frontier_from_source(rt_merkle_frontier *f, const rt_merkle_source *src, uint64_t size)
+int rt_merkle_frontier_from_source(rt_merkle_frontier *f, const rt_merkle_source *src,
+                                   uint64_t size)
 {
     rt_merkle_frontier g;
     rt_merkle_frontier_init(&g);

@@ -176,7 +176,8 @@ int rt_merkle_source_root(const rt_merkle_source *src, uint64_t size, uint8_t ou
 /* Rebuilds the frontier of the first size leaves of src (one subtree() per
  * set bit of size), e.g. to recover the sequencer state from stored subtree
  * hashes.  Returns 0, or RT_MERKLE_ESOURCE with f unchanged. */
-int rt_merkle_frontier_from_source(rt_merkle_frontier *f, const rt_merkle_source *src, uint64_t size);
+int rt_merkle_frontier_from_source(rt_merkle_frontier *f, const rt_merkle_source *src,
+                                   uint64_t size);
 
 /* The two generators over an in-memory array of nleaves leaf hashes; size
  * (resp. n) must not exceed nleaves, else RT_MERKLE_EINVAL.  Each call hashes
@@ -189,6 +190,13 @@ int rt_merkle_consistency_proof_mem(const uint8_t (*leaves)[RT_MERKLE_HASH], siz
                                     uint8_t (*out)[RT_MERKLE_HASH], size_t cap);
 
 /* ------------------------------------------------------- verification */
+
+/*
+ * A proof ties hashes to a root, not to a tree size on its own: the same
+ * path can verify for two sizes whose trees have the same shape around the
+ * leaf (leaf 0 of 3 and of 4 leaves).  Take size and root together from one
+ * signed tree head.
+ */
 
 /* Checks that path[0..npath) proves leaf_hash is leaf index of the tree of
  * size leaves whose root is root (RFC 9162 §2.1.3.2).  Returns 1 if so, 0

@@ -350,6 +350,20 @@ static rt_merkle_source tsrc_make(tsrc *s, uint64_t size, int values, int with_r
 /* ----------------------------------------------- published test vectors */
 
 /*
+ * Copied from these files, at the commits they were read at:
+ *   google/certificate-transparency  cpp/merkletree/merkle_tree_test.cc
+ *                                    @ 0e901cacd1388fa16f78b184612f6cd16e5ceec1
+ *   transparency-dev/merkle          testonly/constants.go
+ *                                    @ 582a6ad190b6848f1d26f8bf08ddef29955d9db1
+ *                                    rfc6962/rfc6962_test.go
+ *                                    @ 78493b07ef9b552e3379abf9e23d4da26fbe797c
+ *                                    proof/verify_test.go
+ *                                    @ 02194e9afb6c1d95b5381350007963aa70fff472
+ *                                    proof/proof_test.go
+ *                                    @ 02a3e2029520f515596d5238c54fb0ac9e19bff4
+ */
+
+/*
  * google/certificate-transparency, cpp/merkletree/merkle_tree_test.cc:
  * kInputs, kSHA256EmptyTreeHash, kSHA256Roots (sizes 1..8).  The same values
  * are published in transparency-dev/merkle testonly/constants.go
@@ -648,7 +662,8 @@ static void test_frontier_vectors(void **state)
         assert_int_equal(f.size, n);
         assert_int_equal(rt_merkle_frontier_serialized_len(&f), 8 + kCompactTrees[n].n * H);
         for (int j = 0; j < kCompactTrees[n].n; j++)
-            assert_hash_hex(f.h[j], kNodeHashes[kCompactTrees[n].node[j][0]][kCompactTrees[n].node[j][1]]);
+            assert_hash_hex(f.h[j],
+                            kNodeHashes[kCompactTrees[n].node[j][0]][kCompactTrees[n].node[j][1]]);
         assert_tail_zero(&f);
         rt_merkle_frontier_root(&f, h);
         assert_hash_hex(h, n ? kRoots[n - 1] : kEmptyTreeHash);
@@ -891,9 +906,12 @@ static void test_inclusion_vectors(void **state)
     /* verify_test.go TestVerifyInclusion: impossible index/size pairs. */
     static const uint64_t probes[][2] = {{0, 0}, {0, 1}, {1, 0}, {2, 1}};
     for (size_t i = 0; i < ARRAY_LEN(probes); i++) {
-        assert_int_equal(rt_merkle_verify_inclusion(probes[i][0], probes[i][1], some, NULL, 0, zero), 0);
-        assert_int_equal(rt_merkle_verify_inclusion(probes[i][0], probes[i][1], zero, NULL, 0, empty), 0);
-        assert_int_equal(rt_merkle_verify_inclusion(probes[i][0], probes[i][1], some, NULL, 0, empty), 0);
+        assert_int_equal(
+            rt_merkle_verify_inclusion(probes[i][0], probes[i][1], some, NULL, 0, zero), 0);
+        assert_int_equal(
+            rt_merkle_verify_inclusion(probes[i][0], probes[i][1], zero, NULL, 0, empty), 0);
+        assert_int_equal(
+            rt_merkle_verify_inclusion(probes[i][0], probes[i][1], some, NULL, 0, empty), 0);
     }
     /* TestVerifyInclusionSingleEntry: in a one-leaf tree root == leaf. */
     uint8_t data_hash[H];
@@ -1019,7 +1037,8 @@ static void test_proof_nodes(void **state)
         }
     }
     /* The error cases of the same tests. */
-    static const uint64_t bad_incl[][2] = {{0, 0}, {0, 1}, {1, 2}, {0, 3}, {7, 8}}; /* size, index */
+    static const uint64_t bad_incl[][2] = {
+        {0, 0}, {0, 1}, {1, 2}, {0, 3}, {7, 8}}; /* size, index */
     for (size_t i = 0; i < ARRAY_LEN(bad_incl); i++)
         assert_int_equal(rt_merkle_inclusion_proof_mem((const uint8_t(*)[H])g_leaves, MAXN,
                                                        bad_incl[i][1], bad_incl[i][0], proof,
@@ -1063,7 +1082,8 @@ static void test_inclusion_all(void **state)
             for (int with_range = 0; with_range < 2; with_range++) {
                 tsrc ts;
                 rt_merkle_source src = tsrc_make(&ts, n, 1, with_range);
-                assert_int_equal(rt_merkle_inclusion_proof(&src, m, n, proof, RT_MERKLE_MAX_PROOF), np);
+                assert_int_equal(rt_merkle_inclusion_proof(&src, m, n, proof, RT_MERKLE_MAX_PROOF),
+                                 np);
                 if (np)
                     assert_memory_equal(proof, ref, np * H);
             }
@@ -1148,7 +1168,8 @@ static void test_inclusion_all(void **state)
             const uint8_t(*b)[H] = (const uint8_t(*)[H])bad;
             if (np) {
                 assert_int_equal(rt_merkle_verify_inclusion(m, n, g_leaves[m], p, np - 1, root), 0);
-                assert_int_equal(rt_merkle_verify_inclusion(m, n, g_leaves[m], p + 1, np - 1, root), 0);
+                assert_int_equal(rt_merkle_verify_inclusion(m, n, g_leaves[m], p + 1, np - 1, root),
+                                 0);
             }
             memcpy(bad, ref, np * H);
             memcpy(bad[np], root, H);
@@ -1183,7 +1204,8 @@ static void test_consistency_all(void **state)
             for (int with_range = 0; with_range < 2; with_range++) {
                 tsrc ts;
                 rt_merkle_source src = tsrc_make(&ts, n, 1, with_range);
-                assert_int_equal(rt_merkle_consistency_proof(&src, m, n, proof, RT_MERKLE_MAX_PROOF), np);
+                assert_int_equal(
+                    rt_merkle_consistency_proof(&src, m, n, proof, RT_MERKLE_MAX_PROOF), np);
                 if (np)
                     assert_memory_equal(proof, ref, np * H);
             }
@@ -1314,8 +1336,10 @@ static void test_errors(void **state)
     assert_int_equal(rt_merkle_inclusion_proof_len(0, 0), RT_MERKLE_EINVAL);
     assert_int_equal(rt_merkle_inclusion_proof_len(5, 5), RT_MERKLE_EINVAL);
     assert_int_equal(rt_merkle_inclusion_proof_len(UINT64_MAX, UINT64_MAX), RT_MERKLE_EINVAL);
-    assert_int_equal(rt_merkle_inclusion_proof(&none, 0, 0, proof, RT_MERKLE_MAX_PROOF), RT_MERKLE_EINVAL);
-    assert_int_equal(rt_merkle_inclusion_proof(&none, 9, 3, proof, RT_MERKLE_MAX_PROOF), RT_MERKLE_EINVAL);
+    assert_int_equal(rt_merkle_inclusion_proof(&none, 0, 0, proof, RT_MERKLE_MAX_PROOF),
+                     RT_MERKLE_EINVAL);
+    assert_int_equal(rt_merkle_inclusion_proof(&none, 9, 3, proof, RT_MERKLE_MAX_PROOF),
+                     RT_MERKLE_EINVAL);
     /* A one-leaf tree has the empty path; no output needed. */
     assert_int_equal(rt_merkle_inclusion_proof(&none, 0, 1, NULL, 0), 0);
 
@@ -1323,9 +1347,12 @@ static void test_errors(void **state)
     assert_int_equal(rt_merkle_consistency_proof_len(0, 0), RT_MERKLE_EINVAL);
     assert_int_equal(rt_merkle_consistency_proof_len(0, 5), RT_MERKLE_EINVAL);
     assert_int_equal(rt_merkle_consistency_proof_len(6, 5), RT_MERKLE_EINVAL);
-    assert_int_equal(rt_merkle_consistency_proof(&none, 0, 0, proof, RT_MERKLE_MAX_PROOF), RT_MERKLE_EINVAL);
-    assert_int_equal(rt_merkle_consistency_proof(&none, 0, 8, proof, RT_MERKLE_MAX_PROOF), RT_MERKLE_EINVAL);
-    assert_int_equal(rt_merkle_consistency_proof(&none, 8, 7, proof, RT_MERKLE_MAX_PROOF), RT_MERKLE_EINVAL);
+    assert_int_equal(rt_merkle_consistency_proof(&none, 0, 0, proof, RT_MERKLE_MAX_PROOF),
+                     RT_MERKLE_EINVAL);
+    assert_int_equal(rt_merkle_consistency_proof(&none, 0, 8, proof, RT_MERKLE_MAX_PROOF),
+                     RT_MERKLE_EINVAL);
+    assert_int_equal(rt_merkle_consistency_proof(&none, 8, 7, proof, RT_MERKLE_MAX_PROOF),
+                     RT_MERKLE_EINVAL);
     assert_int_equal(rt_merkle_consistency_proof(&none, 7, 7, NULL, 0), 0);
     assert_int_equal(rt_merkle_consistency_proof(&none, UINT64_MAX, UINT64_MAX, NULL, 0), 0);
 
@@ -1336,15 +1363,19 @@ static void test_errors(void **state)
     assert_int_equal(rt_merkle_consistency_proof(&none, 3, 8, NULL, 0), RT_MERKLE_ENOSPC);
 
     /* Arrays shorter than the requested tree. */
-    assert_int_equal(rt_merkle_inclusion_proof_mem(lv, 7, 0, 8, proof, RT_MERKLE_MAX_PROOF), RT_MERKLE_EINVAL);
-    assert_int_equal(rt_merkle_consistency_proof_mem(lv, 7, 3, 8, proof, RT_MERKLE_MAX_PROOF), RT_MERKLE_EINVAL);
-    assert_int_equal(rt_merkle_inclusion_proof_mem(NULL, 0, 0, 0, proof, RT_MERKLE_MAX_PROOF), RT_MERKLE_EINVAL);
+    assert_int_equal(rt_merkle_inclusion_proof_mem(lv, 7, 0, 8, proof, RT_MERKLE_MAX_PROOF),
+                     RT_MERKLE_EINVAL);
+    assert_int_equal(rt_merkle_consistency_proof_mem(lv, 7, 3, 8, proof, RT_MERKLE_MAX_PROOF),
+                     RT_MERKLE_EINVAL);
+    assert_int_equal(rt_merkle_inclusion_proof_mem(NULL, 0, 0, 0, proof, RT_MERKLE_MAX_PROOF),
+                     RT_MERKLE_EINVAL);
     /* A longer array is fine: only the first size leaves count. */
     assert_int_equal(rt_merkle_inclusion_proof_mem(lv, MAXN, 0, 1, proof, RT_MERKLE_MAX_PROOF), 0);
 
     /* A failing source, at each of its calls, with and without range(). */
     for (int with_range = 0; with_range < 2; with_range++) {
-        static const uint64_t cases[][3] = {{0, 3, 95}, {1, 81, 95}, {0, 0, 300}, {1, 5, 7}, {1, 3, 300}};
+        static const uint64_t cases[][3] = {
+            {0, 3, 95}, {1, 81, 95}, {0, 0, 300}, {1, 5, 7}, {1, 3, 300}};
         for (size_t c = 0; c < ARRAY_LEN(cases); c++) {
             int cons = (int)cases[c][0];
             uint64_t a = cases[c][1], b = cases[c][2];
@@ -1386,11 +1417,17 @@ static void test_errors(void **state)
     assert_int_equal(rt_merkle_verify_inclusion(0, 8, g_leaves[0], NULL, 0, r), 0);
     assert_int_equal(rt_merkle_verify_consistency(3, 8, r, r, NULL, 0), 0);
     static hash_t many[1000];
-    assert_int_equal(rt_merkle_verify_inclusion(0, 8, g_leaves[0], (const uint8_t(*)[H])many, 1000, r), 0);
-    assert_int_equal(rt_merkle_verify_inclusion(0, UINT64_MAX, g_leaves[0], (const uint8_t(*)[H])many, 1000, r), 0);
+    assert_int_equal(
+        rt_merkle_verify_inclusion(0, 8, g_leaves[0], (const uint8_t(*)[H])many, 1000, r), 0);
+    assert_int_equal(
+        rt_merkle_verify_inclusion(0, UINT64_MAX, g_leaves[0], (const uint8_t(*)[H])many, 1000, r),
+        0);
     assert_int_equal(rt_merkle_verify_consistency(3, 8, r, r, (const uint8_t(*)[H])many, 1000), 0);
-    assert_int_equal(rt_merkle_verify_consistency(1, UINT64_MAX, r, r, (const uint8_t(*)[H])many, 1000), 0);
-    assert_int_equal(rt_merkle_verify_consistency(UINT64_MAX - 1, UINT64_MAX, r, r, (const uint8_t(*)[H])many, 1000), 0);
+    assert_int_equal(
+        rt_merkle_verify_consistency(1, UINT64_MAX, r, r, (const uint8_t(*)[H])many, 1000), 0);
+    assert_int_equal(rt_merkle_verify_consistency(UINT64_MAX - 1, UINT64_MAX, r, r,
+                                                  (const uint8_t(*)[H])many, 1000),
+                     0);
     /* A one-leaf tree: the root is the leaf hash, the path is empty. */
     memcpy(l, g_leaves[0], H);
     assert_int_equal(rt_merkle_verify_inclusion(0, 1, l, NULL, 0, l), 1);
@@ -1483,7 +1520,8 @@ static void test_huge_trees(void **state)
                 max_incl = len;
             const uint8_t(*p)[H] = (const uint8_t(*)[H])proof;
             assert_int_equal(rt_merkle_verify_inclusion(x, n, g_const[0], p, (size_t)len, root), 1);
-            assert_int_equal(rt_merkle_verify_inclusion(x, n, g_const[0], p, (size_t)len - 1, root), 0);
+            assert_int_equal(rt_merkle_verify_inclusion(x, n, g_const[0], p, (size_t)len - 1, root),
+                             0);
             proof[len - 1][31] ^= 1;
             assert_int_equal(rt_merkle_verify_inclusion(x, n, g_const[0], p, (size_t)len, root), 0);
 
@@ -1499,9 +1537,11 @@ static void test_huge_trees(void **state)
                 max_cons = len;
             assert_int_equal(rt_merkle_verify_consistency(m, n, root2, root, p, (size_t)len), 1);
             if (len > 0) {
-                assert_int_equal(rt_merkle_verify_consistency(m, n, root2, root, p, (size_t)len - 1), 0);
+                assert_int_equal(
+                    rt_merkle_verify_consistency(m, n, root2, root, p, (size_t)len - 1), 0);
                 proof[0][0] ^= 0x80;
-                assert_int_equal(rt_merkle_verify_consistency(m, n, root2, root, p, (size_t)len), 0);
+                assert_int_equal(rt_merkle_verify_consistency(m, n, root2, root, p, (size_t)len),
+                                 0);
             }
         }
     }
