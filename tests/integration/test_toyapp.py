@@ -285,6 +285,18 @@ try:
             b"Content-Length: 16\r\n\r\n", read_timeout=6, trickle=b'{"userId":"abc"}')
     check(status_of(r) == 408 and (body_of(r) or {}).get("error") == "request_timeout",
           "a client sending one byte a second -> 408 (after %.1fs)" % (time.time() - t0))
+    # Every invalid JSON document of JSONTestSuite, as a body.
+    suite = os.path.join(ROOT, "tests", "data", "parse", "jsonts")
+    bad = []
+    for name in sorted(os.listdir(suite)):
+        if not name.startswith("n_"):
+            continue
+        with open(os.path.join(suite, name), "rb") as fh:
+            body = fh.read()
+        st, j, h, _ = req(API, "POST", "/signup", body)
+        if st not in (400, 413, 422) or not j or "error" not in j or "message" not in j:
+            bad.append((name, st))
+    check(not bad, "every JSONTestSuite n_ body is refused with 400/413/422 and a JSON error: %s" % bad[:5])
     check(counts() == before, "no row changed by any bad request (%s)" % before)
 
     # ---- the user-data claim: raw values nowhere ---------------------------------
