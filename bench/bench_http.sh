@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317 # cleanup and helpers are reached through trap and verdict
 # HTTP benchmark of toyapp against the machine's libwebsockets reference.
 #
 # Starts, on 127.0.0.1 only and in a temporary directory: a Postgres primary
@@ -80,7 +81,7 @@ SAMPLER=
 cleanup() {
     local rc=$? p i
     trap - EXIT INT TERM
-    [[ -n $SAMPLER ]] && kill "$SAMPLER" 2>/dev/null || true
+    if [[ -n $SAMPLER ]]; then kill "$SAMPLER" 2>/dev/null || true; fi
     for p in "${PIDS[@]}"; do
         kill -TERM "$p" 2>/dev/null || true
     done
@@ -177,7 +178,7 @@ env PORT="$API" METADATA_PORT="$META" HOST=127.0.0.1 CVM_ID=bench \
     TEE_PROVIDER=sim TEE_SIM_SEED="$TMP/tee-seed" APP_ID=toyapp-bench \
     "$TMP/bin/toyapp" >"$TMP/toyapp.log" 2>&1 &
 TOYAPP_PID=$!
-PIDS+=($TOYAPP_PID)
+PIDS+=("$TOYAPP_PID")
 wait_line $TOYAPP_PID "$TMP/toyapp.log" listening || die "toyapp did not start (log above)"
 
 "$TMP/bin/ref_lws" "$REF" >"$TMP/ref_lws.log" 2>&1 &
@@ -187,22 +188,99 @@ wait_line $! "$TMP/ref_lws.log" listening || die "ref_lws did not start"
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 RSS_IDLE_KB=$(rss_kb "$TOYAPP_PID")
 
+# ---- CPU accounting ---------------------------------------------------------------
+
+# CPU ticks (user + system) a process has used, threads included.
+proc_ticks() {
+    local st
+    st=$(cat "/proc/$1/stat" 2>/dev/null) || {
+        echo 0
+        return
+    }
+    st=${st##*) }   # the fields after "(comm) "; utime and stime are the 12th and 13th
+    awk '{ print $12 + $13 }' <<<"$st"
+}
+
+# CPU ticks of both Postgres nodes: each postmaster, its live children (the
+# backends, walsender/receiver, checkpointer...) and children already reaped.
+pg_ticks() {
+    local node pm total=0 pid st ppid
+    local -a pms=()
+    for node in primary replica; do
+        pm=$(head -n 1 "$TMP/pg/$node/postmaster.pid" 2>/dev/null) || continue
+        [[ $pm =~ ^[0-9]+$ ]] && pms+=("$pm")
+    done
+    ((${#pms[@]})) || {
+        echo 0
+        return
+    }
+    for st in /proc/[0-9]*/stat; do
+        st=$(cat "$st" 2>/dev/null) || continue
+        pid=${st%% *}
+        st=${st##*) }
+        ppid=$(awk '{ print $2 }' <<<"$st")
+        for pm in "${pms[@]}"; do
+            if [[ $pid == "$pm" ]]; then
+                total=$((total + $(awk '{ print $12 + $13 + $14 + $15 }' <<<"$st")))
+            elif [[ $ppid == "$pm" ]]; then
+                total=$((total + $(awk '{ print $12 + $13 }' <<<"$st")))
+            fi
+        done
+    done
+    echo "$total"
+}
+
+# Sets CHILD_MS to the CPU ms used by this shell's reaped children so far
+# (wrk's included, through timeout).  Not to be called in $(...): a subshell's
+# counters start at 0.
+children_ms() {
+    times >"$TMP/times"
+    CHILD_MS=$(awk 'NR == 2 { ms = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); ms += (a[1] * 60 + a[2]) * 1000 }
+                   printf "%.0f", ms }' "$TMP/times")
+}
+
+# Idle ticks (idle + iowait) and busy ticks (user, nice, system, irq,
+# softirq) of the whole machine, summed over all cores: "IDLE BUSY".
+machine_ticks() { awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $7 + $8; exit }' /proc/stat; }
+
+# Share of the machine left idle over the next 2 s, in %.
+idle_now() {
+    local a b
+    a=$(machine_ticks)
+    sleep 2
+    b=$(machine_ticks)
+    awk -v a="${a% *}" -v b="${b% *}" -v t="$TICKS" -v n="$NCPU" 'BEGIN { printf "%.0f", 100 * (b - a) / t / 2 / n }'
+}
+
+TICKS=$(getconf CLK_TCK)
+NCPU=$(nproc)
+
 # ---- wrk runs -----------------------------------------------------------------------
 
-declare -A RPS P50 P99 NON2XX SOCKERR REQS
+declare -A RPS P50 P99 NON2XX SOCKERR REQS APPCPU PGCPU WRKCPU OTHER IDLE
 ERRORS=0
 
-# run NAME KIND RUN URL: one wrk run; its BENCH line (bench/http.lua) parsed
-# into the arrays above.  The full wrk output is kept in $TMP/wrk-NAME.txt.
+# run NAME KIND RUN URL SERVER-PID: one wrk run; its BENCH line (bench/http.lua)
+# parsed into the arrays above, with the CPU the server under test, Postgres
+# and wrk used meanwhile, what the rest of the machine used (other processes,
+# the kernel's share of loopback TCP), all in % of one core, and the share
+# of the machine left idle.  The full wrk output is kept in $TMP/wrk-NAME.txt.
 run() {
-    local name=$1 kind=$2 runid=$3 url=$4 out=$TMP/wrk-$1.txt line
+    local name=$1 kind=$2 runid=$3 url=$4 spid=$5 out=$TMP/wrk-$1.txt line
+    local a0 p0 m0 t0 w0 a1 p1 m1 t1 w1
     say "wrk: $name ($url, ${SECS}s)"
+    a0=$(proc_ticks "$spid") p0=$(pg_ticks) m0=$(machine_ticks) t0=$(date +%s%N)
+    children_ms
+    w0=$CHILD_MS
     if ! BENCH_KIND=$kind BENCH_RUN=$runid timeout $((SECS + 60)) \
         wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --timeout 5s --latency \
         -s "$ROOT/bench/http.lua" "$url" >"$out" 2>&1; then
         cat "$out" >&2
         die "wrk failed on $name"
     fi
+    children_ms
+    w1=$CHILD_MS
+    a1=$(proc_ticks "$spid") p1=$(pg_ticks) m1=$(machine_ticks) t1=$(date +%s%N)
     line=$(grep '^BENCH ' "$out") || {
         cat "$out" >&2
         die "wrk printed no summary for $name"
@@ -219,6 +297,15 @@ run() {
     P99[$name]=${f[p99_ms]}
     NON2XX[$name]=${f[non2xx]}
     SOCKERR[$name]=$((f[connect] + f[read] + f[write] + f[timeout]))
+    local wall=$(((t1 - t0) / 1000000))  # ms
+    APPCPU[$name]=$(awk -v d=$((a1 - a0)) -v t="$TICKS" -v w=$wall 'BEGIN { printf "%.0f", 100 * d / t / (w / 1000) }')
+    PGCPU[$name]=$(awk -v d=$((p1 - p0)) -v t="$TICKS" -v w=$wall 'BEGIN { printf "%.0f", 100 * d / t / (w / 1000) }')
+    WRKCPU[$name]=$(awk -v d=$((w1 - w0)) -v w=$wall 'BEGIN { printf "%.0f", 100 * d / w }')
+    IDLE[$name]=$(awk -v d=$((${m1% *} - ${m0% *})) -v t="$TICKS" -v w=$wall -v n="$NCPU" \
+        'BEGIN { printf "%.0f", 100 * d / t / (w / 1000) / n }')
+    OTHER[$name]=$(awk -v b=$((${m1#* } - ${m0#* })) -v t="$TICKS" -v w=$wall \
+        -v u=$((a1 - a0 + p1 - p0)) -v wm=$((w1 - w0)) \
+        'BEGIN { x = 100 * (b - u) / t / (w / 1000) - 100 * wm / w; printf "%.0f", x < 0 ? 0 : x }')
     if ((NON2XX[$name] || SOCKERR[$name] || REQS[$name] == 0)); then
         ERRORS=1
         say "!!! $name: ${NON2XX[$name]} non-2xx responses, ${SOCKERR[$name]} socket errors" \
@@ -228,7 +315,7 @@ run() {
     sleep 1
 }
 
-# RSS of toyapp every 0.5 s while the toyapp scenarios run.
+# RSS of toyapp every 0.5 s from the first toyapp run to the last.
 sample_rss() {
     while kill -0 "$TOYAPP_PID" 2>/dev/null; do
         rss_kb "$TOYAPP_PID" >>"$TMP/rss.txt"
@@ -236,19 +323,66 @@ sample_rss() {
     done
 }
 
-# References first, while Postgres is idle.
-run ref_health get 0 "http://127.0.0.1:$REF/health"
-run ref_echo submit 0 "http://127.0.0.1:$REF/echo"
-
-sample_rss &
-SAMPLER=$!
-run submit submit 1 "http://127.0.0.1:$API/submit-data"
-run signup signup 2 "http://127.0.0.1:$API/signup"
-run health get 0 "http://127.0.0.1:$API/health"
-
-# ---- a million signups ------------------------------------------------------------
+# ---- Postgres helpers ---------------------------------------------------------------
 
 q() { timeout 600 psql "$DB" -X -q -v ON_ERROR_STOP=1 -tA "$@"; }
+
+# pg_super PORT SQL: runs SQL as the database superuser over the cluster's
+# Unix socket (cluster.sh trusts local connections of the cluster's OS user).
+pg_super() {
+    local user
+    user=$(sed -n 's/^OS_USER=//p' "$TMP/pg/cluster.conf")
+    if ((EUID == 0)); then
+        (cd / && timeout 300 runuser -u "$user" -- psql -X -q -h "$TMP/pg/run" -p "$1" -U postgres \
+            -d postgres -tAc "$2")
+    else
+        (cd / && timeout 300 psql -X -q -h "$TMP/pg/run" -p "$1" -U postgres -d postgres -tAc "$2")
+    fi
+}
+
+# Waits (2 minutes at most) until the replica has replayed all the primary's WAL.
+wait_replica() {
+    local lsn i
+    lsn=$(q -c "SELECT pg_current_wal_lsn()")
+    for ((i = 0; i < 240; i++)); do
+        [[ $(timeout 10 psql "$DB_R" -X -tAc \
+            "SELECT coalesce(pg_last_wal_replay_lsn() >= '$lsn'::pg_lsn, false)" 2>/dev/null) == t ]] \
+            && return 0
+        sleep 0.5
+    done
+    say "warning: the replica has not caught up after 2 minutes"
+}
+
+# Before a write scenario: the replica caught up, a checkpoint on both
+# nodes (what an earlier scenario or the bulk load left dirty is written
+# out, as it long would be in a running service), then a pause.
+settle() {
+    wait_replica
+    pg_super "$PG_P" CHECKPOINT >/dev/null || say "warning: CHECKPOINT on the primary failed"
+    pg_super "$PG_R" CHECKPOINT >/dev/null || say "warning: CHECKPOINT on the replica failed"
+    sleep 1
+}
+
+# ---- the scenarios ------------------------------------------------------------------
+
+REF_PID=${PIDS[2]}
+sleep 1   # let the fresh cluster and toyapp's first health checks settle
+IDLE_BEFORE=$(idle_now)
+
+# Each reference runs just before the toyapp scenario it is compared with,
+# so that both see the same background (Postgres checkpoints, autovacuum).
+sample_rss &
+SAMPLER=$!
+settle
+run ref_echo submit 0 "http://127.0.0.1:$REF/echo" "$REF_PID"
+run submit submit 1 "http://127.0.0.1:$API/submit-data" "$TOYAPP_PID"
+settle
+run signup signup 2 "http://127.0.0.1:$API/signup" "$TOYAPP_PID"
+settle
+run ref_health get 0 "http://127.0.0.1:$REF/health" "$REF_PID"
+run health get 0 "http://127.0.0.1:$API/health" "$TOYAPP_PID"
+
+# ---- a million signups ------------------------------------------------------------
 
 say "inserting $MILLION signups directly in SQL"
 T0=$SECONDS
@@ -260,18 +394,12 @@ UPDATE counters SET value = value + $MILLION WHERE name = 'signups';
 COMMIT;
 VACUUM (ANALYZE) signups;
 EOF
-say "inserted in $((SECONDS - T0)) s; waiting for the replica to replay it"
-LSN=$(q -c "SELECT pg_current_wal_lsn()")
-for ((i = 0; i < 240; i++)); do
-    [[ $(timeout 10 psql "$DB_R" -X -tAc \
-        "SELECT coalesce(pg_last_wal_replay_lsn() >= '$LSN'::pg_lsn, false)" 2>/dev/null) == t ]] && break
-    sleep 0.5
-done
+say "inserted in $((SECONDS - T0)) s; letting the replica replay it"
 SIGNUP_ROWS=$(q -c "SELECT count(*) FROM signups")
 SIGNUP_COUNTER=$(q -c "SELECT value FROM counters WHERE name = 'signups'")
-sleep 2
+settle
 
-run signup_1m signup 3 "http://127.0.0.1:$API/signup"
+run signup_1m signup 3 "http://127.0.0.1:$API/signup" "$TOYAPP_PID"
 
 kill "$SAMPLER" 2>/dev/null || true
 wait "$SAMPLER" 2>/dev/null || true
@@ -299,11 +427,13 @@ le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 verdict() { if "$@"; then echo "met"; else echo "MISSED"; fi; }
 
 row() {  # row NAME LABEL TARGET-TEXT VERDICT
-    printf '%-38s %9s %9s %9s %8s %8s   %s %s\n' "$2" "$(fmt "${RPS[$1]}")" "${P50[$1]}" "${P99[$1]}" \
-        "${NON2XX[$1]}" "${SOCKERR[$1]}" "$3" "$4"
+    printf '%-34s %7s %7s %7s %7s %7s %4s %4s %4s %6s %5s  %s %s\n' "$2" "$(fmt "${RPS[$1]}")" "${P50[$1]}" \
+        "${P99[$1]}" "${NON2XX[$1]}" "${SOCKERR[$1]}" "${APPCPU[$1]}" "${PGCPU[$1]}" "${WRKCPU[$1]}" \
+        "${OTHER[$1]}" "${IDLE[$1]}" "$3" "$4"
 }
 
-V_SUBMIT=$(verdict eval 'ge "${RPS[submit]}" $T_SUBMIT_RPS && le "${P99[submit]}" $T_SUBMIT_P99_MS')
+submit_ok() { ge "${RPS[submit]}" "$T_SUBMIT_RPS" && le "${P99[submit]}" "$T_SUBMIT_P99_MS"; }
+V_SUBMIT=$(verdict submit_ok)
 V_SIGNUP=$(verdict ge "${RPS[signup]}" $T_SIGNUP_RPS)
 V_SIGNUP_1M=$(verdict ge "${RPS[signup_1m]}" $T_SIGNUP_RPS)
 V_HEALTH=$(verdict ge "${RPS[health]}" $T_HEALTH_RPS)
@@ -317,32 +447,39 @@ V_RSS=$(verdict le "$RSS_MAX_MB" $T_RSS_MB)
 
 {
     echo
-    echo "toyapp HTTP benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores" \
-        "(wrk, toyapp and Postgres share them)"
-    echo "wrk -t$THREADS -c$CONNS -d${SECS}s --latency; 127.0.0.1; every POST body distinct"
+    echo "toyapp HTTP benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $NCPU cores shared by wrk, the servers and Postgres"
+    echo "wrk -t$THREADS -c$CONNS -d${SECS}s --latency on 127.0.0.1; every POST body distinct;" \
+        "machine ${IDLE_BEFORE}% idle before the runs"
     echo
-    printf '%-38s %9s %9s %9s %8s %8s   %s\n' scenario req/s "p50 ms" "p99 ms" non-2xx sockerr target
+    printf '%-34s %7s %7s %7s %7s %7s %4s %4s %4s %6s %5s  %s\n' scenario req/s "p50 ms" "p99 ms" non-2xx \
+        sockerr srv% pg% wrk% other% idle% target
     row submit "toyapp POST /submit-data" ">= $(fmt $T_SUBMIT_RPS) req/s, p99 <= $T_SUBMIT_P99_MS ms" "$V_SUBMIT"
     row signup "toyapp POST /signup" ">= $(fmt $T_SIGNUP_RPS) req/s" "$V_SIGNUP"
-    row signup_1m "toyapp POST /signup, 1M signups in db" ">= $(fmt $T_SIGNUP_RPS) req/s" "$V_SIGNUP_1M"
+    row signup_1m "toyapp POST /signup, +1M signups" ">= $(fmt $T_SIGNUP_RPS) req/s" "$V_SIGNUP_1M"
     row health "toyapp GET /health" ">= $(fmt $T_HEALTH_RPS) req/s" "$V_HEALTH"
-    row ref_echo "ref_lws POST /echo (same bodies)" "reference" ""
-    row ref_health "ref_lws GET /health" "reference" ""
+    row ref_echo "ref_lws POST /echo, same bodies" "(reference)" ""
+    row ref_health "ref_lws GET /health" "(reference)" ""
     echo
-    printf '%-38s %9s\n' "toyapp submit-data / ref echo" "$R_SUBMIT"
-    printf '%-38s %9s\n' "toyapp health / ref health" "$R_HEALTH"
-    printf '%-38s %9s   %s %s\n' "signup with 1M / with none" "$R_1M" ">= $T_SIGNUP_KEEP" "$V_1M"
-    printf '%-38s %9s   %s %s\n' "toyapp max RSS under load (MB)" "$RSS_MAX_MB" "<= $T_RSS_MB MB" "$V_RSS"
+    printf '%-34s %7s\n' "toyapp submit-data / ref echo" "$R_SUBMIT"
+    printf '%-34s %7s\n' "toyapp health / ref health" "$R_HEALTH"
+    printf '%-34s %7s  %s %s\n' "signup with +1M / with none" "$R_1M" ">= $T_SIGNUP_KEEP" "$V_1M"
+    printf '%-34s %7s  %s %s\n' "toyapp max RSS under load, MB" "$RSS_MAX_MB" "<= $T_RSS_MB MB" "$V_RSS"
     echo
-    echo "toyapp RSS at idle before the runs: $RSS_IDLE_MB MB; max of $RSS_N samples (every 0.5 s) during its runs"
-    echo "signups table before the 1M run: $SIGNUP_ROWS rows, counter $SIGNUP_COUNTER"
-    echo "user_data_receipts: $RECEIPTS"
+    echo "CPU in % of one core during each run: srv% the server under test (toyapp or ref_lws),"
+    echo "pg% both Postgres nodes, wrk% the load generator, other% everything else (the kernel's"
+    echo "loopback TCP not charged to a process, other processes); idle% of all $NCPU cores."
+    echo "toyapp RSS: $RSS_IDLE_MB MB idle before the runs; max of $RSS_N samples (every 0.5 s) from its first run to its last."
+    echo "signups before the +1M run: $SIGNUP_ROWS rows, counter $SIGNUP_COUNTER; user_data_receipts: $RECEIPTS."
+    if ((IDLE_BEFORE < 80)); then
+        echo "WARNING: the machine was only ${IDLE_BEFORE}% idle before the runs: other work competed for the cores."
+    fi
     if ((ERRORS)); then
         echo
         echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-        echo "!!! THIS RUN HAD ERRORS (non-2xx responses, socket errors or a dead server): "
-        echo "!!! the figures above do not measure a working service.  wrk outputs and"
-        echo "!!! server logs: rerun with BENCH_KEEP=1 and look in the temporary directory."
+        echo "!!! THIS RUN HAD ERRORS (non-2xx responses, socket errors or a dead server):"
+        echo "!!! the figures above do not measure a working service.  Rerun with"
+        echo "!!! BENCH_KEEP=1 to keep the wrk outputs and server logs in the temporary"
+        echo "!!! directory."
         echo "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
     fi
 }

@@ -88,6 +88,8 @@ static const rt_param toy_params_reports_list[] = {
 };
 const rt_params toy_params_reports_tab = { .params = toy_params_reports_list, .nparams = 2, .size = sizeof(toy_params_reports) };
 
+const rt_params toy_params_report_md_tab = { .params = NULL, .nparams = 0, .size = sizeof(toy_params_report_md) };
+
 const rt_params toy_params_signup_tab = { .params = NULL, .nparams = 0, .size = sizeof(toy_params_signup) };
 
 static const rt_sink toy_signup_userId_sinks[] = {
@@ -334,11 +336,12 @@ static const rt_ofield toy_rec_report_fields[] = {
     { .key = "signature", .key_len = 9, .type = RT_O_BYTES, .off = offsetof(toy_rec_report, signature),
       .flags = RT_OF_SIGNATURE },
     { .key = "summary", .key_len = 7, .type = RT_O_RECORD, .off = offsetof(toy_rec_report, summary), .rec = &toy_rec_report_summary_rec },
+    { .key = "teeProvider", .key_len = 11, .type = RT_O_STR, .off = offsetof(toy_rec_report, teeProvider) },
     { .key = "timeWindow", .key_len = 10, .type = RT_O_RECORD, .off = offsetof(toy_rec_report, timeWindow), .rec = &toy_rec_report_timeWindow_rec },
     { .key = "treeHead", .key_len = 8, .type = RT_O_RECORD, .off = offsetof(toy_rec_report, treeHead), .rec = &toy_rec_tree_head_rec },
 };
 const rt_record toy_rec_report_rec = {
-    .name = "report", .fields = toy_rec_report_fields, .nfields = 12,
+    .name = "report", .fields = toy_rec_report_fields, .nfields = 13,
     .size = sizeof(toy_rec_report),
 };
 

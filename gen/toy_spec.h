@@ -91,6 +91,9 @@ typedef struct toy_params_delete_data {
 } toy_params_delete_data;
 extern const rt_params toy_params_delete_data_tab;
 
+/* What one delete_data request can reveal through its derivations. */
+#define TOY_LEAKAGE_DELETE_DATA "0.00 bits per request"
+
 typedef struct toy_params_health {
     uint8_t none;
 } toy_params_health;
@@ -135,6 +138,11 @@ typedef struct toy_params_reports {
 } toy_params_reports;
 extern const rt_params toy_params_reports_tab;
 
+typedef struct toy_params_report_md {
+    uint8_t none;
+} toy_params_report_md;
+extern const rt_params toy_params_report_md_tab;
+
 /* POST /signup: what the parser keeps of the body. */
 typedef struct toy_req_signup {
     uint64_t present;   /* bit i: field i was in the body */
@@ -152,6 +160,9 @@ typedef struct toy_params_signup {
     uint8_t none;
 } toy_params_signup;
 extern const rt_params toy_params_signup_tab;
+
+/* What one signup request can reveal through its derivations. */
+#define TOY_LEAKAGE_SIGNUP "0.00 bits per request"
 
 typedef struct toy_params_signup_count {
     uint8_t none;
@@ -180,6 +191,9 @@ typedef struct toy_params_submit_data {
     uint8_t none;
 } toy_params_submit_data;
 extern const rt_params toy_params_submit_data_tab;
+
+/* What one submit_data request can reveal through its derivations. */
+#define TOY_LEAKAGE_SUBMIT_DATA "5.17 bits per request"
 
 typedef struct toy_params_version {
     uint8_t none;
@@ -340,6 +354,7 @@ typedef struct toy_rec_report {
     toy_rec_report_timeWindow timeWindow;
     rt_str enclaveVersion;
     rt_str composeHash;
+    rt_str teeProvider;
     toy_rec_report_summary summary;
     toy_rec_tree_head treeHead;
     rt_str leakageBound;
@@ -512,6 +527,7 @@ enum toy_port { TOY_PORT_API = 0, TOY_PORT_METADATA = 1 };
     XX(log_head, "GET", "/log/head", TOY_PORT_API, 200, NULL, &toy_params_log_head_tab, &toy_rec_tree_head_rec, "") \
     XX(report, "GET", "/report", TOY_PORT_API, 200, NULL, &toy_params_report_tab, &toy_rec_report_rec, "report_generated") \
     XX(reports, "GET", "/reports", TOY_PORT_API, 200, NULL, &toy_params_reports_tab, &toy_resp_reports_rec, "") \
+    XX(report_md, "GET", "/report.md", TOY_PORT_API, 200, NULL, &toy_params_report_md_tab, &toy_rec_report_rec, "") \
     XX(signup, "POST", "/signup", TOY_PORT_API, 201, &toy_schema_signup, &toy_params_signup_tab, &toy_resp_signup_rec, "signup") \
     XX(signup_count, "GET", "/signup-count", TOY_PORT_API, 200, NULL, &toy_params_signup_count_tab, &toy_resp_signup_count_rec, "") \
     XX(submit_data, "POST", "/submit-data", TOY_PORT_API, 200, &toy_schema_submit_data, &toy_params_submit_data_tab, &toy_resp_submit_data_rec, "data_received") \

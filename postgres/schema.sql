@@ -40,12 +40,14 @@ COMMENT ON COLUMN user_data_receipts.safe_derivative IS 'from submit_data.sensit
 CREATE TABLE IF NOT EXISTS audit_log (
     id         bigserial PRIMARY KEY,
     action     text NOT NULL,
+    receipt_id text,
     entry      bytea NOT NULL,
     leaf_hash  bytea NOT NULL,
     batch_id   bigint,
     leaf_index bigint UNIQUE,
     created_at timestamptz NOT NULL DEFAULT now()
 );
+CREATE INDEX IF NOT EXISTS audit_log_receipt_id_idx ON audit_log (receipt_id);
 CREATE INDEX IF NOT EXISTS audit_log_batch_id_idx ON audit_log (batch_id);
 
 CREATE TABLE IF NOT EXISTS batches (
@@ -65,13 +67,28 @@ CREATE TABLE IF NOT EXISTS tree_state (
     frontier  bytea NOT NULL
 );
 
+CREATE TABLE IF NOT EXISTS tree_heads (
+    tree_size  bigint PRIMARY KEY,
+    root       bytea NOT NULL,
+    head       bytea NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS tree_nodes (
+    id   bigint PRIMARY KEY,
+    hash bytea NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS reports (
     report_id         text PRIMARY KEY,
     time_window_start timestamptz NOT NULL,
     time_window_end   timestamptz NOT NULL,
     tree_size         bigint NOT NULL,
+    users_processed   bigint NOT NULL,
+    safe_api_calls    bigint NOT NULL,
+    signups           bigint NOT NULL,
+    deletions         bigint NOT NULL,
     report_json       bytea NOT NULL,
-    signature         bytea NOT NULL,
     created_at        timestamptz NOT NULL DEFAULT now()
 );
 

@@ -478,6 +478,11 @@ int sc_emit_c(const sc_spec *spec, const char *gendir)
             sc_printf(h, "\n");
         }
         h_params(h, e);
+        if (e->has_request) {
+            char *E = upper(e->name);
+            sc_printf(h, "/* What one %s request can reveal through its derivations. */\n"
+                      "#define TOY_LEAKAGE_%s \"%.2f bits per request\"\n\n", e->name, E, sc_leakage_bits(e));
+        }
     }
     for (int i = 0; i < spec->nrecords; i++)
         h_record(h, spec->records[i], done, &ndone);

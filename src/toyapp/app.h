@@ -37,6 +37,7 @@ typedef struct config {
     const char *role;            /* TOYAPP_ROLE, default app */
     int batch_max;               /* GROUP_COMMIT_MAX, default 256 */
     int body_timeout_ms;         /* BODY_TIMEOUT_MS, default 10000 */
+    int report_period;           /* REPORT_PERIOD_SECONDS, default 86400 */
 } config;
 
 typedef struct keys {
@@ -47,7 +48,8 @@ typedef struct keys {
     char compose_hash[65];
 } keys;
 
-enum job_kind { JOB_SUBMIT = 1, JOB_SIGNUP, JOB_WATCH, JOB_COUNT, JOB_HEALTH };
+enum job_kind { JOB_SUBMIT = 1, JOB_SIGNUP, JOB_WATCH, JOB_COUNT, JOB_HEALTH,
+                JOB_HEAD, JOB_PROOF, JOB_CONSISTENCY, JOB_REPORT, JOB_REPORTS, JOB_ATTEST };
 
 typedef struct watch_item { char *video_id, *title, *category, *watched_at; } watch_item;
 
@@ -67,11 +69,17 @@ typedef struct job {
     int api_status;
     watch_item items[16];
     int nitems;
+    /* read parameters (path and query) */
+    char receipt_id[72];         /* proof: the receipt; attestation: the nonce */
+    uint64_t from, to;
+    int markdown;
+    uint64_t page, limit;
     /* result, built by the worker */
     int status;
     char *body;                  /* malloc'd JSON */
     size_t body_len;
     int retry_after;             /* seconds, 0: no Retry-After header */
+    const char *content_type;    /* NULL: application/json */
 } job;
 
 typedef struct queue {
@@ -85,9 +93,10 @@ typedef struct app {
     config cfg;
     keys k;
     struct lws_context *lws;
+    struct rt_tee *tee;
     queue writer_q, reader_q, io_q, done_q;
     volatile int stopping;
-    pthread_t writer, reader, io, monitor;
+    pthread_t writer, reader, io, monitor, sequencer;
     uint64_t started_at;
 } app;
 
@@ -137,5 +146,7 @@ int db_migrate(const char *url, char *err, size_t errlen);
 
 /* The mock API client (mockclient.c): the one allowlisted outbound call. */
 int mock_watch_history(job *j);
+/* GET /attestation: a quote binding the signing key and j's nonce (attest.c). */
+void attest(job *j);
 
 #endif

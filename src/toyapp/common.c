@@ -137,7 +137,7 @@ void hex_encode(const uint8_t *in, size_t n, char *out)
 
 char *ser_alloc(const rt_record *rec, const void *obj, unsigned flags, size_t *len)
 {
-    for (size_t cap = 1024; cap <= 64u << 20; cap *= 4) {
+    for (size_t cap = 4096; cap <= 64u << 20; cap *= 4) {
         char *buf = malloc(cap);
         if (!buf)
             return NULL;

@@ -20,6 +20,19 @@ static const struct { int version; const char *sql; } migrations[] = {
          " ('safe_api_calls', 0), ('deletions', 0) ON CONFLICT (name) DO NOTHING" },
     /* The writer takes batch ids 64 at a time (writer.c, BATCH_ID_BLOCK). */
     { 3, "ALTER SEQUENCE batches_batch_id_seq INCREMENT BY 64" },
+    /* Migration 1 is the generated schema of the day, all CREATE ... IF NOT
+     * EXISTS; later changes to it reach older databases as: the ALTERs that
+     * CREATE IF NOT EXISTS cannot do (4), then the schema applied again (5),
+     * which adds the tables they lack (the tree heads and nodes). */
+    { 4, "ALTER TABLE audit_log ADD COLUMN IF NOT EXISTS receipt_id text;"
+         " ALTER TABLE reports ADD COLUMN IF NOT EXISTS users_processed bigint NOT NULL DEFAULT 0,"
+         " ADD COLUMN IF NOT EXISTS safe_api_calls bigint NOT NULL DEFAULT 0,"
+         " ADD COLUMN IF NOT EXISTS signups bigint NOT NULL DEFAULT 0,"
+         " ADD COLUMN IF NOT EXISTS deletions bigint NOT NULL DEFAULT 0,"
+         " DROP COLUMN IF EXISTS signature" },
+    { 5, NULL },
+    { 6, "INSERT INTO tree_state (id, tree_size, frontier) VALUES (1, 0, ''::bytea)"
+         " ON CONFLICT (id) DO NOTHING" },
 };
 
 #define MIGRATION_LOCK 0x746f7961  /* "toya" */
@@ -81,7 +94,7 @@ int db_migrate(const char *url, char *err, size_t errlen)
             continue;
         if (exec_ok(c, "BEGIN", err, errlen))
             goto unlock;
-        if (exec_ok(c, migrations[i].sql, err, errlen)) {
+        if (exec_ok(c, migrations[i].sql ? migrations[i].sql : toy_schema_sql, err, errlen)) {
             char e2[256];
             exec_ok(c, "ROLLBACK", e2, sizeof e2);
             goto unlock;

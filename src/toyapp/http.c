@@ -79,6 +79,7 @@ typedef struct pss {
     lws_sorted_usec_list_t sul;  /* body deadline */
     /* the response to write */
     int have_response, status, retry_after, close_after;
+    const char *content_type;   /* NULL: application/json */
     char *body;
     size_t body_len;
     char allow[64];
@@ -234,14 +235,64 @@ static const char *method_of(struct lws *wsi)
     return "?";
 }
 
-static void start_job(pss *s, int kind, queue *q)
+static job *new_job(pss *s, int kind)
 {
     job *j = calloc(1, sizeof *j);
     j->kind = kind;
     j->pss = s;
+    return j;
+}
+
+static void send_job(pss *s, job *j, queue *q)
+{
     s->job = j;
     s->in_flight = 1;
     queue_push(q, j);
+}
+
+static void start_job(pss *s, int kind, queue *q)
+{
+    send_job(s, new_job(s, kind), q);
+}
+
+/* A query parameter as an integer in [lo, hi].  Returns 1 if present and
+ * valid, 0 if absent, -1 (after answering 400) if malformed. */
+static int int_arg(pss *s, const char *name, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+    char key[32], buf[48];
+    snprintf(key, sizeof key, "%s=", name);
+    /* lws copies "name=value" into buf and points at the value. */
+    const char *a = lws_get_urlarg_by_name(s->wsi, key, buf, sizeof buf);
+    if (!a)
+        return 0;
+    char *end;
+    unsigned long long v = strtoull(a, &end, 10);
+    if (!*a || *end || a[0] == '-' || a[0] == '+' || a[0] == ' ' || v < lo || v > hi) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "%s must be a whole number from %llu to %llu", name,
+                 (unsigned long long)lo, (unsigned long long)hi);
+        error_response(s, 400, "bad_parameter", msg, NULL, -1);
+        return -1;
+    }
+    *out = v;
+    return 1;
+}
+
+/* /receipts/:receiptId/proof -> the id, if it is one we could have issued. */
+static int receipt_arg(pss *s, const char *path, char *out, size_t cap)
+{
+    const char *id = path + strlen("/receipts/");
+    size_t n = strcspn(id, "/");
+    int ok = n >= 1 && n < cap && n <= 64;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'z') || id[i] == '_';
+    if (!ok) {
+        error_response(s, 400, "bad_parameter", "receiptId is 1 to 64 of [a-z0-9_]", NULL, -1);
+        return -1;
+    }
+    memcpy(out, id, n);
+    out[n] = 0;
+    return 0;
 }
 
 static void body_deadline(lws_sorted_usec_list_t *sul)
@@ -340,6 +391,71 @@ static int on_request(pss *s, struct lws *wsi, const char *path, int port)
     case R_compose_hash: answer_compose_hash(s); break;
     case R_signup_count: start_job(s, JOB_COUNT, &g_app.reader_q); break;
     case R_watch_history: start_job(s, JOB_WATCH, &g_app.io_q); break;
+    case R_log_head: start_job(s, JOB_HEAD, &g_app.reader_q); break;
+    case R_receipt_proof: {
+        job *j = new_job(s, JOB_PROOF);
+        if (receipt_arg(s, path, j->receipt_id, sizeof j->receipt_id)) {
+            free(j);
+            break;
+        }
+        send_job(s, j, &g_app.reader_q);
+        break;
+    }
+    case R_log_consistency: {
+        job *j = new_job(s, JOB_CONSISTENCY);
+        int a = int_arg(s, "from", 1, 9007199254740991ull, &j->from);
+        int b = a < 0 ? -1 : int_arg(s, "to", 1, 9007199254740991ull, &j->to);
+        if (a < 0 || b < 0) {
+            free(j);
+            break;
+        }
+        if (!a || !b) {
+            free(j);
+            error_response(s, 400, "missing_parameter", "both from and to are required", NULL, -1);
+            break;
+        }
+        send_job(s, j, &g_app.reader_q);
+        break;
+    }
+    case R_report:
+    case R_report_md: {
+        job *j = new_job(s, JOB_REPORT);
+        char buf[32];
+        const char *fmt = lws_get_urlarg_by_name(s->wsi, "format=", buf, sizeof buf);
+        j->markdown = s->route == R_report_md;
+        if (fmt) {
+            if (strcmp(fmt, "md") && strcmp(fmt, "json")) {
+                free(j);
+                error_response(s, 400, "bad_parameter", "format is json or md", NULL, -1);
+                break;
+            }
+            j->markdown |= !strcmp(fmt, "md");
+        }
+        send_job(s, j, &g_app.reader_q);
+        break;
+    }
+    case R_reports: {
+        job *j = new_job(s, JOB_REPORTS);
+        if (int_arg(s, "page", 1, 1000000, &j->page) < 0 || int_arg(s, "limit", 1, 100, &j->limit) < 0) {
+            free(j);
+            break;
+        }
+        send_job(s, j, &g_app.reader_q);
+        break;
+    }
+    case R_attestation: {
+        job *j = new_job(s, JOB_ATTEST);
+        char buf[96];
+        const char *nonce = lws_get_urlarg_by_name(s->wsi, "nonce=", buf, sizeof buf);
+        if (nonce && strlen(nonce) > 64) {
+            free(j);
+            error_response(s, 400, "bad_parameter", "nonce is at most 64 characters", NULL, -1);
+            break;
+        }
+        snprintf(j->receipt_id, sizeof j->receipt_id, "%s", nonce ? nonce : "");
+        send_job(s, j, &g_app.io_q);
+        break;
+    }
     default:
         error_response(s, 501, "not_implemented", "this endpoint is declared but not served yet", NULL, -1);
     }
@@ -373,6 +489,7 @@ static void collect_done(void)
         s->job = NULL;
         s->in_flight = 0;
         s->retry_after = j->retry_after;
+        s->content_type = j->content_type;
         set_response(s, j->status, j->body, j->body_len);
         j->body = NULL;
         job_free(j);
@@ -387,7 +504,8 @@ static int write_response(pss *s, struct lws *wsi)
     int rc = 0;
     if (lws_add_http_header_status(wsi, (unsigned int)s->status, &p, end)
         || lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
-                                        (const unsigned char *)"application/json", 16, &p, end)
+                                        (const unsigned char *)(s->content_type ? s->content_type : "application/json"),
+                                        (int)strlen(s->content_type ? s->content_type : "application/json"), &p, end)
         || lws_add_http_header_content_length(wsi, s->body_len, &p, end))
         rc = -1;
     if (!rc && s->retry_after) {
@@ -416,6 +534,7 @@ static int write_response(pss *s, struct lws *wsi)
     if (rc || s->close_after)
         return -1;
     s->status = s->retry_after = 0;
+    s->content_type = NULL;
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 

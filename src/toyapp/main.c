@@ -19,6 +19,7 @@
 
 #include "app.h"
 #include "http.h"
+#include "sequencer.h"
 #include "rt_tee.h"
 
 static const char *env(const char *name, const char *dflt)
@@ -62,6 +63,7 @@ static void load_config(config *c)
     c->role = env("TOYAPP_ROLE", "app");
     c->batch_max = env_int("GROUP_COMMIT_MAX", 256, 1, 256);
     c->body_timeout_ms = env_int("BODY_TIMEOUT_MS", 10000, 100, 600000);
+    c->report_period = env_int("REPORT_PERIOD_SECONDS", 86400, 1, 366 * 86400);
 }
 
 static int load_keys(rt_tee *t, keys *k)
@@ -105,6 +107,7 @@ int main(void)
         rt_tee_close(tee);
         return 2;
     }
+    g_app.tee = tee;
     char dberr[512];
     if (db_migrate(g_app.cfg.database_url, dberr, sizeof dberr)) {
         fprintf(stderr, "toyapp: database migrations failed: %s\n", dberr);
@@ -166,6 +169,7 @@ int main(void)
     pthread_create(&g_app.reader, NULL, reader_main, NULL);
     pthread_create(&g_app.io, NULL, io_main, NULL);
     pthread_create(&g_app.monitor, NULL, monitor_main, NULL);
+    pthread_create(&g_app.sequencer, NULL, sequencer_main, NULL);
 
     /* Serve /health only once it has something true to say. */
     for (int i = 0; i < 100 && !health_ready(); i++) {
@@ -190,6 +194,7 @@ int main(void)
     pthread_join(g_app.writer, NULL);
     pthread_join(g_app.reader, NULL);
     pthread_join(g_app.monitor, NULL);
+    pthread_join(g_app.sequencer, NULL);
     lws_context_destroy(g_app.lws);
     for (job *j = queue_drain(&g_app.done_q), *n; j; j = n) {
         n = j->next;

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "app.h"
+#include "logread.h"
 
 #define RECONNECT_MS 500
 
@@ -167,7 +168,27 @@ void *reader_main(void *arg)
         job *j = queue_take(&g_app.reader_q, 1, &n);
         if (!j)
             break;
-        do_count(j);
+        if (j->kind == JOB_COUNT) {
+            do_count(j);
+        } else if (j->kind == JOB_REPORT) {
+            report_get(get(&primary), get(&replica), j);
+        } else {
+            PGconn *c = get(&primary);
+            if (!c)
+                c = get(&replica);
+            if (!c) {
+                job_error(j, 503, "database_unavailable", "neither the primary nor the replica answered");
+                j->retry_after = 1;
+            } else if (j->kind == JOB_HEAD) {
+                log_head(c, j);
+            } else if (j->kind == JOB_PROOF) {
+                log_proof(c, j);
+            } else if (j->kind == JOB_CONSISTENCY) {
+                log_consistency(c, j);
+            } else {
+                reports_list(c, j);
+            }
+        }
         job_done(j);
     }
     PQfinish(primary.c);

@@ -166,10 +166,16 @@ static int commit_batch(job **jobs, entry *es, int n, const toy_rec_batch_head *
             "VALUES ($%d, $%d, $%d, $%d, $%d, $%d))",
         b, param(&p, size, 0, 0), param(&p, bh->root, 32, 1),
         param(&p, head, (int)head_len, 1), param(&p, sig, 64, 1), c);
-    sql(&p, ", a AS (INSERT INTO audit_log (action, entry, leaf_hash, batch_id) VALUES ");
-    for (int i = 0; i < n; i++)
-        sql(&p, "%s($%d, $%d, $%d, $%d)", i ? "," : "", param(&p, es[i].action, 0, 0),
-            param(&p, es[i].json, (int)es[i].len, 1), param(&p, es[i].leaf, 32, 1), b);
+    sql(&p, ", a AS (INSERT INTO audit_log (action, receipt_id, entry, leaf_hash, batch_id) VALUES ");
+    for (int i = 0; i < n; i++) {
+        sql(&p, "%s($%d, ", i ? "," : "", param(&p, es[i].action, 0, 0));
+        if (es[i].receipt_id[0])
+            sql(&p, "$%d, ", param(&p, es[i].receipt_id, 0, 0));
+        else
+            sql(&p, "NULL, ");
+        sql(&p, "$%d, $%d, $%d)", param(&p, es[i].json, (int)es[i].len, 1),
+            param(&p, es[i].leaf, 32, 1), b);
+    }
     sql(&p, ")");
     if (nsub) {
         int k = 0;

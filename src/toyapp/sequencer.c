@@ -1,0 +1,233 @@
+/*
+ * sequencer.c — puts committed audit entries into the one Merkle log.
+ *
+ * Exactly one instance sequences at a time: the one holding a session
+ * advisory lock on the primary (if its connection dies, the lock goes with
+ * it and another instance takes over).  Each round, in one transaction, it
+ * locks the tree state row, takes the entries that have no leaf index yet in
+ * id order, appends each to the frontier (O(log n) per entry; subtree hashes
+ * it completes are stored in tree_nodes, so proofs need O(log n) lookups),
+ * assigns leaf indexes, signs the new tree head and stores it.  The log only
+ * ever grows at its end: an entry whose transaction commits late is simply
+ * sequenced in a later round, and no published tree head changes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "app.h"
+#include "rt_merkle.h"
+#include "sequencer.h"
+
+#define SEQ_LOCK 0x73657175     /* "sequ" */
+#define ROUND_MAX 20000
+#define NODE_ID(level, start) (((uint64_t)(level) << 56) | (start))
+
+static PGconn *conn;
+static int have_lock;
+
+static void sleep_ms(int ms)
+{
+    struct timespec t = { ms / 1000, (long)(ms % 1000) * 1000000L };
+    nanosleep(&t, NULL);
+}
+
+static PGresult *q(const char *sql, int n, const char *const *v, const int *len, const int *fmt)
+{
+    PGresult *r = PQexecParams(conn, sql, n, NULL, v, len, fmt, 1);
+    int st = PQresultStatus(r);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        fprintf(stderr, "toyapp: sequencer: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        return NULL;
+    }
+    return r;
+}
+
+static int exec0(const char *sql)
+{
+    PGresult *r = q(sql, 0, NULL, NULL, NULL);
+    PQclear(r);
+    return r ? 0 : -1;
+}
+
+static uint64_t be64(const char *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | (uint8_t)p[i];
+    return v;
+}
+
+/* Appends leaf to f and records every subtree it completes. */
+typedef struct node { uint64_t id; uint8_t h[32]; } node;
+
+static void append(rt_merkle_frontier *f, const uint8_t leaf[32], node *nodes, size_t *nn)
+{
+    uint8_t cur[32];
+    memcpy(cur, leaf, 32);
+    uint64_t n = f->size;
+    int cnt = __builtin_popcountll(n);
+    for (unsigned level = 0; n >> level & 1; level++) {
+        rt_merkle_node(f->h[cnt - 1], cur, cur);
+        memset(f->h[cnt - 1], 0, 32);
+        cnt--;
+        nodes[*nn].id = NODE_ID(level + 1, (n + 1) - (1ull << (level + 1)));
+        memcpy(nodes[*nn].h, cur, 32);
+        (*nn)++;
+    }
+    memcpy(f->h[cnt], cur, 32);
+    f->size = n + 1;
+}
+
+/* One round.  Returns the number of entries sequenced, or -1. */
+static int round_once(void)
+{
+    static node nodes[ROUND_MAX * 2];
+    static char ids[ROUND_MAX * 21 + 2], idx[ROUND_MAX * 21 + 2];
+    rt_merkle_frontier f;
+    if (exec0("BEGIN"))
+        return -1;
+    PGresult *r = q("SELECT tree_size, frontier FROM tree_state WHERE id = 1 FOR UPDATE", 0, NULL, NULL, NULL);
+    if (!r || PQntuples(r) != 1)
+        goto fail_clear;
+    rt_merkle_frontier_init(&f);
+    uint64_t size = be64(PQgetvalue(r, 0, 0));
+    if (size && rt_merkle_frontier_deserialize(&f, (const uint8_t *)PQgetvalue(r, 0, 1),
+                                               (size_t)PQgetlength(r, 0, 1))) {
+        fprintf(stderr, "toyapp: sequencer: the stored frontier is malformed\n");
+        goto fail_clear;
+    }
+    PQclear(r);
+    if (f.size != size)
+        goto fail;
+
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", ROUND_MAX);
+    const char *lv[] = { lim };
+    r = PQexecParams(conn, "SELECT id, leaf_hash FROM audit_log WHERE leaf_index IS NULL ORDER BY id LIMIT $1",
+                     1, NULL, lv, NULL, NULL, 1);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        goto fail_clear;
+    int n = PQntuples(r);
+    if (n == 0) {
+        PQclear(r);
+        exec0("ROLLBACK");
+        return 0;
+    }
+    size_t nn = 0, il = 0, xl = 0;
+    ids[il++] = '{';
+    idx[xl++] = '{';
+    for (int i = 0; i < n; i++) {
+        if (PQgetlength(r, i, 1) != 32)
+            goto fail_clear;
+        il += (size_t)sprintf(ids + il, "%s%llu", i ? "," : "", (unsigned long long)be64(PQgetvalue(r, i, 0)));
+        xl += (size_t)sprintf(idx + xl, "%s%llu", i ? "," : "", (unsigned long long)f.size);
+        append(&f, (const uint8_t *)PQgetvalue(r, i, 1), nodes, &nn);
+    }
+    ids[il++] = '}';
+    ids[il] = 0;
+    idx[xl++] = '}';
+    idx[xl] = 0;
+    PQclear(r);
+
+    const char *uv[] = { ids, idx };
+    r = q("UPDATE audit_log SET leaf_index = v.li FROM unnest($1::bigint[], $2::bigint[]) AS v(id, li)"
+          " WHERE audit_log.id = v.id", 2, uv, NULL, NULL);
+    if (!r)
+        goto fail;
+    PQclear(r);
+    /* Subtree hashes, a few hundred rows per statement. */
+    for (size_t k = 0; k < nn; k += 500) {
+        static char sql[500 * 24 + 128];
+        static char idv[500][24];
+        const char *v[1000];
+        int len[1000], fmt[1000];
+        size_t m = nn - k < 500 ? nn - k : 500, sl = 0;
+        sl += (size_t)sprintf(sql, "INSERT INTO tree_nodes (id, hash) VALUES ");
+        for (size_t i = 0; i < m; i++) {
+            snprintf(idv[i], sizeof idv[i], "%llu", (unsigned long long)nodes[k + i].id);
+            v[2 * i] = idv[i]; len[2 * i] = 0; fmt[2 * i] = 0;
+            v[2 * i + 1] = (const char *)nodes[k + i].h; len[2 * i + 1] = 32; fmt[2 * i + 1] = 1;
+            sl += (size_t)sprintf(sql + sl, "%s($%zu, $%zu)", i ? "," : "", 2 * i + 1, 2 * i + 2);
+        }
+        sprintf(sql + sl, " ON CONFLICT (id) DO NOTHING");
+        r = q(sql, (int)(2 * m), v, len, fmt);
+        if (!r)
+            goto fail;
+        PQclear(r);
+    }
+    /* The new signed tree head. */
+    char ts[32];
+    size_t tsn = now_iso(ts);
+    toy_rec_tree_head th = { .treeSize = f.size, .timestamp = { ts, tsn },
+                             .publicKey = { g_app.k.sign_pub, 32 } };
+    rt_merkle_frontier_root(&f, th.root);
+    uint8_t sig[64];
+    if (sign_record(&toy_rec_tree_head_rec, &th, sig))
+        goto fail;
+    th.signature = (rt_bytes){ sig, 64 };
+    size_t hl;
+    char *head = ser_alloc(&toy_rec_tree_head_rec, &th, 0, &hl);
+    uint8_t fb[RT_MERKLE_FRONTIER_MAX_BYTES];
+    size_t fl = rt_merkle_frontier_serialize(&f, fb, sizeof fb);
+    char szs[24];
+    snprintf(szs, sizeof szs, "%llu", (unsigned long long)f.size);
+    const char *hv[] = { szs, (const char *)th.root, head };
+    int hlen[] = { 0, 32, (int)hl }, hfmt[] = { 0, 1, 1 };
+    r = head ? q("INSERT INTO tree_heads (tree_size, root, head) VALUES ($1, $2, $3)", 3, hv, hlen, hfmt) : NULL;
+    free(head);
+    if (!r)
+        goto fail;
+    PQclear(r);
+    const char *sv[] = { szs, (const char *)fb };
+    int slen[] = { 0, (int)fl }, sfmt[] = { 0, 1 };
+    r = q("UPDATE tree_state SET tree_size = $1, frontier = $2 WHERE id = 1", 2, sv, slen, sfmt);
+    if (!r)
+        goto fail;
+    PQclear(r);
+    if (exec0("COMMIT"))
+        return -1;
+    return n;
+fail_clear:
+    PQclear(r);
+fail:
+    exec0("ROLLBACK");
+    return -1;
+}
+
+void *sequencer_main(void *arg)
+{
+    (void)arg;
+    while (!g_app.stopping) {
+        if (!conn || PQstatus(conn) != CONNECTION_OK) {
+            char err[256];
+            PQfinish(conn);
+            have_lock = 0;
+            conn = db_connect(g_app.cfg.database_url, err, sizeof err);
+            if (!conn) {
+                sleep_ms(500);
+                continue;
+            }
+        }
+        if (!have_lock) {
+            char sql[64];
+            snprintf(sql, sizeof sql, "SELECT pg_try_advisory_lock(%d)", SEQ_LOCK);
+            PGresult *r = PQexec(conn, sql);
+            have_lock = PQresultStatus(r) == PGRES_TUPLES_OK && !strcmp(PQgetvalue(r, 0, 0), "t");
+            PQclear(r);
+            if (!have_lock) {
+                sleep_ms(500);   /* another instance is the sequencer */
+                continue;
+            }
+        }
+        int n = round_once();
+        if (n < 0 && PQstatus(conn) != CONNECTION_OK)
+            continue;
+        if (n < ROUND_MAX)
+            sleep_ms(n > 0 ? 20 : 100);
+    }
+    PQfinish(conn);
+    return NULL;
+}
