@@ -140,6 +140,47 @@ def verify_inclusion(index, size, leaf, path, root):
     return sn == 0 and r == root
 
 
+def verify_consistency(m, n, root_m, root_n, proof):
+    """RFC 9162 section 2.1.4.2."""
+    if m < 1 or m > n:
+        return False
+    if m == n:
+        return not proof and root_m == root_n
+    if m & (m - 1) == 0:
+        proof = [root_m] + proof
+    fn, sn = m - 1, n - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    if not proof:
+        return False
+    fr = sr = proof[0]
+    for c in proof[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = hashlib.sha256(b"\x01" + c + fr).digest()
+            sr = hashlib.sha256(b"\x01" + c + sr).digest()
+            if not fn & 1:
+                while fn & 1 == 0 and fn != 0:
+                    fn >>= 1
+                    sn >>= 1
+        else:
+            sr = hashlib.sha256(b"\x01" + sr + c).digest()
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and fr == root_m and sr == root_n
+
+
+def poll(port, path, want=200, timeout=10):
+    deadline = time.time() + timeout
+    while True:
+        st, j, h, d = req(port, "GET", path)
+        if st == want or time.time() > deadline:
+            return st, j, h, d
+        time.sleep(0.1)
+
+
 def wait_line(proc, what, timeout=15):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -248,6 +289,51 @@ try:
     check(st == 200 and len(j["items"]) > 0 and j["auditEntry"]["action"] == "safe_api_call",
           "GET /watch-history calls the safe endpoint and records it")
 
+    # ---- the log, its proofs, the report ---------------------------------------------
+    st, pr, h, _ = poll(API, "/receipts/%s/proof" % receipt["receiptId"])
+    check(st == 200 and pr["leafHash"] == node.hex()
+          and verify_inclusion(pr["leafIndex"], pr["treeSize"], node, [bytes.fromhex(x) for x in pr["path"]],
+                               bytes.fromhex(pr["treeHead"]["root"])),
+          "GET /receipts/:id/proof: the entry is in the log (RFC 9162 check against the signed head)")
+    st, h1, _, _ = req(API, "GET", "/log/head")
+    check(st == 200 and h1["treeSize"] >= 3 and len(h1["signature"]) == 128, "GET /log/head is a signed tree head")
+    for k in range(3):
+        req(API, "POST", "/signup", json.dumps({"userId": "grow-%d" % k}))
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        st, h2, _, _ = req(API, "GET", "/log/head")
+        if h2["treeSize"] >= h1["treeSize"] + 3:
+            break
+        time.sleep(0.1)
+    st, cp, _, _ = req(API, "GET", "/log/consistency?from=%d&to=%d" % (h1["treeSize"], h2["treeSize"]))
+    check(st == 200 and cp["treeHead"]["root"] == h2["root"]
+          and verify_consistency(h1["treeSize"], h2["treeSize"], bytes.fromhex(h1["root"]), bytes.fromhex(h2["root"]),
+                                 [bytes.fromhex(x) for x in cp["path"]]),
+          "GET /log/consistency: the later head extends the earlier one (RFC 9162 check)")
+    for bad, code in (("/log/consistency?from=5&to=2", 400), ("/log/consistency?from=x&to=2", 400),
+                      ("/log/consistency?to=2", 400), ("/log/consistency?from=1&to=999999999", 404),
+                      ("/receipts/r_doesnotexist/proof", 404), ("/receipts/BAD-ID!/proof", 400)):
+        st, j, _, _ = req(API, "GET", bad)
+        check(st == code and j and "error" in j, "GET %s -> %d JSON" % (bad, code))
+    st, rep, _, _ = req(API, "GET", "/report")
+    st2, rep2, _, _ = req(API, "GET", "/report")
+    check(st == 200 and rep == rep2 and rep["summary"]["totalUsersProcessed"] >= 1
+          and rep["summary"]["auditLogDigest"] == "sha256:" + rep["treeHead"]["root"]
+          and rep["previousReportId"] is None and rep["leakageBound"].startswith("5.17"),
+          "GET /report: signed report; asking again in the same window gives the same report")
+    st, _, h, md = req(API, "GET", "/report.md")
+    st2, _, _, md2 = req(API, "GET", "/report?format=md")
+    check(st == 200 and h["content-type"].startswith("text/markdown") and md == md2
+          and rep["reportId"].encode() in md and rep["signature"].encode() in md, "GET /report.md renders the same report")
+    st, rl, _, _ = req(API, "GET", "/reports?page=1&limit=10")
+    check(st == 200 and rl["total"] == 1 and rl["reports"][0]["reportId"] == rep["reportId"], "GET /reports lists it")
+    check(psql("SELECT count(*) FROM reports") == "1", "one row per report, however often it is asked for")
+    st, at, _, _ = req(META, "GET", "/attestation?nonce=n0nce")
+    rd = bytes.fromhex(at["reportData"]) if st == 200 else b""
+    check(st == 200 and rd[:32] == hashlib.sha256(bytes.fromhex(pub)).digest()
+          and rd[32:] == hashlib.sha256(b"n0nce").digest() and bytes.fromhex(at["quote"])[568:632] == rd,
+          "GET /attestation binds the signing key and the nonce in the quote's report_data")
+
     # ---- bad input: right status, JSON error, no row changed ----------------------
     before = counts()
     cases = [
@@ -317,11 +403,13 @@ try:
 
     # ---- two instances, one database ----------------------------------------------
     app2 = start_toyapp(API2, META2, "cvm-b")
+    _, c0, _, _ = req(API, "GET", "/signup-count")
+    base = c0["count"]
     st, j, h, _ = req(API2, "POST", "/signup", json.dumps({"userId": "bob@example.com"}))
-    check(st == 201 and j["totalSignups"] == 2, "a signup through instance B counts after A's")
+    check(st == 201 and j["totalSignups"] == base + 1, "a signup through instance B counts after A's")
     st1, j1, _, _ = req(API, "GET", "/signup-count")
     st2, j2, _, _ = req(API2, "GET", "/signup-count")
-    check(j1["count"] == 2 and j2["count"] == 2 and j1["cvmId"] == "cvm-a" and j2["cvmId"] == "cvm-b",
+    check(j1["count"] == base + 1 and j2["count"] == base + 1 and j1["cvmId"] == "cvm-a" and j2["cvmId"] == "cvm-b",
           "both instances report the unified count")
     _, i1, _, _ = req(META, "GET", "/info")
     _, i2, _, _ = req(META2, "GET", "/info")
@@ -335,7 +423,7 @@ try:
     check(st == 503 and h.get("retry-after") and j["error"] == "database_unavailable" and dt < 2,
           "primary down: a write answers 503 + Retry-After in %.2fs" % dt)
     st, j, h, _ = req(API, "GET", "/signup-count")
-    check(st == 200 and j["count"] == 2, "primary down: reads come from the replica")
+    check(st == 200 and j["count"] == base + 1, "primary down: reads come from the replica")
     time.sleep(1.3)
     st, j, h, _ = req(API, "GET", "/health")
     check(st == 200 and j["primary"] == "down" and j["status"] == "degraded", "health says degraded")
@@ -347,7 +435,7 @@ try:
         ok = st == 201
         if not ok:
             time.sleep(0.3)
-    check(ok and j["totalSignups"] == 3, "primary back: writes work again without a restart")
+    check(ok and j["totalSignups"] == base + 2, "primary back: writes work again without a restart")
 
     # ---- trust boundary --------------------------------------------------------------
     st, j, h, _ = req(MOCK, "GET", "/stats")
@@ -383,6 +471,15 @@ try:
     missing = [r for r in acked if r not in ids]
     check(len(acked) > 50 and not missing,
           "kill -9 under load: all %d acknowledged receipts are in the database (%d missing)" % (len(acked), len(missing)))
+
+    # Both instances wrote at once; the log has one sequence with no gaps.
+    deadline = time.time() + 15
+    while time.time() < deadline and psql("SELECT count(*) FROM audit_log WHERE leaf_index IS NULL") != "0":
+        time.sleep(0.2)
+    stats = psql("SELECT count(*) || ',' || count(DISTINCT leaf_index) || ',' || (max(leaf_index) + 1)"
+                 " FROM audit_log")
+    n = stats.split(",")[0]
+    check(stats == "%s,%s,%s" % (n, n, n), "one log: every entry has a distinct leaf index, 0..n-1 (%s)" % stats)
 
     app.send_signal(signal.SIGTERM)
     try:

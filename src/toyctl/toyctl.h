@@ -1,0 +1,169 @@
+/*
+ * toyctl.h — declarations shared by the files of toyctl, the auditor's
+ * offline verifier.
+ *
+ *   json.c    strict JSON parsing into json-c trees, and the RFC 8785
+ *             canonical form of such a tree (the bytes that are signed)
+ *   check.c   the "ok / FAIL / note" report lines, hex, SHA-256, file input
+ *   shape.c   checks a document against the spec's generated record tables
+ *   verify.c  signatures, tree heads, reports, receipts, log consistency
+ *   attest.c  the attestation document: quote, report_data binding, event log
+ *   main.c    the command line
+ *
+ * Nothing here uses the network: every input is a file the auditor already
+ * has, which is what makes the verdict reproducible by anyone.
+ */
+#ifndef TOYCTL_H
+#define TOYCTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "rt_ser.h"
+
+/* Largest input file accepted, in bytes: far above any real report, proof
+ * or quote, low enough that a wrong file cannot exhaust memory. */
+#define TC_MAX_INPUT (64u << 20)
+
+/* ---------------------------------------------------------------- json.c */
+
+/*
+ * Parses buf[0..n) as exactly one JSON value (RFC 8259, with the I-JSON
+ * restrictions of RFC 7493 that RFC 8785 relies on) into a json-c tree.
+ * Stricter than json-c's own parser on purpose, because a verifier must not
+ * see a different document than other tools would:
+ *   - duplicate object keys are refused (json-c silently keeps the last);
+ *   - strings must be valid UTF-8, escapes must not leave lone surrogates
+ *     (json-c would substitute U+FFFD), control characters must be escaped;
+ *   - keys must not contain U+0000 (json-c keys are C strings);
+ *   - numbers must be integers (no fraction or exponent) of magnitude at
+ *     most 2^53-1: every signed number is one, and RFC 8785 cannot represent
+ *     larger integers exactly;
+ *   - nesting deeper than RT_JW_MAX_DEPTH containers is refused;
+ *   - only JSON white space may surround the value (no BOM, no trailer).
+ * Returns the tree (release with json_object_put) or NULL with a message
+ * naming the line, column and problem in err[0..errcap).
+ */
+struct json_object *tc_json_parse(const char *buf, size_t n, char *err, size_t errcap);
+
+/*
+ * The RFC 8785 canonical JSON of o: object members sorted by UTF-16 code
+ * units (rt_json_key_cmp), no white space, integers in plain decimal,
+ * strings escaped as RFC 8785 §3.2.2.2 says.  If omit is not NULL and o is
+ * an object, its top-level member named omit is left out (nested members
+ * with that name are kept): that is how the signed bytes of a record are
+ * formed from the record with its signature.
+ * Returns a malloc'd buffer (NUL-terminated for convenience; the NUL is not
+ * part of the *len bytes), or NULL with err set: a double, or anything the
+ * writer refuses (rt_jw_strerror).
+ */
+char *tc_canon(struct json_object *o, const char *omit, size_t *len, char *err, size_t errcap);
+
+/* --------------------------------------------------------------- check.c */
+
+/* "ok   <what>" / "FAIL <what>: <why>" / "note: <text>" on stdout.  tc_fail
+ * also counts the failure; tc_failures() is the count so far. */
+void tc_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void tc_fail(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tc_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int tc_failures(void);
+
+/* Reads a whole file ("-" is stdin) into a malloc'd NUL-terminated buffer.
+ * Returns it, or NULL with err set.  At most TC_MAX_INPUT bytes. */
+char *tc_read_file(const char *path, size_t *len, char *err, size_t errcap);
+
+/* Reads and parses a JSON document.  On failure prints
+ * "FAIL <role> parses as JSON: <path>: <why>" and returns NULL. */
+struct json_object *tc_load(const char *role, const char *path);
+
+/* Decodes exactly 2*want hex digits (either case) from s[0..n) into out.
+ * Returns 0, or -1 if the length differs or a character is not hex. */
+int tc_unhex(const char *s, size_t n, uint8_t *out, size_t want);
+
+/* Lowercase hex of in[0..n) into out (2n + 1 bytes, NUL-terminated). */
+void tc_hex(const uint8_t *in, size_t n, char *out);
+
+/* SHA-256 of a[0..na) || b[0..nb); b may be NULL when nb is 0. */
+void tc_sha256(const void *a, size_t na, const void *b, size_t nb, uint8_t out[32]);
+
+/* Member lookup by dotted path ("summary.window.signups"); NULL if a step is
+ * missing or not an object.  The typed getters assume the document passed
+ * its shape check (tc_shape), so the member exists with that type. */
+struct json_object *tc_get(struct json_object *o, const char *path);
+int64_t tc_int(struct json_object *o, const char *path);
+const char *tc_str(struct json_object *o, const char *path);
+size_t tc_strlen(struct json_object *o, const char *path);
+
+/* Normalizes an RFC 3339 UTC timestamp ("YYYY-MM-DDTHH:MM:SS[.f+]Z") into
+ * out as "YYYY-MM-DDTHH:MM:SS.fffffffff", which compares lexically in time
+ * order whatever the precision of the input.  Returns 0, or -1 if s is not
+ * in that form. */
+int tc_time_norm(const char *s, size_t n, char out[32]);
+
+/* --------------------------------------------------------------- shape.c */
+
+/*
+ * Checks that o has exactly the fields of rec (the table specc generates
+ * from spec/, the same one the service serializes with): every field
+ * present, nothing else, each of the declared JSON type; "hash" fields are
+ * 64 lowercase hex digits, "hex" fields even-length lowercase hex, constants
+ * (an audit entry's action) have their value.  A field holding a raw audit
+ * entry is checked against raw_rec (if NULL, only that it is an object).
+ * Prints "ok   <role>: fields match the spec (<rec name>)" or a FAIL line
+ * listing the problems; returns 1 if it matched, else 0.
+ */
+int tc_shape(struct json_object *o, const rt_record *rec, const rt_record *raw_rec,
+             const char *role);
+
+/* -------------------------------------------------------------- verify.c */
+
+/*
+ * Verifies the Ed25519 signature of a signed record: the member "signature"
+ * (64 bytes, hex) by the member named key_field (32 bytes, hex) over the
+ * canonical JSON of rec without its top-level "signature".  Prints one line
+ * "<what>" and returns 1 if valid, else 0.
+ */
+int tc_verify_signed(struct json_object *rec, const char *key_field, const char *what);
+
+/*
+ * Everything verify-report checks except the key binding: shape, the report
+ * signature, the tree head, and the sanity of the figures.  Lines are
+ * prefixed with role ("report", "old report", ...).  Returns 1 if all passed.
+ */
+int tc_verify_report(struct json_object *r, const char *role);
+
+/* Compares a document's publicKey (hex) with the key the auditor gave
+ * (pub, 32 bytes).  Prints one line; returns 1 if equal. */
+int tc_bind_pubkey(const char *role, const char *have_hex, const uint8_t pub[32]);
+
+/* The verify-receipt and verify-log commands, minus argument parsing.
+ * pub (32 bytes) may be NULL: no key binding.  payload may be NULL.
+ * Return 1 if every check passed. */
+int tc_verify_receipt(struct json_object *rc, struct json_object *proof, const uint8_t *pub,
+                      const char *payload);
+int tc_verify_log(struct json_object *old_r, struct json_object *new_r,
+                  struct json_object *proof, const uint8_t *pub);
+
+/* -------------------------------------------------------------- attest.c */
+
+/* Options of the attestation check. */
+typedef struct tc_attest_opts {
+    int allow_sim;      /* accept a "sim" quote (after checking it) */
+    const char *nonce;  /* if not NULL, the nonce the auditor asked for */
+} tc_attest_opts;
+
+/*
+ * Checks that the attestation document att binds the report r's key: its
+ * shape, its quote's structure and report_data, reportData = SHA-256(key) ||
+ * SHA-256(nonce), the event log's replay into the quote's RTMRs, the
+ * provider-specific part (sim: refused unless allowed, then its ECDSA
+ * signature; dstack: RTMR3 event digests and the compose hash, with a note
+ * that the Intel chain is not verified here), and that its publicKey and
+ * teeProvider are the report's.  Returns 1 if all passed.
+ */
+int tc_verify_attestation(struct json_object *att, struct json_object *r,
+                          const tc_attest_opts *o);
+
+#endif /* TOYCTL_H */
