@@ -63,12 +63,13 @@ char *tc_canon(struct json_object *o, const char *omit, size_t *len, char *err, 
 
 /* --------------------------------------------------------------- check.c */
 
-/* "ok   <what>" / "FAIL <what>: <why>" / "note: <text>" on stdout.  tc_fail
- * also counts the failure; tc_failures() is the count so far. */
+/* "ok   <what>" / "FAIL <what>: <why>" / "note: <text>" on stdout.  tc_ok
+ * and tc_fail count the lines; tc_passes() / tc_failures() are the counts. */
 void tc_ok(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void tc_fail(const char *what, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void tc_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int tc_failures(void);
+int tc_passes(void);
 
 /* Reads a whole file ("-" is stdin) into a malloc'd NUL-terminated buffer.
  * Returns it, or NULL with err set.  At most TC_MAX_INPUT bytes. */
@@ -130,7 +131,9 @@ int tc_verify_signed(struct json_object *rec, const char *key_field, const char 
 /*
  * Everything verify-report checks except the key binding: shape, the report
  * signature, the tree head, and the sanity of the figures.  Lines are
- * prefixed with role ("report", "old report", ...).  Returns 1 if all passed.
+ * prefixed with role ("report", "old report", ...).  Returns 1 if all passed,
+ * 0 if a check failed, -1 if the document does not have the report's shape
+ * (then nothing else was checked, and no field of it may be read).
  */
 int tc_verify_report(struct json_object *r, const char *role);
 
