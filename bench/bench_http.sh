@@ -14,6 +14,8 @@
 #   BUILD          directory holding toyapp and toy-mockapi (default build)
 #   BENCH_SECONDS  duration of each wrk run (default 10)
 #   BENCH_THREADS  wrk threads (default 2);  BENCH_CONNECTIONS (default 64)
+#   BENCH_AUTOVACUUM=on  leave Postgres autovacuum on during the runs
+#                  (default off, with a VACUUM (ANALYZE) between runs)
 #   BENCH_KEEP=1   keep the temporary directory (logs, wrk outputs)
 # Exit status: 0 when every run completed without errors (targets missed or
 # not), 1 when a run had non-2xx responses or socket errors, 2 on a setup
@@ -27,6 +29,7 @@ SECS=${BENCH_SECONDS:-10}
 THREADS=${BENCH_THREADS:-2}
 CONNS=${BENCH_CONNECTIONS:-64}
 MILLION=1000000
+AUTOVACUUM=${BENCH_AUTOVACUUM:-off}
 
 # Targets (reference values printed next to the measurements).
 T_SUBMIT_RPS=15000
@@ -45,6 +48,7 @@ die() {
 for v in SECS THREADS CONNS; do
     [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v=${!v} is not a positive integer"
 done
+[[ $AUTOVACUUM == on || $AUTOVACUUM == off ]] || die "BENCH_AUTOVACUUM must be on or off"
 
 # ---- prerequisites ------------------------------------------------------------
 
@@ -353,10 +357,15 @@ wait_replica() {
     say "warning: the replica has not caught up after 2 minutes"
 }
 
-# Before a write scenario: the replica caught up, a checkpoint on both
-# nodes (what an earlier scenario or the bulk load left dirty is written
-# out, as it long would be in a running service), then a pause.
+# Before a write scenario: VACUUM (ANALYZE) of the database, the replica
+# caught up, and a checkpoint on both nodes, then a pause.  What an earlier
+# scenario or the bulk load left behind (dead tuples, stale statistics, dirty
+# buffers) is dealt with now, as it long would be in a running service,
+# rather than by autovacuum or a checkpoint in the middle of the next run:
+# autovacuum's first pass, a minute or so after the start, otherwise lands
+# on whichever run is going then.
 settle() {
+    PGOPTIONS='-c client_min_messages=error' q -c "VACUUM (ANALYZE)" || say "warning: VACUUM failed"
     wait_replica
     pg_super "$PG_P" CHECKPOINT >/dev/null || say "warning: CHECKPOINT on the primary failed"
     pg_super "$PG_R" CHECKPOINT >/dev/null || say "warning: CHECKPOINT on the replica failed"
@@ -366,6 +375,19 @@ settle() {
 # ---- the scenarios ------------------------------------------------------------------
 
 REF_PID=${PIDS[2]}
+
+# Autovacuum visits the database once a minute and then spends a second or
+# so of a core on the tables the runs grew (audit_log, tree_nodes, ...):
+# whichever 10 s run it lands on loses throughput and gets a p99 several
+# times higher, which would make two runs incomparable.  So it is off here
+# and settle() runs the same VACUUM (ANALYZE) between runs instead;
+# BENCH_AUTOVACUUM=on keeps it on.
+if [[ $AUTOVACUUM == off ]]; then
+    if ! pg_super "$PG_P" "ALTER SYSTEM SET autovacuum = off" >/dev/null \
+        || ! pg_super "$PG_P" "SELECT pg_reload_conf()" >/dev/null; then
+        die "could not turn autovacuum off (BENCH_AUTOVACUUM=on runs with it)"
+    fi
+fi
 sleep 1   # let the fresh cluster and toyapp's first health checks settle
 IDLE_BEFORE=$(idle_now)
 
@@ -450,6 +472,11 @@ V_RSS=$(verdict le "$RSS_MAX_MB" $T_RSS_MB)
     echo "toyapp HTTP benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $NCPU cores shared by wrk, the servers and Postgres"
     echo "wrk -t$THREADS -c$CONNS -d${SECS}s --latency on 127.0.0.1; every POST body distinct;" \
         "machine ${IDLE_BEFORE}% idle before the runs"
+    if [[ $AUTOVACUUM == off ]]; then
+        echo "Postgres autovacuum off during the runs, VACUUM (ANALYZE) + CHECKPOINT before each write run"
+    else
+        echo "Postgres autovacuum on; VACUUM (ANALYZE) + CHECKPOINT before each write run"
+    fi
     echo
     printf '%-34s %7s %7s %7s %7s %7s %4s %4s %4s %6s %5s  %s\n' scenario req/s "p50 ms" "p99 ms" non-2xx \
         sockerr srv% pg% wrk% other% idle% target
@@ -470,6 +497,13 @@ V_RSS=$(verdict le "$RSS_MAX_MB" $T_RSS_MB)
     echo "loopback TCP not charged to a process, other processes); idle% of all $NCPU cores."
     echo "toyapp RSS: $RSS_IDLE_MB MB idle before the runs; max of $RSS_N samples (every 0.5 s) from its first run to its last."
     echo "signups before the +1M run: $SIGNUP_ROWS rows, counter $SIGNUP_COUNTER; user_data_receipts: $RECEIPTS."
+    busy=
+    for n in submit signup signup_1m health ref_echo ref_health; do
+        ((OTHER[$n] <= 50)) || busy+=" $n (${OTHER[$n]}%)"
+    done
+    if [[ -n $busy ]]; then
+        echo "WARNING: more than half a core went to other work during:$busy; those figures are low."
+    fi
     if ((IDLE_BEFORE < 80)); then
         echo "WARNING: the machine was only ${IDLE_BEFORE}% idle before the runs: other work competed for the cores."
     fi

@@ -162,6 +162,7 @@ const rt_record toy_audit_signup_rec = {
 static const rt_ofield toy_audit_data_received_fields[] = {
     { .key = "action", .key_len = 6, .type = RT_O_CONST, .cval = "data_received" },
     { .key = "cvmId", .key_len = 5, .type = RT_O_STR, .off = offsetof(toy_audit_data_received, cvmId) },
+    { .key = "deletionTokenHash", .key_len = 17, .type = RT_O_HASH, .off = offsetof(toy_audit_data_received, deletionTokenHash) },
     { .key = "payloadCommitment", .key_len = 17, .type = RT_O_HASH, .off = offsetof(toy_audit_data_received, payloadCommitment) },
     { .key = "receiptId", .key_len = 9, .type = RT_O_STR, .off = offsetof(toy_audit_data_received, receiptId) },
     { .key = "safeDerivative", .key_len = 14, .type = RT_O_DERIVED, .off = offsetof(toy_audit_data_received, safeDerivative), .format = toy_classify_format },
@@ -169,7 +170,7 @@ static const rt_ofield toy_audit_data_received_fields[] = {
     { .key = "userIdHash", .key_len = 10, .type = RT_O_HASH, .off = offsetof(toy_audit_data_received, userIdHash) },
 };
 const rt_record toy_audit_data_received_rec = {
-    .name = "data_received", .fields = toy_audit_data_received_fields, .nfields = 7,
+    .name = "data_received", .fields = toy_audit_data_received_fields, .nfields = 8,
     .size = sizeof(toy_audit_data_received),
 };
 

@@ -223,6 +223,7 @@ typedef struct toy_audit_data_received {
     uint8_t userIdHash[32];
     uint8_t payloadCommitment[32];
     toy_classify_out safeDerivative;
+    uint8_t deletionTokenHash[32];
 } toy_audit_data_received;
 extern const rt_record toy_audit_data_received_rec;
 

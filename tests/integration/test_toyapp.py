@@ -334,6 +334,22 @@ try:
           and rd[32:] == hashlib.sha256(b"n0nce").digest() and bytes.fromhex(at["quote"])[568:632] == rd,
           "GET /attestation binds the signing key and the nonce in the quote's report_data")
 
+    # The auditor's tool agrees, on the service's real output.
+    toyctl = os.environ.get("TOYCTL", os.path.join(BUILD, "toyctl"))
+    files = {}
+    for name, obj in (("receipt", receipt), ("proof", pr), ("report", rep), ("att", at)):
+        files[name] = os.path.join(tmp, name + ".json")
+        with open(files[name], "w") as fh:
+            json.dump(obj, fh, indent=1)
+    r1 = subprocess.run([toyctl, "verify-receipt", files["receipt"], "--proof", files["proof"],
+                         "--payload", secret_payload, "--pubkey", pub], capture_output=True, text=True)
+    check(r1.returncode == 0, "toyctl verify-receipt accepts the service's receipt and proof")
+    r2 = subprocess.run([toyctl, "verify-report", files["report"], "--attestation", files["att"],
+                         "--allow-sim", "--nonce", "n0nce"], capture_output=True, text=True)
+    check(r2.returncode == 0, "toyctl verify-report accepts the report, bound to the attestation")
+    if r1.returncode or r2.returncode:
+        print(r1.stdout[-2000:], r2.stdout[-2000:])
+
     # ---- bad input: right status, JSON error, no row changed ----------------------
     before = counts()
     cases = [

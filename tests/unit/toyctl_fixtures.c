@@ -178,8 +178,10 @@ static void make_log(void)
             user_hash(i, a.userIdHash);
             if (i == RECEIPT_LEAF) {
                 memcpy(a.payloadCommitment, commitment, 32);
+                sha256(token, sizeof token, "", 0, a.deletionTokenHash);
             } else {
                 sha256(id, strlen(id), "commit", 6, a.payloadCommitment);
+                sha256(id, strlen(id), "token", 5, a.deletionTokenHash);
             }
             /* Raw label indexes: entertainment / 26-35 for the receipt. */
             a.safeDerivative.category = (uint8_t)(i == RECEIPT_LEAF ? 0 : i % 6);
