@@ -2,14 +2,28 @@
 # Integration test of postgres/cluster.sh: a primary and a streaming replica
 # on 127.0.0.1. Usage: tests/integration/test_cluster.sh [DIR]
 #   DIR must be new or empty (default: a fresh temporary directory); it is
-#   removed at the end. Ports: PG_PRIMARY_PORT (default 55432) and
-#   PG_REPLICA_PORT (default 55433). The last line is "N passed, M failed".
+#   removed at the end. Ports: PG_PRIMARY_PORT and PG_REPLICA_PORT
+#   (default: a free pair below 32768). The last line is "N passed, M failed".
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 CLUSTER=$ROOT/postgres/cluster.sh
-export PG_PRIMARY_PORT=${PG_PRIMARY_PORT:-55432}
-export PG_REPLICA_PORT=${PG_REPLICA_PORT:-55433}
+# Free ports below the ephemeral range (32768+), where client sockets
+# would collide with a listener.
+free_pair() {
+    local p
+    for ((p = 21000 + $$ % 4000 * 2; p < 32700; p += 2)); do
+        if ! ss -ltnH "( sport = :$p or sport = :$((p + 1)) )" | grep -q .; then
+            echo "$p"; return
+        fi
+    done
+    echo 25432
+}
+if [ -z "${PG_PRIMARY_PORT:-}" ]; then
+    base=$(free_pair)
+    export PG_PRIMARY_PORT=$base PG_REPLICA_PORT=$((base + 1))
+fi
+export PG_REPLICA_PORT=${PG_REPLICA_PORT:-$((PG_PRIMARY_PORT + 1))}
 export PG_WAIT_SECONDS=${PG_WAIT_SECONDS:-30}
 export PGCONNECT_TIMEOUT=5
 CMD_TIMEOUT=120 # seconds, for any one cluster.sh call

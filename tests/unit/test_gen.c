@@ -174,6 +174,7 @@ static void test_audit_entry(void **state)
     e.safeDerivative.bracket = TOY_CLASSIFY_BRACKET_L18_25;
     assert_string_equal(ser(&toy_audit_data_received_rec, &e, 0),
         "{\"action\":\"data_received\",\"cvmId\":\"cvm-1\","
+        "\"deletionTokenHash\":\"0000000000000000000000000000000000000000000000000000000000000000\","
         "\"payloadCommitment\":\"0101010101010101010101010101010101010101010101010101010101010101\","
         "\"receiptId\":\"r_1\",\"safeDerivative\":\"category:sports,bracket:18-25\","
         "\"timestamp\":\"2026-02-17T12:00:00Z\","
