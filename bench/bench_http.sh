@@ -57,18 +57,6 @@ command -v psql >/dev/null || die "psql is not installed (apt-get install postgr
 command -v python3 >/dev/null || die "python3 is needed to find free ports"
 pkg-config --exists libwebsockets || die "libwebsockets development files are missing (libwebsockets-dev)"
 
-# The binaries may be mid-rebuild: wait a little for them to (re)appear.
-wait_binary() {
-    local f=$1 i
-    for ((i = 0; i < 120; i++)); do
-        [[ -x $f ]] && return 0
-        sleep 0.5
-    done
-    die "$f is missing (run make all first)"
-}
-wait_binary "$BUILD/toyapp"
-wait_binary "$BUILD/toy-mockapi"
-
 say "building $BUILD/ref_lws"
 # shellcheck disable=SC2046 # pkg-config output is a list of words
 cc -std=c11 -O2 -Wall -Wextra -D_GNU_SOURCE -o "$BUILD/ref_lws" "$ROOT/bench/ref_lws.c" \
@@ -113,8 +101,23 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # Copies of the servers, so that a rebuild during the run cannot swap them.
+# A binary being relinked may be missing or half written for a moment: copy
+# it once it exists and has not changed for 2 s (a minute at most).
+stable_copy() {
+    local f=$1 i
+    for ((i = 0; i < 120; i++)); do
+        if [[ -x $f ]] && (($(date +%s) - $(stat -c %Y "$f" 2>/dev/null || echo 0) >= 2)) \
+            && cp "$f" "$TMP/bin/" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.5
+    done
+    die "$f is missing (run make all first)"
+}
 mkdir "$TMP/bin"
-cp "$BUILD/toyapp" "$BUILD/toy-mockapi" "$BUILD/ref_lws" "$TMP/bin/" || die "could not copy the servers"
+for b in toyapp toy-mockapi ref_lws; do
+    stable_copy "$BUILD/$b"
+done
 
 # ---- ports ----------------------------------------------------------------------
 

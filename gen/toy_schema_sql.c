@@ -95,6 +95,7 @@ const char toy_schema_sql[] =
     "    report_json       bytea NOT NULL,\n"
     "    created_at        timestamptz NOT NULL DEFAULT now()\n"
     ");\n"
+    "CREATE INDEX IF NOT EXISTS reports_time_window_end_idx ON reports (time_window_end);\n"
     "\n"
     "CREATE TABLE IF NOT EXISTS deletion_outbox (\n"
     "    id          bigserial PRIMARY KEY,\n"

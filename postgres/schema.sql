@@ -91,6 +91,7 @@ CREATE TABLE IF NOT EXISTS reports (
     report_json       bytea NOT NULL,
     created_at        timestamptz NOT NULL DEFAULT now()
 );
+CREATE INDEX IF NOT EXISTS reports_time_window_end_idx ON reports (time_window_end);
 
 CREATE TABLE IF NOT EXISTS deletion_outbox (
     id          bigserial PRIMARY KEY,

@@ -30,6 +30,10 @@ for what in "${@:-test}"; do
         need python3-yaml "the report workflow's structure check"
         need shellcheck "lint of the shell scripts"
         ;;&
+    bench)
+        need wrk "the HTTP benchmark"
+        need postgresql "the benchmarks run a real Postgres"
+        ;;&
     fuzz|test)
         need clang "libFuzzer harnesses"
         need libclang-rt-14-dev "libFuzzer and sanitizer runtimes for clang"

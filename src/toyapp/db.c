@@ -33,6 +33,8 @@ static const struct { int version; const char *sql; } migrations[] = {
     { 5, NULL },
     { 6, "INSERT INTO tree_state (id, tree_size, frontier) VALUES (1, 0, ''::bytea)"
          " ON CONFLICT (id) DO NOTHING" },
+    /* The schema again: the index on reports.time_window_end. */
+    { 7, NULL },
 };
 
 #define MIGRATION_LOCK 0x746f7961  /* "toya" */
