@@ -52,7 +52,6 @@ const char toy_schema_sql[] =
     "    created_at timestamptz NOT NULL DEFAULT now()\n"
     ");\n"
     "CREATE INDEX IF NOT EXISTS audit_log_receipt_id_idx ON audit_log (receipt_id);\n"
-    "CREATE INDEX IF NOT EXISTS audit_log_batch_id_idx ON audit_log (batch_id);\n"
     "\n"
     "CREATE TABLE IF NOT EXISTS batches (\n"
     "    batch_id   bigserial PRIMARY KEY,\n"

@@ -48,7 +48,6 @@ CREATE TABLE IF NOT EXISTS audit_log (
     created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS audit_log_receipt_id_idx ON audit_log (receipt_id);
-CREATE INDEX IF NOT EXISTS audit_log_batch_id_idx ON audit_log (batch_id);
 
 CREATE TABLE IF NOT EXISTS batches (
     batch_id   bigserial PRIMARY KEY,
