@@ -452,9 +452,9 @@ le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
 verdict() { if "$@"; then echo "met"; else echo "MISSED"; fi; }
 
 row() {  # row NAME LABEL TARGET-TEXT VERDICT
-    printf '%-34s %7s %7s %7s %7s %7s %4s %4s %4s %6s %5s  %s %s\n' "$2" "$(fmt "${RPS[$1]}")" "${P50[$1]}" \
+    printf '%-34s %7s %7s %7s %7s %7s %4s %4s %4s %6s %5s  %s\n' "$2" "$(fmt "${RPS[$1]}")" "${P50[$1]}" \
         "${P99[$1]}" "${NON2XX[$1]}" "${SOCKERR[$1]}" "${APPCPU[$1]}" "${PGCPU[$1]}" "${WRKCPU[$1]}" \
-        "${OTHER[$1]}" "${IDLE[$1]}" "$3" "$4"
+        "${OTHER[$1]}" "${IDLE[$1]}" "$3${4:+ $4}"
 }
 
 submit_ok() { ge "${RPS[submit]}" "$T_SUBMIT_RPS" && le "${P99[submit]}" "$T_SUBMIT_P99_MS"; }
