@@ -32,7 +32,6 @@ CREATE TABLE IF NOT EXISTS user_data_receipts (
     created_at          timestamptz NOT NULL DEFAULT now(),
     deleted_at          timestamptz
 );
-CREATE INDEX IF NOT EXISTS user_data_receipts_user_id_hash_idx ON user_data_receipts (user_id_hash);
 COMMENT ON COLUMN user_data_receipts.user_id_hash IS 'from submit_data.userId via pseudonym (keyed hash, HMAC-SHA256 with a TEE-derived key; the raw value is never stored)';
 COMMENT ON COLUMN user_data_receipts.payload_commitment IS 'from submit_data.sensitivePayload via commit (SHA-256 of a fresh salt and the value; the salt goes back to the user only; the raw value is never stored)';
 COMMENT ON COLUMN user_data_receipts.safe_derivative IS 'from submit_data.sensitivePayload via classify (one of 36 outcomes, at most 5.17 bits; the raw value is never stored)';

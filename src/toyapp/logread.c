@@ -87,21 +87,35 @@ static int load_head(PGconn *c, uint64_t size, head *h, int *found)
     return rc;
 }
 
-/* Proof node source over the database: leaves from audit_log, larger
- * perfect subtrees from tree_nodes. */
+/* Proof node source over the database: a leaf's hash by its index, a
+ * perfect subtree of 16 leaves or more from tree_nodes, a smaller one
+ * recomputed from its (at most 8) leaves: the sequencer stores no nodes
+ * below NODE_MIN_LEVEL. */
+#define NODE_MIN_LEVEL 4
+
 static int db_subtree(void *ctx, uint64_t start, unsigned level, uint8_t out[32])
 {
     PGconn *c = ctx;
-    char s[24];
-    snprintf(s, sizeof s, "%llu", (unsigned long long)(level ? NODE_ID(level, start) : start));
-    const char *v[] = { s };
-    PGresult *r = PQexecParams(c, level ? "SELECT hash FROM tree_nodes WHERE id = $1"
-                                        : "SELECT leaf_hash FROM audit_log WHERE leaf_index = $1",
-                               1, NULL, v, NULL, NULL, 1);
-    int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 32;
-    if (ok)
-        memcpy(out, PQgetvalue(r, 0, 0), 32);
+    char s[24], e[24];
+    int stored = level >= NODE_MIN_LEVEL;
+    snprintf(s, sizeof s, "%llu", (unsigned long long)(stored ? NODE_ID(level, start) : start));
+    snprintf(e, sizeof e, "%llu", (unsigned long long)(start + (1ull << level)));
+    const char *v[] = { s, e };
+    PGresult *r = stored
+        ? PQexecParams(c, "SELECT hash FROM tree_nodes WHERE id = $1", 1, NULL, v, NULL, NULL, 1)
+        : PQexecParams(c, "SELECT leaf_hash FROM audit_log WHERE leaf_index >= $1 AND leaf_index < $2"
+                          " ORDER BY leaf_index", 2, NULL, v, NULL, NULL, 1);
+    int want = stored ? 1 : 1 << level;
+    int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == want;
+    uint8_t leaves[8][32];
+    for (int i = 0; ok && i < want; i++) {
+        ok = PQgetlength(r, i, 0) == 32;
+        if (ok)
+            memcpy(stored ? out : leaves[i], PQgetvalue(r, i, 0), 32);
+    }
     PQclear(r);
+    if (ok && !stored)
+        rt_merkle_root((const uint8_t (*)[32])leaves, (size_t)want, out);
     return ok ? 0 : -1;
 }
 

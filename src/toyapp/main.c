@@ -64,6 +64,7 @@ static void load_config(config *c)
     c->batch_max = env_int("GROUP_COMMIT_MAX", 256, 1, 256);
     c->body_timeout_ms = env_int("BODY_TIMEOUT_MS", 10000, 100, 600000);
     c->report_period = env_int("REPORT_PERIOD_SECONDS", 86400, 1, 366 * 86400);
+    c->sequencer = env_int("SEQUENCER", 1, 0, 1);
 }
 
 static int load_keys(rt_tee *t, keys *k)
@@ -169,7 +170,8 @@ int main(void)
     pthread_create(&g_app.reader, NULL, reader_main, NULL);
     pthread_create(&g_app.io, NULL, io_main, NULL);
     pthread_create(&g_app.monitor, NULL, monitor_main, NULL);
-    pthread_create(&g_app.sequencer, NULL, sequencer_main, NULL);
+    if (g_app.cfg.sequencer)
+        pthread_create(&g_app.sequencer, NULL, sequencer_main, NULL);
 
     /* Serve /health only once it has something true to say. */
     for (int i = 0; i < 100 && !health_ready(); i++) {
@@ -194,7 +196,8 @@ int main(void)
     pthread_join(g_app.writer, NULL);
     pthread_join(g_app.reader, NULL);
     pthread_join(g_app.monitor, NULL);
-    pthread_join(g_app.sequencer, NULL);
+    if (g_app.cfg.sequencer)
+        pthread_join(g_app.sequencer, NULL);
     lws_context_destroy(g_app.lws);
     for (job *j = queue_drain(&g_app.done_q), *n; j; j = n) {
         n = j->next;

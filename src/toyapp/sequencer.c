@@ -6,7 +6,8 @@
  * it and another instance takes over).  Each round, in one transaction, it
  * locks the tree state row, takes the entries that have no leaf index yet in
  * id order, appends each to the frontier (O(log n) per entry; subtree hashes
- * it completes are stored in tree_nodes, so proofs need O(log n) lookups),
+ * of 16 leaves and more that it completes are stored in tree_nodes, so
+ * proofs need O(log n) lookups),
  * assigns leaf indexes, signs the new tree head and stores it.  The log only
  * ever grows at its end: an entry whose transaction commits late is simply
  * sequenced in a later round, and no published tree head changes.
@@ -23,6 +24,10 @@
 #define SEQ_LOCK 0x73657175     /* "sequ" */
 #define ROUND_MAX 20000
 #define NODE_ID(level, start) (((uint64_t)(level) << 56) | (start))
+/* Subtrees below this level are not stored: a proof recomputes one from at
+ * most 2^(NODE_MIN_LEVEL-1) leaves, and the log stores a node for every
+ * 2^NODE_MIN_LEVEL entries instead of one for each.  logread.c agrees. */
+#define NODE_MIN_LEVEL 4
 
 static PGconn *conn;
 static int have_lock;
@@ -73,9 +78,11 @@ static void append(rt_merkle_frontier *f, const uint8_t leaf[32], node *nodes, s
         rt_merkle_node(f->h[cnt - 1], cur, cur);
         memset(f->h[cnt - 1], 0, 32);
         cnt--;
-        nodes[*nn].id = NODE_ID(level + 1, (n + 1) - (1ull << (level + 1)));
-        memcpy(nodes[*nn].h, cur, 32);
-        (*nn)++;
+        if (level + 1 >= NODE_MIN_LEVEL) {
+            nodes[*nn].id = NODE_ID(level + 1, (n + 1) - (1ull << (level + 1)));
+            memcpy(nodes[*nn].h, cur, 32);
+            (*nn)++;
+        }
     }
     memcpy(f->h[cnt], cur, 32);
     f->size = n + 1;
