@@ -47,6 +47,20 @@ sc_endpoint *sc_find_endpoint(const sc_spec *spec, const char *name)
     return NULL;
 }
 
+const char *sc_sql_type(int t)
+{
+    switch (t) {
+    case SC_C_BIGSERIAL: return "bigserial";
+    case SC_C_BIGINT: return "bigint";
+    case SC_C_INT: return "integer";
+    case SC_C_TEXT: return "text";
+    case SC_C_BYTES: return "bytea";
+    case SC_C_BOOL: return "boolean";
+    case SC_C_TIMESTAMPTZ: return "timestamptz";
+    default: return "text";
+    }
+}
+
 double sc_derive_domain(const sc_derive *d)
 {
     double n = 1;

@@ -813,19 +813,6 @@ static void emit_records(sc_out *o, const sc_spec *spec, int kind, const char *i
 
 /* ---- tables ------------------------------------------------------------- */
 
-static const char *sql_type(int t)
-{
-    switch (t) {
-    case SC_C_BIGSERIAL: return "bigserial";
-    case SC_C_BIGINT: return "bigint";
-    case SC_C_INT: return "integer";
-    case SC_C_TEXT: return "text";
-    case SC_C_BYTES: return "bytea";
-    case SC_C_BOOL: return "boolean";
-    case SC_C_TIMESTAMPTZ: return "timestamptz";
-    default: return "text";
-    }
-}
 
 static void emit_table(sc_out *o, const sc_table *t)
 {
@@ -834,7 +821,7 @@ static void emit_table(sc_out *o, const sc_table *t)
                  "|---|---|---|---|\n", t->name);
     for (int i = 0; i < t->ncols; i++) {
         const sc_column *c = &t->cols[i];
-        sc_printf(o, "| `%s` | `%s` | ", c->name, sql_type(c->type));
+        sc_printf(o, "| `%s` | `%s` | ", c->name, sc_sql_type(c->type));
         /* The same rules as postgres/schema.sql, so the two agree. */
         int n = 0;
         if (c->key)

@@ -19,19 +19,6 @@
 
 #include "specc.h"
 
-static const char *sql_type(int t)
-{
-    switch (t) {
-    case SC_C_BIGSERIAL: return "bigserial";
-    case SC_C_BIGINT: return "bigint";
-    case SC_C_INT: return "integer";
-    case SC_C_TEXT: return "text";
-    case SC_C_BYTES: return "bytea";
-    case SC_C_BOOL: return "boolean";
-    case SC_C_TIMESTAMPTZ: return "timestamptz";
-    default: return "text";
-    }
-}
 
 /* Postgres keywords that cannot name a table or column unquoted.  Spec
  * names are otherwise left unquoted so that they fold to lower case the
@@ -129,7 +116,7 @@ static void emit_table(sc_out *o, const sc_table *t)
             provenance(why, sizeof why, c->from);
             sc_printf(o, "    -- %s\n", why);
         }
-        sc_printf(o, "    %-*s %s", width, ident(c->name), sql_type(c->type));
+        sc_printf(o, "    %-*s %s", width, ident(c->name), sc_sql_type(c->type));
         /* A primary key is unique and NOT NULL, and bigserial is NOT NULL,
          * by themselves: saying so again only adds noise. */
         if (c->key)

@@ -99,6 +99,7 @@ static sc_src *load(const char *path)
 static int mkdirs(const char *root, const char *sub)
 {
     char buf[4096];
+    mkdir(root, 0755);   /* the output root may be new too */
     snprintf(buf, sizeof buf, "%s/%s", root, sub);
     mkdir(buf, 0755);
     struct stat st;

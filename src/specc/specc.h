@@ -210,6 +210,9 @@ void sc_parse_file(sc_spec *spec, const sc_src *src);
 /* Resolves names and enforces the flow rules.  Returns sc_nerrors == 0. */
 int sc_check(sc_spec *spec);
 
+/* The Postgres type of a column type (enum sc_ctype). */
+const char *sc_sql_type(int t);
+
 /* Leakage of one submission through an endpoint, in bits (log2 of the
  * product of the domains of every derivation its request fields feed). */
 double sc_leakage_bits(const sc_endpoint *e);
