@@ -17,7 +17,7 @@
  *
  *   bench_report verify DATABASE_URL N FRONTIER_FILE SEED_FILE APP_ID
  *
- *     From the frontier of size N, appends every entry with leaf_index >= N
+ *     From the frontier of size N, appends every leaf with leaf_index >= N
  *     (checking its leaf hash against its bytes) and checks each stored tree
  *     head of size >= N: root, signature (by the derived key) and that the
  *     stored bytes are the canonical serialization.  Prints
@@ -196,57 +196,77 @@ static int cmd_fill(const char *url, uint64_t n, const char *seed_path, const ch
         die("%s", "audit_log is not empty: fill needs an empty log");
     PQclear(r);
 
-    PQclear(must(c, PQexec(c, "COPY audit_log (action, entry, leaf_hash, leaf_index) FROM STDIN (FORMAT binary)"),
-                 "COPY"));
-    uint8_t *buf = malloc(CHUNK + 256), *p = buf;
-    memcpy(p, "PGCOPY\n\377\r\n\0", 11);
-    p += 11;
-    put32(&p, 0);   /* flags */
-    put32(&p, 0);   /* header extension length */
+    /* Two binary COPYs: the entries (ids 1..n), then the log's leaves
+     * (leaf i is entry i + 1), each recomputing the same leaf hashes. */
     rt_merkle_frontier f;
     rt_merkle_frontier_init(&f);
-    double tp = now_s();
-    for (uint64_t i = 0; i < n; i++) {
-        char entry[64];
-        int el = snprintf(entry, sizeof entry, "{\"action\":\"bench\",\"i\":%" PRIu64 "}", i);
-        uint8_t leaf[32];
-        rt_merkle_leaf((const uint8_t *)entry, (size_t)el, leaf);
-        if (rt_merkle_frontier_append(&f, leaf))
-            die("%s", "frontier append failed");
-        put16(&p, 4);
-        put32(&p, 5);
-        memcpy(p, "bench", 5);
-        p += 5;
-        put32(&p, (uint32_t)el);
-        memcpy(p, entry, (size_t)el);
-        p += el;
-        put32(&p, 32);
-        memcpy(p, leaf, 32);
-        p += 32;
-        put32(&p, 8);
-        put64(&p, i);
-        if ((size_t)(p - buf) >= CHUNK) {
-            send_chunk(c, buf, (size_t)(p - buf));
-            p = buf;
+    for (int pass = 0; pass < 2; pass++) {
+        PQclear(must(c, PQexec(c, pass == 0
+                                  ? "COPY audit_log (id, action, entry, leaf_hash) FROM STDIN (FORMAT binary)"
+                                  : "COPY log_leaves (leaf_index, audit_id, leaf_hash) FROM STDIN (FORMAT binary)"),
+                     "COPY"));
+        uint8_t *buf = malloc(CHUNK + 256), *p = buf;
+        memcpy(p, "PGCOPY\n\377\r\n\0", 11);
+        p += 11;
+        put32(&p, 0);   /* flags */
+        put32(&p, 0);   /* header extension length */
+        double tp = now_s();
+        for (uint64_t i = 0; i < n; i++) {
+            char entry[64];
+            int el = snprintf(entry, sizeof entry, "{\"action\":\"bench\",\"i\":%" PRIu64 "}", i);
+            uint8_t leaf[32];
+            rt_merkle_leaf((const uint8_t *)entry, (size_t)el, leaf);
+            if (pass == 0) {
+                if (rt_merkle_frontier_append(&f, leaf))
+                    die("%s", "frontier append failed");
+                put16(&p, 4);
+                put32(&p, 8);
+                put64(&p, i + 1);
+                put32(&p, 5);
+                memcpy(p, "bench", 5);
+                p += 5;
+                put32(&p, (uint32_t)el);
+                memcpy(p, entry, (size_t)el);
+                p += el;
+            } else {
+                put16(&p, 3);
+                put32(&p, 8);
+                put64(&p, i);
+                put32(&p, 8);
+                put64(&p, i + 1);
+            }
+            put32(&p, 32);
+            memcpy(p, leaf, 32);
+            p += 32;
+            if ((size_t)(p - buf) >= CHUNK) {
+                send_chunk(c, buf, (size_t)(p - buf));
+                p = buf;
+            }
+            if ((i + 1) % 1000000 == 0) {
+                double t = now_s();
+                fprintf(stderr, "bench_report: %s: %" PRIu64 "M rows sent, %.0f rows/s overall, %.0f rows/s last 1M\n",
+                        pass ? "log_leaves" : "audit_log", (i + 1) / 1000000, (double)(i + 1) / (t - t0),
+                        1e6 / (t - tp));
+                tp = t;
+            }
         }
-        if ((i + 1) % 1000000 == 0) {
-            double t = now_s();
-            fprintf(stderr, "bench_report: %" PRIu64 "M rows sent, %.0f rows/s overall, %.0f rows/s last 1M\n",
-                    (i + 1) / 1000000, (double)(i + 1) / (t - t0), 1e6 / (t - tp));
-            tp = t;
-        }
-    }
-    put16(&p, 0xffff);   /* trailer */
-    send_chunk(c, buf, (size_t)(p - buf));
-    free(buf);
-    if (PQputCopyEnd(c, NULL) != 1)
-        die("COPY end: %s", PQerrorMessage(c));
-    r = PQgetResult(c);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK)
-        die("COPY: %s", PQresultErrorMessage(r));
-    PQclear(r);
-    while ((r = PQgetResult(c)))
+        put16(&p, 0xffff);   /* trailer */
+        send_chunk(c, buf, (size_t)(p - buf));
+        free(buf);
+        if (PQputCopyEnd(c, NULL) != 1)
+            die("COPY end: %s", PQerrorMessage(c));
+        r = PQgetResult(c);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            die("COPY: %s", PQresultErrorMessage(r));
         PQclear(r);
+        while ((r = PQgetResult(c)))
+            PQclear(r);
+    }
+    {
+        char sv[64];
+        snprintf(sv, sizeof sv, "SELECT setval('audit_log_id_seq', %" PRIu64 ")", n);
+        PQclear(must(c, PQexec(c, sv), "setval"));
+    }
     double t_copy = now_s();
 
     /* The state the sequencer continues from, and the signed head. */
@@ -373,8 +393,9 @@ static int cmd_verify(const char *url, uint64_t n, const char *fin, const char *
     char szs[24];
     snprintf(szs, sizeof szs, "%" PRIu64, n);
     const char *v[] = { szs };
-    PGresult *e = must(c, PQexecParams(c, "SELECT leaf_index, entry, leaf_hash FROM audit_log"
-                                          " WHERE leaf_index >= $1 ORDER BY leaf_index",
+    PGresult *e = must(c, PQexecParams(c, "SELECT l.leaf_index, a.entry, l.leaf_hash FROM log_leaves l"
+                                          " JOIN audit_log a ON a.id = l.audit_id"
+                                          " WHERE l.leaf_index >= $1 ORDER BY l.leaf_index",
                                        1, NULL, v, NULL, NULL, 1), "entries");
     PGresult *h = must(c, PQexecParams(c, "SELECT tree_size, head FROM tree_heads WHERE tree_size >= $1"
                                           " ORDER BY tree_size", 1, NULL, v, NULL, NULL, 1), "heads");

@@ -43,10 +43,20 @@ CREATE TABLE IF NOT EXISTS audit_log (
     entry      bytea NOT NULL,
     leaf_hash  bytea NOT NULL,
     batch_id   bigint,
-    leaf_index bigint UNIQUE,
     created_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS audit_log_receipt_id_idx ON audit_log (receipt_id);
+
+CREATE TABLE IF NOT EXISTS log_pending (
+    audit_id  bigint PRIMARY KEY,
+    leaf_hash bytea NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS log_leaves (
+    leaf_index bigint PRIMARY KEY,
+    audit_id   bigint UNIQUE NOT NULL,
+    leaf_hash  bytea NOT NULL
+);
 
 CREATE TABLE IF NOT EXISTS batches (
     batch_id   bigserial PRIMARY KEY,

@@ -41,6 +41,18 @@ static const struct { int version; const char *sql; } migrations[] = {
      * Subtrees under 16 leaves are recomputed now, no longer stored. */
     { 9, "DROP INDEX IF EXISTS user_data_receipts_user_id_hash_idx;"
          " DELETE FROM tree_nodes WHERE id < (4::bigint << 56)" },
+    /* The log moved out of audit_log (no more UPDATE of every entry): the
+     * schema again makes log_pending and log_leaves (10); a database that
+     * still has audit_log.leaf_index moves its leaves over (11). */
+    { 10, NULL },
+    { 11, "DO $$ BEGIN IF EXISTS (SELECT 1 FROM information_schema.columns"
+          " WHERE table_name = 'audit_log' AND column_name = 'leaf_index') THEN"
+          " INSERT INTO log_leaves (leaf_index, audit_id, leaf_hash)"
+          "  SELECT leaf_index, id, leaf_hash FROM audit_log WHERE leaf_index IS NOT NULL;"
+          " INSERT INTO log_pending (audit_id, leaf_hash)"
+          "  SELECT id, leaf_hash FROM audit_log WHERE leaf_index IS NULL;"
+          " ALTER TABLE audit_log DROP COLUMN leaf_index;"
+          " END IF; END $$" },
 };
 
 #define MIGRATION_LOCK 0x746f7961  /* "toya" */

@@ -103,7 +103,7 @@ static int db_subtree(void *ctx, uint64_t start, unsigned level, uint8_t out[32]
     const char *v[] = { s, e };
     PGresult *r = stored
         ? PQexecParams(c, "SELECT hash FROM tree_nodes WHERE id = $1", 1, NULL, v, NULL, NULL, 1)
-        : PQexecParams(c, "SELECT leaf_hash FROM audit_log WHERE leaf_index >= $1 AND leaf_index < $2"
+        : PQexecParams(c, "SELECT leaf_hash FROM log_leaves WHERE leaf_index >= $1 AND leaf_index < $2"
                           " ORDER BY leaf_index", 2, NULL, v, NULL, NULL, 1);
     int want = stored ? 1 : 1 << level;
     int ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == want;
@@ -139,8 +139,10 @@ void log_head(PGconn *c, job *j)
 void log_proof(PGconn *c, job *j)
 {
     const char *v[] = { j->receipt_id };
-    PGresult *r = PQexecParams(c, "SELECT leaf_index, leaf_hash FROM audit_log WHERE receipt_id = $1"
-                                  " AND action = 'data_received'", 1, NULL, v, NULL, NULL, 0);
+    PGresult *r = PQexecParams(c, "SELECT l.leaf_index, a.leaf_hash FROM audit_log a"
+                                  " LEFT JOIN log_leaves l ON l.audit_id = a.id"
+                                  " WHERE a.receipt_id = $1 AND a.action = 'data_received'",
+                               1, NULL, v, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         PQclear(r);
         job_error(j, 503, "database_unavailable", "could not read the log");
@@ -432,7 +434,8 @@ static int make_report(PGconn *c, const char *id, job *j)
     int len[] = { 0, 0, 0, 0, 0, 0, 0, 0, (int)rl, (int)el, 32 };
     int fmt[] = { 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1 };
     PGresult *r = rj && ej ? PQexecParams(c,
-        "WITH a AS (INSERT INTO audit_log (action, entry, leaf_hash) VALUES ('report_generated', $10, $11))"
+        "WITH a AS (INSERT INTO audit_log (action, entry, leaf_hash) VALUES ('report_generated', $10, $11)"
+        " RETURNING id, leaf_hash), q AS (INSERT INTO log_pending (audit_id, leaf_hash) SELECT id, leaf_hash FROM a)"
         " INSERT INTO reports (report_id, time_window_start, time_window_end, tree_size, users_processed,"
         " safe_api_calls, signups, deletions, report_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         11, NULL, v, len, fmt, 0) : NULL;

@@ -4,13 +4,14 @@
  * Exactly one instance sequences at a time: the one holding a session
  * advisory lock on the primary (if its connection dies, the lock goes with
  * it and another instance takes over).  Each round, in one transaction, it
- * locks the tree state row, takes the entries that have no leaf index yet in
- * id order, appends each to the frontier (O(log n) per entry; subtree hashes
- * of 16 leaves and more that it completes are stored in tree_nodes, so
- * proofs need O(log n) lookups),
- * assigns leaf indexes, signs the new tree head and stores it.  The log only
- * ever grows at its end: an entry whose transaction commits late is simply
- * sequenced in a later round, and no published tree head changes.
+ * locks the tree state row, takes the pending entries (log_pending) in id
+ * order, appends each to the frontier (O(log n) per entry; the subtree
+ * hashes of 16 leaves and more that it completes go to tree_nodes, so a
+ * proof needs O(log n) lookups), writes them to log_leaves, signs the new
+ * tree head and stores it.  Every write is an insert, or the delete of a
+ * small pending row: no entry is ever updated.  The log only grows at its
+ * end: an entry whose transaction commits late is sequenced in a later
+ * round, and no published tree head changes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,11 +89,18 @@ static void append(rt_merkle_frontier *f, const uint8_t leaf[32], node *nodes, s
     f->size = n + 1;
 }
 
+typedef struct pending { uint64_t id; uint8_t leaf[32]; } pending;
+
+static int by_id(const void *a, const void *b)
+{
+    uint64_t x = ((const pending *)a)->id, y = ((const pending *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
 /* One round.  Returns the number of entries sequenced, or -1. */
 static int round_once(void)
 {
     static node nodes[ROUND_MAX * 2];
-    static char ids[ROUND_MAX * 21 + 2], idx[ROUND_MAX * 21 + 2];
     rt_merkle_frontier f;
     if (exec0("BEGIN"))
         return -1;
@@ -113,7 +121,10 @@ static int round_once(void)
     char lim[16];
     snprintf(lim, sizeof lim, "%d", ROUND_MAX);
     const char *lv[] = { lim };
-    r = PQexecParams(conn, "SELECT id, leaf_hash FROM audit_log WHERE leaf_index IS NULL ORDER BY id LIMIT $1",
+    /* Take the oldest pending entries; they leave log_pending as they enter
+     * the log, in this same transaction. */
+    r = PQexecParams(conn, "DELETE FROM log_pending WHERE audit_id IN (SELECT audit_id FROM log_pending"
+                           " ORDER BY audit_id LIMIT $1) RETURNING audit_id, leaf_hash",
                      1, NULL, lv, NULL, NULL, 1);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         goto fail_clear;
@@ -123,28 +134,40 @@ static int round_once(void)
         exec0("ROLLBACK");
         return 0;
     }
-    size_t nn = 0, il = 0, xl = 0;
-    ids[il++] = '{';
-    idx[xl++] = '{';
+    static pending ps[ROUND_MAX];
     for (int i = 0; i < n; i++) {
         if (PQgetlength(r, i, 1) != 32)
             goto fail_clear;
-        il += (size_t)sprintf(ids + il, "%s%llu", i ? "," : "", (unsigned long long)be64(PQgetvalue(r, i, 0)));
-        xl += (size_t)sprintf(idx + xl, "%s%llu", i ? "," : "", (unsigned long long)f.size);
-        append(&f, (const uint8_t *)PQgetvalue(r, i, 1), nodes, &nn);
+        ps[i].id = be64(PQgetvalue(r, i, 0));
+        memcpy(ps[i].leaf, PQgetvalue(r, i, 1), 32);
     }
-    ids[il++] = '}';
-    ids[il] = 0;
-    idx[xl++] = '}';
-    idx[xl] = 0;
     PQclear(r);
-
-    const char *uv[] = { ids, idx };
-    r = q("UPDATE audit_log SET leaf_index = v.li FROM unnest($1::bigint[], $2::bigint[]) AS v(id, li)"
-          " WHERE audit_log.id = v.id", 2, uv, NULL, NULL);
-    if (!r)
-        goto fail;
-    PQclear(r);
+    qsort(ps, (size_t)n, sizeof ps[0], by_id);
+    size_t nn = 0;
+    uint64_t first = f.size;
+    for (int i = 0; i < n; i++)
+        append(&f, ps[i].leaf, nodes, &nn);
+    /* The leaves, a few hundred rows per statement. */
+    for (int k = 0; k < n; k += 500) {
+        static char sql[500 * 40 + 128];
+        static char iv[500][24], av[500][24];
+        const char *v[1500];
+        int len[1500], fmt[1500];
+        int m = n - k < 500 ? n - k : 500;
+        size_t sl = (size_t)sprintf(sql, "INSERT INTO log_leaves (leaf_index, audit_id, leaf_hash) VALUES ");
+        for (int i = 0; i < m; i++) {
+            snprintf(iv[i], sizeof iv[i], "%llu", (unsigned long long)(first + (uint64_t)(k + i)));
+            snprintf(av[i], sizeof av[i], "%llu", (unsigned long long)ps[k + i].id);
+            v[3 * i] = iv[i]; len[3 * i] = 0; fmt[3 * i] = 0;
+            v[3 * i + 1] = av[i]; len[3 * i + 1] = 0; fmt[3 * i + 1] = 0;
+            v[3 * i + 2] = (const char *)ps[k + i].leaf; len[3 * i + 2] = 32; fmt[3 * i + 2] = 1;
+            sl += (size_t)sprintf(sql + sl, "%s($%d, $%d, $%d)", i ? "," : "", 3 * i + 1, 3 * i + 2, 3 * i + 3);
+        }
+        r = q(sql, 3 * m, v, len, fmt);
+        if (!r)
+            goto fail;
+        PQclear(r);
+    }
     /* Subtree hashes, a few hundred rows per statement. */
     for (size_t k = 0; k < nn; k += 500) {
         static char sql[500 * 24 + 128];
