@@ -120,6 +120,8 @@ void job_error(job *j, int status, const char *code, const char *msg);
 
 /* Writes an ISO 8601 UTC timestamp with milliseconds; returns its length. */
 size_t now_iso(char out[32]);
+/* Milliseconds on the monotonic clock, for reconnect back-off. */
+uint64_t now_ms(void);
 void hex_encode(const uint8_t *in, size_t n, char *out);
 /* Serializes rec/obj to a malloc'd canonical JSON string. */
 char *ser_alloc(const rt_record *rec, const void *obj, unsigned flags, size_t *len);
@@ -144,6 +146,9 @@ PGconn *db_connect(const char *url, char *err, size_t errlen);
  * advisory lock so that instances starting together do not race.
  * Returns 0, or -1 with a message in err. */
 int db_migrate(const char *url, char *err, size_t errlen);
+/* Runs one statement that returns no rows of interest.  Returns 0, or -1
+ * with the server's message in err (or, when err is NULL, on stderr). */
+int db_exec(PGconn *c, const char *sql, char *err, size_t errlen);
 
 /* The mock API client (mockclient.c): the one allowlisted outbound call. */
 int mock_watch_history(job *j);

@@ -125,6 +125,13 @@ size_t now_iso(char out[32])
     return n;
 }
 
+uint64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
 void hex_encode(const uint8_t *in, size_t n, char *out)
 {
     static const char d[] = "0123456789abcdef";

@@ -74,12 +74,14 @@ PGconn *db_connect(const char *url, char *err, size_t errlen)
     return c;
 }
 
-static int exec_ok(PGconn *c, const char *sql, char *err, size_t errlen)
+int db_exec(PGconn *c, const char *sql, char *err, size_t errlen)
 {
     PGresult *r = PQexec(c, sql);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
-    if (!ok)
+    if (!ok && err)
         snprintf(err, errlen, "%s", PQresultErrorMessage(r));
+    else if (!ok)
+        fprintf(stderr, "toyapp: database: %s", PQresultErrorMessage(r));
     PQclear(r);
     return ok ? 0 : -1;
 }
@@ -92,9 +94,9 @@ int db_migrate(const char *url, char *err, size_t errlen)
     int rc = -1;
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT pg_advisory_lock(%d)", MIGRATION_LOCK);
-    if (exec_ok(c, "SET client_min_messages = warning", err, errlen) || exec_ok(c, sql, err, errlen))
+    if (db_exec(c, "SET client_min_messages = warning", err, errlen) || db_exec(c, sql, err, errlen))
         goto out;
-    if (exec_ok(c, "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY,"
+    if (db_exec(c, "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY,"
                    " applied_at timestamptz NOT NULL DEFAULT now())", err, errlen))
         goto unlock;
     for (size_t i = 0; i < sizeof migrations / sizeof migrations[0]; i++) {
@@ -112,17 +114,17 @@ int db_migrate(const char *url, char *err, size_t errlen)
             goto unlock;
         if (done)
             continue;
-        if (exec_ok(c, "BEGIN", err, errlen))
+        if (db_exec(c, "BEGIN", err, errlen))
             goto unlock;
-        if (exec_ok(c, migrations[i].sql ? migrations[i].sql : toy_schema_sql, err, errlen)) {
+        if (db_exec(c, migrations[i].sql ? migrations[i].sql : toy_schema_sql, err, errlen)) {
             char e2[256];
-            exec_ok(c, "ROLLBACK", e2, sizeof e2);
+            db_exec(c, "ROLLBACK", e2, sizeof e2);
             goto unlock;
         }
         r = PQexecParams(c, "INSERT INTO schema_migrations (version) VALUES ($1)", 1, NULL, p, NULL, NULL, 0);
         failed = PQresultStatus(r) != PGRES_COMMAND_OK;
         PQclear(r);
-        if (failed || exec_ok(c, "COMMIT", err, errlen))
+        if (failed || db_exec(c, "COMMIT", err, errlen))
             goto unlock;
         fprintf(stderr, "toyapp: applied migration %d\n", migrations[i].version);
     }
@@ -131,7 +133,7 @@ unlock:
     snprintf(sql, sizeof sql, "SELECT pg_advisory_unlock(%d)", MIGRATION_LOCK);
     {
         char e2[256];
-        exec_ok(c, sql, e2, sizeof e2);
+        db_exec(c, sql, e2, sizeof e2);
     }
 out:
     PQfinish(c);

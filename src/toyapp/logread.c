@@ -320,16 +320,6 @@ static int find_report(PGconn *c, const char *id, job *j)
     return found;
 }
 
-static int exec_ok(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
-    if (!ok)
-        fprintf(stderr, "toyapp: report: %s", PQresultErrorMessage(r));
-    PQclear(r);
-    return ok ? 0 : -1;
-}
-
 static uint64_t counter(PGresult *r, const char *name)
 {
     for (int i = 0; i < PQntuples(r); i++)
@@ -344,13 +334,13 @@ static int make_report(PGconn *c, const char *id, job *j)
 {
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT pg_advisory_xact_lock(%d)", REPORT_LOCK);
-    if (exec_ok(c, "BEGIN") || exec_ok(c, sql))
+    if (db_exec(c, "BEGIN", NULL, 0) || db_exec(c, sql, NULL, 0))
         goto fail;
     int f = find_report(c, id, j);
     if (f < 0)
         goto fail;
     if (f == 1)
-        return exec_ok(c, "COMMIT");
+        return db_exec(c, "COMMIT", NULL, 0);
 
     PGresult *prev = PQexec(c, "SELECT report_id, to_char(time_window_end AT TIME ZONE 'UTC',"
                                " 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), tree_size, users_processed, safe_api_calls,"
@@ -446,7 +436,7 @@ static int make_report(PGconn *c, const char *id, job *j)
     PQclear(prev);
     PQclear(cnt);
     PQclear(first);
-    if (!ins || exec_ok(c, "COMMIT")) {
+    if (!ins || db_exec(c, "COMMIT", NULL, 0)) {
         free(rj);
         free(ej);
         goto fail;
@@ -456,7 +446,7 @@ static int make_report(PGconn *c, const char *id, job *j)
     free(ej);
     return 0;
 fail:
-    exec_ok(c, "ROLLBACK");
+    db_exec(c, "ROLLBACK", NULL, 0);
     return -1;
 }
 
@@ -488,7 +478,8 @@ void reports_list(PGconn *c, job *j)
     snprintf(l, sizeof l, "%llu", (unsigned long long)limit);
     snprintf(o, sizeof o, "%llu", (unsigned long long)((page - 1) * limit));
     const char *v[] = { l, o };
-    PGresult *r = PQexecParams(c, "SELECT report_id, report_json, tree_size, (SELECT count(*) FROM reports)"
+    PGresult *r = PQexecParams(c, "SELECT report_id, convert_from(report_json, 'UTF8'), tree_size,"
+                                  " (SELECT count(*) FROM reports)"
                                   " FROM reports ORDER BY time_window_end DESC LIMIT $1 OFFSET $2",
                                2, NULL, v, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
@@ -502,18 +493,7 @@ void reports_list(PGconn *c, job *j)
     uint8_t (*sigs)[64] = calloc((size_t)n + 1, 64);
     uint64_t total = 0;
     for (int i = 0; i < n; i++) {
-        /* bytea in text form: "\x" then hex */
-        const char *hx = PQgetvalue(r, i, 1) + 2;
-        size_t bl = strlen(hx) / 2;
-        char *json = malloc(bl + 1);
-        for (size_t k = 0; k < bl; k++) {
-            unsigned x;
-            sscanf(hx + 2 * k, "%2x", &x);
-            json[k] = (char)x;
-        }
-        json[bl] = 0;
-        objs[i] = json_tokener_parse(json);
-        free(json);
+        objs[i] = json_tokener_parse(PQgetvalue(r, i, 1));
         const char *g = jstr(objs[i], "generatedAt"), *s = jstr(objs[i], "signature");
         refs[i].reportId = (rt_str){ PQgetvalue(r, i, 0), strlen(PQgetvalue(r, i, 0)) };
         refs[i].generatedAt = (rt_str){ g ? g : "", g ? strlen(g) : 0 };

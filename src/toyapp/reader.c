@@ -24,13 +24,6 @@ typedef struct server {
 
 static server primary = { "primary", NULL, NULL, 0 }, replica = { "replica", NULL, NULL, 0 };
 
-static uint64_t now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
 static PGconn *get(server *s)
 {
     if (!s->url || !*s->url)

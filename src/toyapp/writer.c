@@ -28,13 +28,6 @@
 static PGconn *conn;
 static uint64_t last_fail_ms;
 
-static uint64_t now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
 /* Per job, what the batch produced for it. */
 typedef struct entry {
     char *json;            /* canonical audit entry */
