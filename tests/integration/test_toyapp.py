@@ -327,6 +327,9 @@ try:
           and rep["reportId"].encode() in md and rep["signature"].encode() in md, "GET /report.md renders the same report")
     st, rl, _, _ = req(API, "GET", "/reports?page=1&limit=10")
     check(st == 200 and rl["total"] == 1 and rl["reports"][0]["reportId"] == rep["reportId"], "GET /reports lists it")
+    st, rl, _, _ = req(API, "GET", "/reports?page=5&limit=10")
+    check(st == 200 and rl["total"] == 1 and rl["reports"] == [] and rl["page"] == 5,
+          "GET /reports past the last page: no items, the total still counted")
     check(psql("SELECT count(*) FROM reports") == "1", "one row per report, however often it is asked for")
     st, at, _, _ = req(META, "GET", "/attestation?nonce=n0nce")
     rd = bytes.fromhex(at["reportData"]) if st == 200 else b""
