@@ -1,16 +1,31 @@
 /*
- * http.c — the libwebsockets side: routing, body streaming, responses.
+ * http.c — HTTP/1.1 on libwebsockets raw sockets: request heads, routing,
+ * body streaming, responses.
  *
- * Runs on the lws service thread only.  A request's body goes chunk by
- * chunk into the generated parser (no whole-body buffer); what the parser
- * keeps goes to a worker as a job; the response is written when the job
- * comes back (LWS_CALLBACK_EVENT_WAIT_CANCELLED -> writable), with its
- * header and body in one lws_write.  Every error is JSON:
+ * lws accepts the connections, runs the event loop and the timers, and
+ * writes (buffering partial writes); the request head is read by our own
+ * state machine (runtime/rt_http.rl), so every malformed or oversized head
+ * gets a JSON error instead of lws's HTML page or a silent close
+ * (docs/architecture.md, "HTTP").  Runs on the lws service thread only.  A
+ * request's body goes chunk by chunk into the generated parser (no whole-body
+ * buffer); what the parser keeps goes to a worker as a job; the response is
+ * written when the job comes back (LWS_CALLBACK_EVENT_WAIT_CANCELLED ->
+ * writable), header and body in one lws_write.  Every error is JSON:
  * {"error": code, "message": text[, "field": name, "offset": n]}.
+ *
+ * A connection goes HEAD (reading a request head) -> BODY (feeding its body to
+ * the parser) -> WAIT (the answer is being made) -> back to HEAD once the
+ * answer is written, or to LINGER when the connection is to close: our side
+ * is shut down, and what the client still sends is read and dropped for up
+ * to LINGER_S seconds, so that it receives the answer instead of a reset.
+ * Pipelined requests wait in the input buffer; past STASH_MAX bytes reading
+ * pauses (rx flow control) until the answer in progress is written.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include <libwebsockets.h>
 #include <nettle/sha2.h>
@@ -18,8 +33,18 @@
 
 #include "app.h"
 #include "http.h"
+#include "rt_http.h"
 #include "rt_parse.h"
 #include "rt_tee.h"
+
+enum {
+    HEAD_MAX = 8192,         /* request line + header fields, bytes */
+    STASH_MAX = 65536,       /* pipelined bytes buffered before reading pauses */
+    IDLE_S = 30,             /* an idle keep-alive connection is closed after */
+    LINGER_S = 2,
+};
+
+enum { P_HEAD, P_BODY, P_WAIT, P_LINGER };
 
 #ifndef TOY_GIT_SHA
 #define TOY_GIT_SHA "unknown"
@@ -70,15 +95,23 @@ static int path_match(const char *pat, const char *path)
 
 typedef struct pss {
     struct lws *wsi;
+    int port;                /* TOY_PORT_API or TOY_PORT_METADATA */
+    int phase;               /* P_* */
+    /* bytes received and not yet consumed: ib[ioff..ilen) */
+    char *ib;
+    size_t ioff, ilen, icap;
+    int paused;              /* rx flow control is off */
+    rt_http_head head;       /* the request head, parsed from ib + ioff */
+    int started;             /* a byte of this request has arrived */
+    uint64_t body_left;      /* body bytes still to come */
     int route;
     job *job;                /* the request being parsed, then in flight */
     int in_flight;           /* job is with a worker */
-    int body_started;
     rt_parser parser;
     rt_parse_ctx ctx;
-    lws_sorted_usec_list_t sul;  /* body deadline */
+    lws_sorted_usec_list_t sul;  /* the request deadline, or the idle timeout */
     /* the response to write */
-    int have_response, status, retry_after, close_after;
+    int have_response, status, retry_after, close_after, keep_alive;
     const char *content_type;   /* NULL: application/json */
     char *body;
     size_t body_len;
@@ -221,20 +254,6 @@ static void answer_health(pss *s)
 
 /* ---- dispatch ------------------------------------------------------------ */
 
-static const char *method_of(struct lws *wsi)
-{
-    static const struct { enum lws_token_indexes t; const char *m; } ms[] = {
-        { WSI_TOKEN_GET_URI, "GET" }, { WSI_TOKEN_POST_URI, "POST" },
-        { WSI_TOKEN_PUT_URI, "PUT" }, { WSI_TOKEN_PATCH_URI, "PATCH" },
-        { WSI_TOKEN_DELETE_URI, "DELETE" }, { WSI_TOKEN_OPTIONS_URI, "OPTIONS" },
-        { WSI_TOKEN_HEAD_URI, "HEAD" },
-    };
-    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
-        if (lws_hdr_total_length(wsi, ms[i].t) > 0)
-            return ms[i].m;
-    return "?";
-}
-
 static job *new_job(pss *s, int kind)
 {
     job *j = calloc(1, sizeof *j);
@@ -255,19 +274,30 @@ static void start_job(pss *s, int kind, queue *q)
     send_job(s, new_job(s, kind), q);
 }
 
+/* The current request's head. */
+static const char *head_buf(const pss *s)
+{
+    return s->ib + s->ioff;
+}
+
+/* Query parameter name, decoded into out: its length, -1 if absent, -2 if
+ * malformed or too long. */
+static int query_arg(pss *s, const char *name, char *out, size_t cap)
+{
+    return rt_http_query_arg(&s->head, head_buf(s), name, out, cap);
+}
+
 /* A query parameter as an integer in [lo, hi].  Returns 1 if present and
  * valid, 0 if absent, -1 (after answering 400) if malformed. */
 static int int_arg(pss *s, const char *name, uint64_t lo, uint64_t hi, uint64_t *out)
 {
-    char key[32], buf[48];
-    snprintf(key, sizeof key, "%s=", name);
-    /* lws copies "name=value" into buf and points at the value. */
-    const char *a = lws_get_urlarg_by_name(s->wsi, key, buf, sizeof buf);
-    if (!a)
+    char buf[48];
+    int n = query_arg(s, name, buf, sizeof buf);
+    if (n == -1)
         return 0;
     char *end;
-    unsigned long long v = strtoull(a, &end, 10);
-    if (!*a || *end || a[0] == '-' || a[0] == '+' || a[0] == ' ' || v < lo || v > hi) {
+    unsigned long long v = n > 0 ? strtoull(buf, &end, 10) : 0;
+    if (n <= 0 || *end || buf[0] == '-' || buf[0] == '+' || buf[0] == ' ' || v < lo || v > hi) {
         char msg[128];
         snprintf(msg, sizeof msg, "%s must be a whole number from %llu to %llu", name,
                  (unsigned long long)lo, (unsigned long long)hi);
@@ -295,33 +325,112 @@ static int receipt_arg(pss *s, const char *path, char *out, size_t cap)
     return 0;
 }
 
-static void body_deadline(lws_sorted_usec_list_t *sul)
+static void arm(pss *s, lws_usec_t us);
+
+/* The request did not arrive in time (or the connection sat idle). */
+static void deadline(lws_sorted_usec_list_t *sul)
 {
     pss *s = lws_container_of(sul, pss, sul);
-    if (s->have_response || s->in_flight)
+    if (s->phase == P_HEAD && !s->started) {
+        lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        return;
+    }
+    if (s->have_response || s->in_flight || (s->phase != P_HEAD && s->phase != P_BODY))
         return;
     discard_job(s);
-    error_response(s, 408, "request_timeout", "the request body did not arrive in time", NULL, -1);
+    error_response(s, 408, "request_timeout", "the request did not arrive in time", NULL, -1);
     s->close_after = 1;
+    s->phase = P_WAIT;
 }
 
-static int on_request(pss *s, struct lws *wsi, const char *path, int port)
+static void arm(pss *s, lws_usec_t us)
 {
-    const char *m = method_of(wsi);
+    lws_sul_schedule(lws_get_context(s->wsi), 0, &s->sul, deadline, us);
+}
+
+/* A request body on a route that takes one: checks its framing and type,
+ * then starts the parser.  Returns 1 if the body is to be read. */
+static int start_body(pss *s)
+{
+    const route *r = &routes[s->route];
+    const rt_http_head *h = &s->head;
+    const char *b = head_buf(s);
+    if (h->transfer_encoding) {
+        error_response(s, 411, "length_required",
+                       "send the body with a Content-Length, not a Transfer-Encoding", NULL, -1);
+        return 0;
+    }
+    if (h->content_length < 0) {
+        error_response(s, 411, "length_required", "a body needs a Content-Length header", NULL, -1);
+        return 0;
+    }
+    size_t ctn = h->content_type.len;
+    const char *ct = b + h->content_type.off;
+    for (size_t i = 0; i < ctn; i++)
+        if (ct[i] == ';') {
+            ctn = i;
+            break;
+        }
+    while (ctn && (ct[ctn - 1] == ' ' || ct[ctn - 1] == '\t'))
+        ctn--;
+    if (ctn != 16 || strncasecmp(ct, "application/json", 16)) {
+        error_response(s, 415, "unsupported_media_type", "the body must be application/json", NULL, -1);
+        return 0;
+    }
+    if ((uint64_t)h->content_length > r->schema->max_body) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "the body is larger than %u bytes", r->schema->max_body);
+        error_response(s, 413, "body_too_large", msg, NULL, (long long)r->schema->max_body);
+        return 0;
+    }
+    job *j = calloc(1, sizeof *j);
+    j->kind = s->route == R_submit_data ? JOB_SUBMIT : JOB_SIGNUP;
+    j->pss = s;
+    s->job = j;
+    if (j->kind == JOB_SUBMIT && RAND_bytes(j->salt, sizeof j->salt) != 1) {
+        discard_job(s);
+        error_response(s, 500, "internal_error", "no randomness", NULL, -1);
+        return 0;
+    }
+    s->ctx = (rt_parse_ctx){ g_app.k.pseudonym, 32, j->salt, 32 };
+    rt_parse_init(&s->parser, r->schema, &j->req, &s->ctx);
+    if (h->content_length == 0) {
+        rt_parse_finish(&s->parser);
+        parse_error(s);
+        discard_job(s);
+        return 0;
+    }
+    s->body_left = (uint64_t)h->content_length;
+    return 1;
+}
+
+/* A complete head: route it.  Returns 1 if a body is to be read. */
+static int on_request(pss *s)
+{
+    const rt_http_head *h = &s->head;
+    char *b = s->ib + s->ioff;
+    const char *m = b + h->method.off;
+    /* The path ends at '?' or at the space before the version: both parsed
+     * already, so it can be terminated in place. */
+    char *path = b + h->path.off;
+    path[h->path.len] = 0;
+    s->keep_alive = h->minor >= 1 ? !h->conn_close : h->conn_keep_alive;
     int path_found = 0;
     s->route = -1;
     s->allow[0] = 0;
     for (int i = 0; i < R__COUNT; i++) {
-        if (routes[i].port != port || !path_match(routes[i].path, path))
+        if (routes[i].port != s->port || !path_match(routes[i].path, path))
             continue;
         path_found = 1;
-        if (!strcmp(routes[i].method, m)) {
+        if (strlen(routes[i].method) == h->method.len && !memcmp(routes[i].method, m, h->method.len)) {
             s->route = i;
             break;
         }
         size_t al = strlen(s->allow);
         snprintf(s->allow + al, sizeof s->allow - al, "%s%s", al ? ", " : "", routes[i].method);
     }
+    if (s->route >= 0 && routes[s->route].schema)
+        return start_body(s);
     if (s->route < 0) {
         if (path_found) {
             error_response(s, 405, "method_not_allowed", "this path does not take that method", NULL, -1);
@@ -329,142 +438,93 @@ static int on_request(pss *s, struct lws *wsi, const char *path, int port)
             s->allow[0] = 0;
             error_response(s, 404, "not_found", "no such endpoint", NULL, -1);
         }
-        return 0;
-    }
-    const route *r = &routes[s->route];
-    if (r->schema) {
-        char cl[32] = "", ct[128] = "";
-        if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0
-            || lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
-            error_response(s, 411, "length_required", "a body needs a Content-Length header", NULL, -1);
-            s->close_after = 1;
-            return 0;
-        }
-        lws_hdr_copy(wsi, ct, sizeof ct, WSI_TOKEN_HTTP_CONTENT_TYPE);
-        size_t ctn = strcspn(ct, ";");
-        while (ctn && ct[ctn - 1] == ' ')
-            ctn--;
-        if (ctn != 16 || strncasecmp(ct, "application/json", 16)) {
-            error_response(s, 415, "unsupported_media_type", "the body must be application/json", NULL, -1);
-            s->close_after = 1;
-            return 0;
-        }
-        char *end;
-        unsigned long long len = strtoull(cl, &end, 10);
-        if (*end || end == cl) {
-            error_response(s, 400, "bad_content_length", "Content-Length is not a number", NULL, -1);
-            s->close_after = 1;
-            return 0;
-        }
-        if (len > r->schema->max_body) {
-            char msg[96];
-            snprintf(msg, sizeof msg, "the body is larger than %u bytes", r->schema->max_body);
-            error_response(s, 413, "body_too_large", msg, NULL, (long long)r->schema->max_body);
-            s->close_after = 1;
-            return 0;
-        }
-        job *j = calloc(1, sizeof *j);
-        j->kind = s->route == R_submit_data ? JOB_SUBMIT : JOB_SIGNUP;
-        j->pss = s;
-        s->job = j;
-        if (j->kind == JOB_SUBMIT && RAND_bytes(j->salt, sizeof j->salt) != 1) {
-            discard_job(s);
-            error_response(s, 500, "internal_error", "no randomness", NULL, -1);
-            return 0;
-        }
-        s->ctx = (rt_parse_ctx){ g_app.k.pseudonym, 32, j->salt, 32 };
-        rt_parse_init(&s->parser, r->schema, &j->req, &s->ctx);
-        lws_sul_schedule(lws_get_context(wsi), 0, &s->sul, body_deadline,
-                         (lws_usec_t)g_app.cfg.body_timeout_ms * 1000);
-        if (len == 0) {
-            rt_parse_finish(&s->parser);
-            parse_error(s);
-            discard_job(s);
-        }
-        return 0;
-    }
-    switch (s->route) {
-    case R_index: answer_index(s); break;
-    case R_health: answer_health(s); break;
-    case R_version: answer_version(s); break;
-    case R_info: answer_info(s); break;
-    case R_compose_hash: answer_compose_hash(s); break;
-    case R_signup_count: start_job(s, JOB_COUNT, &g_app.reader_q); break;
-    case R_watch_history: start_job(s, JOB_WATCH, &g_app.io_q); break;
-    case R_log_head: start_job(s, JOB_HEAD, &g_app.reader_q); break;
-    case R_receipt_proof: {
-        job *j = new_job(s, JOB_PROOF);
-        if (receipt_arg(s, path, j->receipt_id, sizeof j->receipt_id)) {
-            free(j);
-            break;
-        }
-        send_job(s, j, &g_app.reader_q);
-        break;
-    }
-    case R_log_consistency: {
-        job *j = new_job(s, JOB_CONSISTENCY);
-        int a = int_arg(s, "from", 1, 9007199254740991ull, &j->from);
-        int b = a < 0 ? -1 : int_arg(s, "to", 1, 9007199254740991ull, &j->to);
-        if (a < 0 || b < 0) {
-            free(j);
-            break;
-        }
-        if (!a || !b) {
-            free(j);
-            error_response(s, 400, "missing_parameter", "both from and to are required", NULL, -1);
-            break;
-        }
-        send_job(s, j, &g_app.reader_q);
-        break;
-    }
-    case R_report:
-    case R_report_md: {
-        job *j = new_job(s, JOB_REPORT);
-        char buf[32];
-        const char *fmt = lws_get_urlarg_by_name(s->wsi, "format=", buf, sizeof buf);
-        j->markdown = s->route == R_report_md;
-        if (fmt) {
-            if (strcmp(fmt, "md") && strcmp(fmt, "json")) {
+    } else {
+        switch (s->route) {
+        case R_index: answer_index(s); break;
+        case R_health: answer_health(s); break;
+        case R_version: answer_version(s); break;
+        case R_info: answer_info(s); break;
+        case R_compose_hash: answer_compose_hash(s); break;
+        case R_signup_count: start_job(s, JOB_COUNT, &g_app.reader_q); break;
+        case R_watch_history: start_job(s, JOB_WATCH, &g_app.io_q); break;
+        case R_log_head: start_job(s, JOB_HEAD, &g_app.reader_q); break;
+        case R_receipt_proof: {
+            job *j = new_job(s, JOB_PROOF);
+            if (receipt_arg(s, path, j->receipt_id, sizeof j->receipt_id)) {
                 free(j);
-                error_response(s, 400, "bad_parameter", "format is json or md", NULL, -1);
                 break;
             }
-            j->markdown |= !strcmp(fmt, "md");
-        }
-        send_job(s, j, &g_app.reader_q);
-        break;
-    }
-    case R_reports: {
-        job *j = new_job(s, JOB_REPORTS);
-        if (int_arg(s, "page", 1, 1000000, &j->page) < 0 || int_arg(s, "limit", 1, 100, &j->limit) < 0) {
-            free(j);
+            send_job(s, j, &g_app.reader_q);
             break;
         }
-        send_job(s, j, &g_app.reader_q);
-        break;
-    }
-    case R_attestation: {
-        job *j = new_job(s, JOB_ATTEST);
-        char buf[96];
-        const char *nonce = lws_get_urlarg_by_name(s->wsi, "nonce=", buf, sizeof buf);
-        if (nonce && strlen(nonce) > 64) {
-            free(j);
-            error_response(s, 400, "bad_parameter", "nonce is at most 64 characters", NULL, -1);
+        case R_log_consistency: {
+            job *j = new_job(s, JOB_CONSISTENCY);
+            int a = int_arg(s, "from", 1, 9007199254740991ull, &j->from);
+            int b = a < 0 ? -1 : int_arg(s, "to", 1, 9007199254740991ull, &j->to);
+            if (a < 0 || b < 0) {
+                free(j);
+                break;
+            }
+            if (!a || !b) {
+                free(j);
+                error_response(s, 400, "missing_parameter", "both from and to are required", NULL, -1);
+                break;
+            }
+            send_job(s, j, &g_app.reader_q);
             break;
         }
-        snprintf(j->receipt_id, sizeof j->receipt_id, "%s", nonce ? nonce : "");
-        send_job(s, j, &g_app.io_q);
-        break;
+        case R_report:
+        case R_report_md: {
+            job *j = new_job(s, JOB_REPORT);
+            char fmt[8];
+            int n = query_arg(s, "format", fmt, sizeof fmt);
+            j->markdown = s->route == R_report_md;
+            if (n != -1) {
+                if (n < 0 || (strcmp(fmt, "md") && strcmp(fmt, "json"))) {
+                    free(j);
+                    error_response(s, 400, "bad_parameter", "format is json or md", NULL, -1);
+                    break;
+                }
+                j->markdown |= !strcmp(fmt, "md");
+            }
+            send_job(s, j, &g_app.reader_q);
+            break;
+        }
+        case R_reports: {
+            job *j = new_job(s, JOB_REPORTS);
+            if (int_arg(s, "page", 1, 1000000, &j->page) < 0 || int_arg(s, "limit", 1, 100, &j->limit) < 0) {
+                free(j);
+                break;
+            }
+            send_job(s, j, &g_app.reader_q);
+            break;
+        }
+        case R_attestation: {
+            job *j = new_job(s, JOB_ATTEST);
+            char nonce[65];
+            int n = query_arg(s, "nonce", nonce, sizeof nonce);
+            if (n == -2) {
+                free(j);
+                error_response(s, 400, "bad_parameter", "nonce is at most 64 characters", NULL, -1);
+                break;
+            }
+            snprintf(j->receipt_id, sizeof j->receipt_id, "%s", n > 0 ? nonce : "");
+            send_job(s, j, &g_app.io_q);
+            break;
+        }
+        default:
+            error_response(s, 501, "not_implemented", "this endpoint is declared but not served yet", NULL, -1);
+        }
+        return 0;
     }
-    default:
-        error_response(s, 501, "not_implemented", "this endpoint is declared but not served yet", NULL, -1);
-    }
+    /* A body nobody reads leaves the connection's framing unknown. */
+    if (h->content_length > 0 || h->transfer_encoding)
+        s->close_after = 1;
     return 0;
 }
 
 static void on_body_done(pss *s)
 {
-    lws_sul_cancel(&s->sul);
     if (!s->job || s->have_response)
         return;
     if (rt_parse_finish(&s->parser)) {
@@ -496,84 +556,247 @@ static void collect_done(void)
     }
 }
 
-static int write_response(pss *s, struct lws *wsi)
+/* ---- the connection ------------------------------------------------------ */
+
+static void *xrealloc(void *p, size_t n)
 {
+    void *q = realloc(p, n);
+    if (!q) {
+        fprintf(stderr, "toyapp: out of memory\n");
+        abort();
+    }
+    return q;
+}
+
+/* Appends received bytes to the input buffer. */
+static void stash(pss *s, const char *in, size_t len)
+{
+    if (s->ioff && s->ioff == s->ilen)
+        s->ioff = s->ilen = 0;
+    if (s->ilen + len > s->icap && s->ioff) {
+        memmove(s->ib, s->ib + s->ioff, s->ilen - s->ioff);
+        s->ilen -= s->ioff;
+        s->ioff = 0;
+    }
+    if (s->ilen + len > s->icap) {
+        size_t cap = s->icap ? s->icap : 2048;
+        while (cap < s->ilen + len)
+            cap *= 2;
+        s->ib = xrealloc(s->ib, cap);
+        s->icap = cap;
+    }
+    memcpy(s->ib + s->ilen, in, len);
+    s->ilen += len;
+}
+
+/* The request has begun and is not all here: it has body_timeout_ms to
+ * arrive, head and body together. */
+static void start_deadline(pss *s)
+{
+    if (!s->started) {
+        s->started = 1;
+        arm(s, (lws_usec_t)g_app.cfg.body_timeout_ms * 1000);
+    }
+}
+
+/* Consumes what it can of the input buffer: heads, then bodies. */
+static void process(pss *s)
+{
+    while (s->ioff < s->ilen) {
+        size_t avail = s->ilen - s->ioff;
+        if (s->phase == P_HEAD) {
+            int rc = rt_http_feed(&s->head, s->ib + s->ioff, avail);
+            if (rc == RT_HTTP_MORE) {
+                start_deadline(s);
+                break;
+            }
+            s->phase = P_WAIT;
+            if (rc == RT_HTTP_ERROR) {
+                error_response(s, s->head.status, s->head.code, s->head.message, NULL,
+                               (long long)s->head.err_off);
+                s->close_after = 1;
+                break;
+            }
+            if (on_request(s)) {
+                s->phase = P_BODY;
+                /* "Expect: 100-continue" waits for a go-ahead before the body. */
+                if (s->head.expect_continue && s->ioff + s->head.end == s->ilen) {
+                    static const char go[] = "HTTP/1.1 100 Continue\r\n\r\n";
+                    unsigned char buf[LWS_PRE + sizeof go];
+                    memcpy(buf + LWS_PRE, go, sizeof go - 1);
+                    lws_write(s->wsi, buf + LWS_PRE, sizeof go - 1, LWS_WRITE_RAW);
+                }
+            }
+            s->ioff += s->head.end;
+        } else if (s->phase == P_BODY) {
+            size_t n = avail < s->body_left ? avail : (size_t)s->body_left;
+            if (rt_parse_feed(&s->parser, (const uint8_t *)s->ib + s->ioff, n)) {
+                parse_error(s);
+                discard_job(s);
+                s->phase = P_WAIT;
+                break;
+            }
+            s->ioff += n;
+            s->body_left -= n;
+            if (!s->body_left) {
+                s->phase = P_WAIT;
+                on_body_done(s);
+            } else {
+                start_deadline(s);
+            }
+        } else {
+            break;
+        }
+    }
+    if (s->phase == P_WAIT || s->phase == P_LINGER)
+        lws_sul_cancel(&s->sul);
+    if (!s->paused && s->phase == P_WAIT && s->ilen - s->ioff >= STASH_MAX) {
+        s->paused = 1;
+        lws_rx_flow_control(s->wsi, 0);
+    }
+}
+
+/* Ready for the next request on this connection. */
+static void next_request(pss *s)
+{
+    s->phase = P_HEAD;
+    s->started = 0;
+    s->route = -1;
+    s->body_left = 0;
+    rt_http_init(&s->head, HEAD_MAX);
+    arm(s, (lws_usec_t)IDLE_S * LWS_US_PER_SEC);
+    if (s->paused) {
+        s->paused = 0;
+        lws_rx_flow_control(s->wsi, 1);
+    }
+}
+
+static const char *reason_phrase(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+    }
+}
+
+/* The Date field, formatted once a second. */
+static const char *http_date(void)
+{
+    static char buf[40];
+    static time_t at;
+    time_t now = time(NULL);
+    if (now != at) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        at = now;
+    }
+    return buf;
+}
+
+static int write_response(pss *s)
+{
+    if (!s->keep_alive)
+        s->close_after = 1;
     size_t cap = LWS_PRE + 512 + s->body_len;
-    unsigned char *buf = malloc(cap), *start = buf + LWS_PRE, *p = start, *end = buf + cap - s->body_len;
-    char num[24];
-    int rc = 0;
-    if (lws_add_http_header_status(wsi, (unsigned int)s->status, &p, end)
-        || lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
-                                        (const unsigned char *)(s->content_type ? s->content_type : "application/json"),
-                                        (int)strlen(s->content_type ? s->content_type : "application/json"), &p, end)
-        || lws_add_http_header_content_length(wsi, s->body_len, &p, end))
-        rc = -1;
-    if (!rc && s->retry_after) {
-        int n = snprintf(num, sizeof num, "%d", s->retry_after);
-        rc = lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",
-                                         (const unsigned char *)num, n, &p, end);
-    }
-    if (!rc && s->status == 405)
-        rc = lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
-                                         (const unsigned char *)s->allow, (int)strlen(s->allow), &p, end);
-    if (!rc && s->close_after)
-        rc = lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION,
-                                          (const unsigned char *)"close", 5, &p, end);
-    if (!rc)
-        rc = lws_finalize_http_header(wsi, &p, end);
-    if (!rc) {
-        memcpy(p, s->body, s->body_len);
-        p += s->body_len;
-        if (lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_FINAL) < (int)(p - start))
-            rc = -1;
-    }
+    unsigned char *buf = xrealloc(NULL, cap), *start = buf + LWS_PRE;
+    int n = snprintf((char *)start, 512,
+                     "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nDate: %s\r\n",
+                     s->status, reason_phrase(s->status),
+                     s->content_type ? s->content_type : "application/json", s->body_len, http_date());
+    if (s->retry_after)
+        n += snprintf((char *)start + n, 512 - (size_t)n, "Retry-After: %d\r\n", s->retry_after);
+    if (s->status == 405)
+        n += snprintf((char *)start + n, 512 - (size_t)n, "Allow: %s\r\n", s->allow);
+    if (s->close_after)
+        n += snprintf((char *)start + n, 512 - (size_t)n, "Connection: close\r\n");
+    else if (s->head.minor == 0)
+        n += snprintf((char *)start + n, 512 - (size_t)n, "Connection: keep-alive\r\n");
+    n += snprintf((char *)start + n, 512 - (size_t)n, "\r\n");
+    memcpy(start + n, s->body, s->body_len);
+    size_t total = (size_t)n + s->body_len;
+    int rc = lws_write(s->wsi, start, total, LWS_WRITE_RAW) < (int)total ? -1 : 0;
     free(buf);
     free(s->body);
     s->body = NULL;
     s->have_response = 0;
-    if (rc || s->close_after)
-        return -1;
     s->status = s->retry_after = 0;
     s->content_type = NULL;
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
+    if (rc)
+        return -1;
+    if (s->close_after) {
+        /* Our side ends once lws has sent everything (see WRITEABLE). */
+        s->phase = P_LINGER;
+        lws_sul_cancel(&s->sul);
+        lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LINGER_S);
+        if (lws_partial_buffered(s->wsi))
+            lws_callback_on_writable(s->wsi);
+        else
+            shutdown(lws_get_socket_fd(s->wsi), SHUT_WR);
+        return 0;
+    }
+    next_request(s);
+    process(s);
+    return 0;
 }
 
 int toy_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                       void *in, size_t len)
 {
     pss *s = user;
-    /* Connections that failed before their request was read have no pss. */
-    if (!s && reason != LWS_CALLBACK_EVENT_WAIT_CANCELLED)
-        return lws_callback_http_dummy(wsi, reason, user, in, len);
     switch (reason) {
-    case LWS_CALLBACK_HTTP: {
-        memset(s, 0, offsetof(pss, parser));
+    case LWS_CALLBACK_RAW_ADOPT:
         s->wsi = wsi;
-        int port = lws_get_vhost_user(lws_get_vhost(wsi)) ? TOY_PORT_METADATA : TOY_PORT_API;
-        return on_request(s, wsi, (const char *)in, port);
-    }
-    case LWS_CALLBACK_HTTP_BODY:
-        if (!s->job || s->have_response || s->in_flight)
+        s->port = lws_get_vhost_user(lws_get_vhost(wsi)) ? TOY_PORT_METADATA : TOY_PORT_API;
+        next_request(s);
+        return 0;
+    case LWS_CALLBACK_RAW_RX:
+        if (s->phase == P_LINGER)
             return 0;
-        if (rt_parse_feed(&s->parser, in, len)) {
-            lws_sul_cancel(&s->sul);
-            parse_error(s);
-            discard_job(s);
+        stash(s, in, len);
+        process(s);
+        return 0;
+    case LWS_CALLBACK_RAW_WRITEABLE:
+        if (s->phase == P_LINGER) {
+            if (lws_partial_buffered(wsi))
+                lws_callback_on_writable(wsi);
+            else
+                shutdown(lws_get_socket_fd(wsi), SHUT_WR);
+            return 0;
         }
-        return 0;
-    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        on_body_done(s);
-        return 0;
-    case LWS_CALLBACK_HTTP_WRITEABLE:
         if (!s->have_response)
             return 0;
-        return write_response(s, wsi);
-    case LWS_CALLBACK_CLOSED_HTTP:
+        return write_response(s);
+    case LWS_CALLBACK_RAW_CLOSE:
         lws_sul_cancel(&s->sul);
         discard_job(s);
         free(s->body);
         s->body = NULL;
         s->have_response = 0;
+        free(s->ib);
+        s->ib = NULL;
+        s->ilen = s->ioff = s->icap = 0;
         return 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         collect_done();

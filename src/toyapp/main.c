@@ -130,8 +130,6 @@ int main(void)
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DISABLE_IPV6;
-    info.max_http_header_data = 4096;
-    info.max_http_header_pool = 256;
     g_app.lws = lws_create_context(&info);
     if (!g_app.lws) {
         fprintf(stderr, "toyapp: cannot create the lws context\n");
@@ -146,9 +144,8 @@ int main(void)
         v.port = g_app.cfg.port;
         v.iface = g_app.cfg.host;
         v.protocols = protos;
-        v.keepalive_timeout = 30;
-        v.timeout_secs = 10;
-        v.options = LWS_SERVER_OPTION_DISABLE_IPV6;
+        /* Raw sockets: http.c reads HTTP/1.1 itself (docs/architecture.md). */
+        v.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_ONLY_RAW;
         api = lws_create_vhost(g_app.lws, &v);
         v.vhost_name = "metadata";
         v.port = g_app.cfg.metadata_port;

@@ -353,6 +353,36 @@ try:
     if r1.returncode or r2.returncode:
         print(r1.stdout[-2000:], r2.stdout[-2000:])
 
+    # ---- HTTP/1.1 framing ----------------------------------------------------------
+    two = (b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+           b"POST /signup HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+           b"Content-Length: 29\r\nConnection: close\r\n\r\n" + b'{"userId":"pipe@example.com"}')
+    r = raw(API, two)
+    parts = r.split(b"HTTP/1.1 ")
+    check(len(parts) == 3 and parts[1].startswith(b"200 ") and b'"status"' in parts[1]
+          and parts[2].startswith(b"201 ") and b"Connection: close" in parts[2],
+          "two pipelined requests are answered in order, then the connection closes on request")
+    r = raw(API, b"GET /health HTTP/1.0\r\n\r\n", read_timeout=3)
+    check(status_of(r) == 200 and b"Connection: close" in r,
+          "HTTP/1.0 without keep-alive: answered, then closed")
+    s100 = socket.create_connection(("127.0.0.1", API), timeout=5)
+    s100.sendall(b"POST /signup HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 b"Content-Length: 29\r\nExpect: 100-continue\r\n\r\n")
+    interim = s100.recv(4096)
+    s100.sendall(b'{"userId":"cont@example.com"}')
+    final = b""
+    while b"}" not in final:
+        chunk = s100.recv(4096)
+        if not chunk:
+            break
+        final += chunk
+    s100.close()
+    check(interim == b"HTTP/1.1 100 Continue\r\n\r\n" and status_of(final) == 201,
+          "Expect: 100-continue gets the go-ahead, then the answer")
+    st, j, h, _ = req(API, "GET", "/health")
+    check(st == 200 and h.get("date", "").endswith(" GMT") and h.get("content-type") == "application/json",
+          "responses carry Date and Content-Type")
+
     # ---- bad input: right status, JSON error, no row changed ----------------------
     before = counts()
     cases = [
@@ -383,8 +413,33 @@ try:
     check(st == 405 and j["error"] == "method_not_allowed" and h.get("allow") == "POST", "wrong method -> 405 with Allow")
     st, j, h, _ = req(API, "GET", "/nope")
     check(st == 404 and j["error"] == "not_found", "unknown path -> 404 JSON")
-    r = raw(API, b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 8000 + b"\r\n\r\n")
-    check(status_of(r) in (0, 400, 431), "headers over the limit are refused (status %d)" % status_of(r))
+    # Request heads: read by rt_http, each refusal a JSON error.
+    big = b"X-Big: " + b"a" * 9000 + b"\r\n"
+    r = raw(API, b"POST /signup HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 14\r\n" + big + b"\r\n" + b'{"userId":"h"}')
+    check(status_of(r) == 431 and (body_of(r) or {}).get("error") == "headers_too_large",
+          "headers over the 8 KiB limit -> 431 JSON (got %d)" % status_of(r))
+    r = raw(API, b"GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n" + big + b"\r\n")
+    check(r.count(b"HTTP/1.1 200 ") == 1 and r.count(b"HTTP/1.1 431 ") == 1
+          and b'"error":"headers_too_large"' in r,
+          "headers over the limit on a kept-alive connection's second request -> 431 JSON")
+    r = raw(API, b"GET / HTTP/1.1\r\nHost: x\r\n" + b"Accept: a\r\n" * 1000 + b"\r\n")
+    check(status_of(r) == 431, "a thousand header lines -> 431 (got %d)" % status_of(r))
+    heads = [
+        (b"BREW /signup HTTP/1.1\r\nHost: x\r\n\r\n", 405, "method_not_allowed"),
+        (b"GET /signup-count HTTP/2.0\r\nHost: x\r\n\r\n", 505, "http_version_not_supported"),
+        (b"GET  /health HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_request_line"),
+        (b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03", 400, "bad_request_line"),
+        (b"GET /health HTTP/1.1\r\nHost: x\r\nX: a\x01b\r\n\r\n", 400, "bad_header"),
+        (b"GET /health HTTP/1.1\r\nHost: x\r\nX: a\r\n folded\r\n\r\n", 400, "bad_header"),
+        (b"GET /health HTTP/1.1\r\n\r\n", 400, "bad_header"),
+        (b"POST /signup HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+         b"Content-Length: 14\r\nContent-Length: 15\r\n\r\n" + b'{"userId":"h"}', 400, "bad_content_length"),
+    ]
+    for data, want, code in heads:
+        r = raw(API, data, read_timeout=2)
+        check(status_of(r) == want and (body_of(r) or {}).get("error") == code,
+              "request head %r -> %d %s (got %d)" % (data[:28], want, code, status_of(r)))
     t0 = time.time()
     r = raw(API, b"POST /signup HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
             b"Content-Length: 16\r\n\r\n", read_timeout=6, trickle=b'{"userId":"abc"}')
