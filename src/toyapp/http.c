@@ -35,6 +35,7 @@
 #include "http.h"
 #include "rt_http.h"
 #include "rt_parse.h"
+#include "rt_sink.h"
 #include "rt_tee.h"
 
 enum {
@@ -429,8 +430,12 @@ static int on_request(pss *s)
         size_t al = strlen(s->allow);
         snprintf(s->allow + al, sizeof s->allow - al, "%s%s", al ? ", " : "", routes[i].method);
     }
-    if (s->route >= 0 && routes[s->route].schema)
-        return start_body(s);
+    if (s->route >= 0 && routes[s->route].schema) {
+        if (start_body(s))
+            return 1;
+        s->close_after = 1;   /* the body, if any, is not read */
+        return 0;
+    }
     if (s->route < 0) {
         if (path_found) {
             error_response(s, 405, "method_not_allowed", "this path does not take that method", NULL, -1);
@@ -568,25 +573,42 @@ static void *xrealloc(void *p, size_t n)
     return q;
 }
 
-/* Appends received bytes to the input buffer. */
+/* Appends received bytes to the input buffer.  The buffer may hold body
+ * bytes (user data): it is never given back to the allocator unwiped. */
 static void stash(pss *s, const char *in, size_t len)
 {
     if (s->ioff && s->ioff == s->ilen)
         s->ioff = s->ilen = 0;
     if (s->ilen + len > s->icap && s->ioff) {
-        memmove(s->ib, s->ib + s->ioff, s->ilen - s->ioff);
-        s->ilen -= s->ioff;
+        size_t keep = s->ilen - s->ioff;
+        memmove(s->ib, s->ib + s->ioff, keep);
+        rt_wipe(s->ib + keep, s->ilen - keep);
+        s->ilen = keep;
         s->ioff = 0;
     }
     if (s->ilen + len > s->icap) {
         size_t cap = s->icap ? s->icap : 2048;
         while (cap < s->ilen + len)
             cap *= 2;
-        s->ib = xrealloc(s->ib, cap);
+        char *nb = xrealloc(NULL, cap);
+        if (s->ib) {
+            memcpy(nb, s->ib, s->ilen);
+            rt_wipe(s->ib, s->icap);
+            free(s->ib);
+        }
+        s->ib = nb;
         s->icap = cap;
     }
     memcpy(s->ib + s->ilen, in, len);
     s->ilen += len;
+}
+
+/* Drops the unread input (the connection is closing) and wipes it. */
+static void drop_input(pss *s)
+{
+    if (s->ib)
+        rt_wipe(s->ib, s->ilen);
+    s->ioff = s->ilen = 0;
 }
 
 /* The request has begun and is not all here: it has body_timeout_ms to
@@ -597,6 +619,26 @@ static void start_deadline(pss *s)
         s->started = 1;
         arm(s, (lws_usec_t)g_app.cfg.body_timeout_ms * 1000);
     }
+}
+
+/* Feeds up to avail bytes of body to the parser; returns how many it took. */
+static size_t feed_body(pss *s, const char *p, size_t avail)
+{
+    size_t n = avail < s->body_left ? avail : (size_t)s->body_left;
+    if (rt_parse_feed(&s->parser, (const uint8_t *)p, n)) {
+        parse_error(s);
+        discard_job(s);
+        s->phase = P_WAIT;
+        return n;
+    }
+    s->body_left -= n;
+    if (!s->body_left) {
+        s->phase = P_WAIT;
+        on_body_done(s);
+    } else {
+        start_deadline(s);
+    }
+    return n;
 }
 
 /* Consumes what it can of the input buffer: heads, then bodies. */
@@ -629,27 +671,17 @@ static void process(pss *s)
             }
             s->ioff += s->head.end;
         } else if (s->phase == P_BODY) {
-            size_t n = avail < s->body_left ? avail : (size_t)s->body_left;
-            if (rt_parse_feed(&s->parser, (const uint8_t *)s->ib + s->ioff, n)) {
-                parse_error(s);
-                discard_job(s);
-                s->phase = P_WAIT;
-                break;
-            }
+            size_t n = feed_body(s, s->ib + s->ioff, avail);
+            rt_wipe(s->ib + s->ioff, n);
             s->ioff += n;
-            s->body_left -= n;
-            if (!s->body_left) {
-                s->phase = P_WAIT;
-                on_body_done(s);
-            } else {
-                start_deadline(s);
-            }
         } else {
             break;
         }
     }
     if (s->phase == P_WAIT || s->phase == P_LINGER)
         lws_sul_cancel(&s->sul);
+    if (s->close_after)
+        drop_input(s);   /* nothing more is read on this connection */
     if (!s->paused && s->phase == P_WAIT && s->ilen - s->ioff >= STASH_MAX) {
         s->paused = 1;
         lws_rx_flow_control(s->wsi, 0);
@@ -772,9 +804,17 @@ int toy_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *u
         next_request(s);
         return 0;
     case LWS_CALLBACK_RAW_RX:
-        if (s->phase == P_LINGER)
+        if (s->phase == P_LINGER || s->close_after)
             return 0;
-        stash(s, in, len);
+        /* Body bytes with nothing queued before them go straight to the
+         * parser, without a copy. */
+        if (s->phase == P_BODY && s->ioff == s->ilen) {
+            size_t n = feed_body(s, in, len);
+            in = (char *)in + n;
+            len -= n;
+        }
+        if (len)
+            stash(s, in, len);
         process(s);
         return 0;
     case LWS_CALLBACK_RAW_WRITEABLE:
@@ -794,6 +834,8 @@ int toy_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *u
         free(s->body);
         s->body = NULL;
         s->have_response = 0;
+        if (s->ib)
+            rt_wipe(s->ib, s->icap);
         free(s->ib);
         s->ib = NULL;
         s->ilen = s->ioff = s->icap = 0;

@@ -362,6 +362,10 @@ try:
     check(len(parts) == 3 and parts[1].startswith(b"200 ") and b'"status"' in parts[1]
           and parts[2].startswith(b"201 ") and b"Connection: close" in parts[2],
           "two pipelined requests are answered in order, then the connection closes on request")
+    r = raw(API, b"POST /signup HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 20\r\n\r\n"
+            b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+    check(status_of(r) == 415 and r.count(b"HTTP/1.1 ") == 1 and b"Connection: close" in r,
+          "a refused body is not read as the next request: one answer, then close")
     r = raw(API, b"GET /health HTTP/1.0\r\n\r\n", read_timeout=3)
     check(status_of(r) == 200 and b"Connection: close" in r,
           "HTTP/1.0 without keep-alive: answered, then closed")
