@@ -363,7 +363,7 @@ EMPTY_LOG=$(q -c "SELECT count(*) FROM audit_log")
 # The fill needs an empty log: remove what the reference calls added.
 q <<'EOF' || die "emptying the log failed"
 BEGIN;
-TRUNCATE audit_log, log_pending, log_leaves, reports, tree_heads, tree_nodes, batches RESTART IDENTITY;
+TRUNCATE audit_log, log_queue, log_leaves, reports, tree_heads, tree_nodes, batches RESTART IDENTITY;
 UPDATE tree_state SET tree_size = 0, frontier = ''::bytea WHERE id = 1;
 UPDATE counters SET value = 0;
 COMMIT;
@@ -400,7 +400,7 @@ say "filled in $FILL_S s ($FILL_RATE rows/s); VACUUM (ANALYZE) audit_log, as aut
 # The sequencer's poll before the table has statistics (as until autovacuum
 # first analyzes it after a bulk insert).
 PLANS_PRE=$(explain "sequencer: unsequenced entries, before ANALYZE" \
-    "SELECT audit_id, leaf_hash FROM log_pending ORDER BY audit_id LIMIT 20000")
+    "SELECT id, audit_ids, leaf_hashes FROM log_queue ORDER BY id LIMIT 16")
 T0=$SECONDS
 q -c "VACUUM (ANALYZE) audit_log, log_leaves" || die "VACUUM failed"
 VACUUM_S=$((SECONDS - T0))
@@ -414,7 +414,7 @@ LOG_BYTES=$(q -c "SELECT pg_total_relation_size('audit_log')")
 say "full log: $CALLS GET /report on $N entries"
 start_toyapp full
 for ((i = 0; i < 300; i++)); do
-    [[ $(q -c "SELECT NOT EXISTS (SELECT 1 FROM log_pending)") == t ]] && break
+    [[ $(q -c "SELECT NOT EXISTS (SELECT 1 FROM log_queue)") == t ]] && break
     sleep 0.1
 done
 sleep 1
@@ -438,8 +438,8 @@ PLANS=$(
     explain "report: counters" "SELECT name, value FROM counters"
     explain "report: first audit entry" "SELECT created_at FROM audit_log ORDER BY id LIMIT 1"
     explain "report and /log/head: latest tree head" "SELECT head FROM tree_heads ORDER BY tree_size DESC LIMIT 1"
-    explain "report: insert entry and report" "WITH a AS (INSERT INTO audit_log (action, entry, leaf_hash) VALUES ('report_generated', '\\x00', '\\x00') RETURNING id, leaf_hash), q AS (INSERT INTO log_pending (audit_id, leaf_hash) SELECT id, leaf_hash FROM a) INSERT INTO reports (report_id, time_window_start, time_window_end, tree_size, users_processed, safe_api_calls, signups, deletions, report_json) VALUES ('report_x', now(), now(), 0, 0, 0, 0, 0, '\\x00')"
-    explain "sequencer: pending entries (every 100 ms)" "SELECT audit_id, leaf_hash FROM log_pending ORDER BY audit_id LIMIT 20000"
+    explain "report: insert entry and report" "WITH a AS (INSERT INTO audit_log (action, entry, leaf_hash) VALUES ('report_generated', '\\x00', '\\x00') RETURNING id, leaf_hash), q AS (INSERT INTO log_queue (audit_ids, leaf_hashes) SELECT string_agg(int8send(id), ''::bytea ORDER BY id), string_agg(leaf_hash, ''::bytea ORDER BY id) FROM a HAVING count(*) > 0) INSERT INTO reports (report_id, time_window_start, time_window_end, tree_size, users_processed, safe_api_calls, signups, deletions, report_json) VALUES ('report_x', now(), now(), 0, 0, 0, 0, 0, '\\x00')"
+    explain "sequencer: pending entries (every 100 ms)" "SELECT id, audit_ids, leaf_hashes FROM log_queue ORDER BY id LIMIT 16"
 )
 
 # ---- results -------------------------------------------------------------------------

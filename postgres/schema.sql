@@ -47,9 +47,10 @@ CREATE TABLE IF NOT EXISTS audit_log (
 );
 CREATE INDEX IF NOT EXISTS audit_log_receipt_id_idx ON audit_log (receipt_id);
 
-CREATE TABLE IF NOT EXISTS log_pending (
-    audit_id  bigint PRIMARY KEY,
-    leaf_hash bytea NOT NULL
+CREATE TABLE IF NOT EXISTS log_queue (
+    id          bigserial PRIMARY KEY,
+    audit_ids   bytea NOT NULL,
+    leaf_hashes bytea NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS log_leaves (

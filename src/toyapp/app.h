@@ -138,6 +138,13 @@ int health_build(job *j);
 /* 1 once the monitor has checked the servers at least once. */
 int health_ready(void);
 
+/* Queues the audit entries inserted by CTE "a" (RETURNING id, leaf_hash)
+ * for the sequencer, as one log_queue row. */
+#define TOY_LOG_QUEUE_INSERT                                                        \
+    "INSERT INTO log_queue (audit_ids, leaf_hashes)"                                \
+    " SELECT string_agg(int8send(id), ''::bytea ORDER BY id),"                      \
+    " string_agg(leaf_hash, ''::bytea ORDER BY id) FROM a HAVING count(*) > 0"
+
 /* Database helpers (db.c). */
 #include <libpq-fe.h>
 /* Connects with a short timeout; NULL on failure (message in err). */

@@ -42,16 +42,29 @@ static const struct { int version; const char *sql; } migrations[] = {
     { 9, "DROP INDEX IF EXISTS user_data_receipts_user_id_hash_idx;"
          " DELETE FROM tree_nodes WHERE id < (4::bigint << 56)" },
     /* The log moved out of audit_log (no more UPDATE of every entry): the
-     * schema again makes log_pending and log_leaves (10); a database that
+     * schema again makes the log tables and log_leaves (10); a database that
      * still has audit_log.leaf_index moves its leaves over (11). */
     { 10, NULL },
     { 11, "DO $$ BEGIN IF EXISTS (SELECT 1 FROM information_schema.columns"
           " WHERE table_name = 'audit_log' AND column_name = 'leaf_index') THEN"
           " INSERT INTO log_leaves (leaf_index, audit_id, leaf_hash)"
           "  SELECT leaf_index, id, leaf_hash FROM audit_log WHERE leaf_index IS NOT NULL;"
-          " INSERT INTO log_pending (audit_id, leaf_hash)"
-          "  SELECT id, leaf_hash FROM audit_log WHERE leaf_index IS NULL;"
+          " INSERT INTO log_queue (audit_ids, leaf_hashes)"
+          "  SELECT string_agg(int8send(id), ''::bytea ORDER BY id),"
+          "  string_agg(leaf_hash, ''::bytea ORDER BY id)"
+          "  FROM audit_log WHERE leaf_index IS NULL HAVING count(*) > 0;"
           " ALTER TABLE audit_log DROP COLUMN leaf_index;"
+          " END IF; END $$" },
+    /* Entries wait for the sequencer one row per batch, not one per entry
+     * (log_queue, made by the schema again: 12); a database that still has
+     * log_pending moves its rows over (13). */
+    { 12, NULL },
+    { 13, "DO $$ BEGIN IF EXISTS (SELECT 1 FROM information_schema.tables"
+          " WHERE table_name = 'log_pending') THEN"
+          " INSERT INTO log_queue (audit_ids, leaf_hashes)"
+          "  SELECT string_agg(int8send(audit_id), ''::bytea ORDER BY audit_id),"
+          "  string_agg(leaf_hash, ''::bytea ORDER BY audit_id) FROM log_pending HAVING count(*) > 0;"
+          " DROP TABLE log_pending;"
           " END IF; END $$" },
 };
 

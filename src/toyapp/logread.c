@@ -425,7 +425,7 @@ static int make_report(PGconn *c, const char *id, job *j)
     int fmt[] = { 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1 };
     PGresult *r = rj && ej ? PQexecParams(c,
         "WITH a AS (INSERT INTO audit_log (action, entry, leaf_hash) VALUES ('report_generated', $10, $11)"
-        " RETURNING id, leaf_hash), q AS (INSERT INTO log_pending (audit_id, leaf_hash) SELECT id, leaf_hash FROM a)"
+        " RETURNING id, leaf_hash), q AS (" TOY_LOG_QUEUE_INSERT ")"
         " INSERT INTO reports (report_id, time_window_start, time_window_end, tree_size, users_processed,"
         " safe_api_calls, signups, deletions, report_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         11, NULL, v, len, fmt, 0) : NULL;

@@ -4,12 +4,13 @@
  * Exactly one instance sequences at a time: the one holding a session
  * advisory lock on the primary (if its connection dies, the lock goes with
  * it and another instance takes over).  Each round, in one transaction, it
- * locks the tree state row, takes the pending entries (log_pending) in id
- * order, appends each to the frontier (O(log n) per entry; the subtree
+ * locks the tree state row, takes the oldest queued batches (log_queue: a
+ * row per committed batch, holding its entries' ids and leaf hashes),
+ * appends their entries in id order to the frontier (O(log n) per entry; the subtree
  * hashes of 16 leaves and more that it completes go to tree_nodes, so a
  * proof needs O(log n) lookups), writes them to log_leaves, signs the new
  * tree head and stores it.  Every write is an insert, or the delete of a
- * small pending row: no entry is ever updated.  The log only grows at its
+ * queue row: no entry is ever updated.  The log only grows at its
  * end: an entry whose transaction commits late is sequenced in a later
  * round, and no published tree head changes.
  */
@@ -23,7 +24,7 @@
 #include "sequencer.h"
 
 #define SEQ_LOCK 0x73657175     /* "sequ" */
-#define ROUND_MAX 20000
+#define ROUND_ROWS 64       /* queued batches per round */
 #define NODE_ID(level, start) (((uint64_t)(level) << 56) | (start))
 /* Subtrees below this level are not stored: a proof recomputes one from at
  * most 2^(NODE_MIN_LEVEL-1) leaves, and the log stores a node for every
@@ -97,10 +98,11 @@ static int by_id(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* One round.  Returns the number of entries sequenced, or -1. */
+/* One round.  Returns the number of queue rows taken, or -1. */
 static int round_once(void)
 {
-    static node nodes[ROUND_MAX * 2];
+    node *nodes = NULL;
+    pending *ps = NULL;
     rt_merkle_frontier f;
     if (exec0("BEGIN"))
         return -1;
@@ -119,27 +121,40 @@ static int round_once(void)
         goto fail;
 
     char lim[16];
-    snprintf(lim, sizeof lim, "%d", ROUND_MAX);
+    snprintf(lim, sizeof lim, "%d", ROUND_ROWS);
     const char *lv[] = { lim };
-    /* Take the oldest pending entries; they leave log_pending as they enter
-     * the log, in this same transaction. */
-    r = PQexecParams(conn, "DELETE FROM log_pending WHERE audit_id IN (SELECT audit_id FROM log_pending"
-                           " ORDER BY audit_id LIMIT $1) RETURNING audit_id, leaf_hash",
+    /* Take the oldest queued batches; they leave log_queue as their entries
+     * enter the log, in this same transaction. */
+    r = PQexecParams(conn, "DELETE FROM log_queue WHERE id IN (SELECT id FROM log_queue"
+                           " ORDER BY id LIMIT $1) RETURNING audit_ids, leaf_hashes",
                      1, NULL, lv, NULL, NULL, 1);
     if (PQresultStatus(r) != PGRES_TUPLES_OK)
         goto fail_clear;
-    int n = PQntuples(r);
-    if (n == 0) {
+    int rows = PQntuples(r), n = 0;
+    if (rows == 0) {
         PQclear(r);
         exec0("ROLLBACK");
         return 0;
     }
-    static pending ps[ROUND_MAX];
-    for (int i = 0; i < n; i++) {
-        if (PQgetlength(r, i, 1) != 32)
+    size_t total = 0;
+    for (int i = 0; i < rows; i++) {
+        size_t ni = (size_t)PQgetlength(r, i, 0) / 8;
+        if ((size_t)PQgetlength(r, i, 0) != ni * 8 || (size_t)PQgetlength(r, i, 1) != ni * 32) {
+            fprintf(stderr, "toyapp: sequencer: a log_queue row is malformed\n");
             goto fail_clear;
-        ps[i].id = be64(PQgetvalue(r, i, 0));
-        memcpy(ps[i].leaf, PQgetvalue(r, i, 1), 32);
+        }
+        total += ni;
+    }
+    ps = malloc(total * sizeof *ps);
+    nodes = malloc((2 * total + 64) * sizeof *nodes);
+    if (!ps || !nodes)
+        goto fail_clear;
+    for (int i = 0; i < rows; i++) {
+        const char *ids = PQgetvalue(r, i, 0), *leaves = PQgetvalue(r, i, 1);
+        for (int k = 0; k < PQgetlength(r, i, 0) / 8; k++, n++) {
+            ps[n].id = be64(ids + 8 * k);
+            memcpy(ps[n].leaf, leaves + 32 * k, 32);
+        }
     }
     PQclear(r);
     qsort(ps, (size_t)n, sizeof ps[0], by_id);
@@ -217,12 +232,16 @@ static int round_once(void)
     if (!r)
         goto fail;
     PQclear(r);
+    free(ps);
+    free(nodes);
     if (exec0("COMMIT"))
         return -1;
-    return n;
+    return rows;
 fail_clear:
     PQclear(r);
 fail:
+    free(ps);
+    free(nodes);
     exec0("ROLLBACK");
     return -1;
 }
@@ -255,7 +274,7 @@ void *sequencer_main(void *arg)
         int n = round_once();
         if (n < 0 && PQstatus(conn) != CONNECTION_OK)
             continue;
-        if (n < ROUND_MAX)
+        if (n < ROUND_ROWS)
             sleep_ms(n > 0 ? 20 : 100);
     }
     PQfinish(conn);

@@ -170,9 +170,8 @@ static int commit_batch(job **jobs, entry *es, int n, const toy_rec_batch_head *
         sql(&p, "$%d, $%d, $%d)", param(&p, es[i].json, (int)es[i].len, 1),
             param(&p, es[i].leaf, 32, 1), b);
     }
-    /* ...and each waits for the sequencer in log_pending. */
-    sql(&p, " RETURNING id, leaf_hash), q AS (INSERT INTO log_pending (audit_id, leaf_hash)"
-            " SELECT id, leaf_hash FROM a)");
+    /* ...and the batch waits for the sequencer in log_queue: one row. */
+    sql(&p, " RETURNING id, leaf_hash), q AS (" TOY_LOG_QUEUE_INSERT ")");
     if (nsub) {
         int k = 0;
         sql(&p, ", r AS (INSERT INTO user_data_receipts (receipt_id, user_id_hash, payload_commitment,"

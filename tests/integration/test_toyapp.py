@@ -552,7 +552,7 @@ try:
 
     # Both instances wrote at once; the log has one sequence with no gaps.
     deadline = time.time() + 15
-    while time.time() < deadline and psql("SELECT count(*) FROM log_pending") != "0":
+    while time.time() < deadline and psql("SELECT count(*) FROM log_queue") != "0":
         time.sleep(0.2)
     stats = psql("SELECT count(*) || ',' || count(DISTINCT leaf_index) || ',' || (max(leaf_index) + 1)"
                  " || ',' || count(DISTINCT audit_id) || ',' || (SELECT count(*) FROM audit_log) FROM log_leaves")
