@@ -10,7 +10,6 @@
  * next batch tries to reconnect, at most every RECONNECT_MS, so a dead
  * primary costs a request no more than a connect attempt.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,49 +38,109 @@ typedef struct entry {
     uint64_t total;        /* signup: the count after this signup */
 } entry;
 
-/* ---- a growing list of query parameters ---------------------------------- */
+/* ---- the batch statement ------------------------------------------------- */
 
-typedef struct params {
-    const char *v[8192];
-    int len[8192], fmt[8192];
-    int n;
-    char sql[65536];
-    size_t sl;
-} params;
+/* Every batch is one execution of one prepared statement: the rows travel
+ * as arrays (binary format) and unnest() turns them back into rows, so the
+ * text never changes with the batch and is parsed and planned once per
+ * connection, not once per batch.  $6 is the instance's CVM id. */
+static const char batch_sql[] =
+    "WITH b AS (INSERT INTO batches (batch_id, size, root, head, signature, source_cvm)"
+    " VALUES ($1, $2, $3, $4, $5, $6)),"
+    " a AS (INSERT INTO audit_log (action, receipt_id, entry, leaf_hash, batch_id)"
+    " SELECT t.action, t.rid, t.entry, t.leaf, $1"
+    " FROM unnest($7::text[], $8::text[], $9::bytea[], $10::bytea[]) WITH ORDINALITY"
+    " AS t(action, rid, entry, leaf, ord) ORDER BY t.ord RETURNING id, leaf_hash),"
+    " q AS (" TOY_LOG_QUEUE_INSERT "),"
+    " r AS (INSERT INTO user_data_receipts (receipt_id, user_id_hash, payload_commitment,"
+    " safe_derivative, deletion_token_hash, source_cvm)"
+    " SELECT t.rid, t.uid, t.pc, t.sd, t.dth, $6"
+    " FROM unnest($11::text[], $12::bytea[], $13::bytea[], $14::text[], $15::bytea[]) AS t(rid, uid, pc, sd, dth)),"
+    " s AS (INSERT INTO signups (user_id_hash, source_cvm) SELECT u, $6 FROM unnest($16::bytea[]) AS u)"
+    /* The counters that make the figures O(1) to read. */
+    " UPDATE counters SET value = value + CASE name WHEN 'signups' THEN $17::bigint"
+    " WHEN 'users_processed' THEN $18::bigint ELSE $19::bigint END"
+    " WHERE name IN ('signups', 'users_processed', 'safe_api_calls') RETURNING name, value";
+#define BATCH_NPARAMS 19
+#define OID_BYTEA 17
+#define OID_TEXT 25
 
-static int param(params *p, const void *v, int len, int binary)
+static int prepared;   /* batch_sql is prepared on conn */
+
+/* A one-dimensional array in Postgres' binary format (array_recv). */
+typedef struct arr {
+    uint8_t *b;
+    size_t n, cap;
+    int count, hasnull;
+} arr;
+
+static void arr_put(arr *a, const void *p, size_t n)
 {
-    p->v[p->n] = v;
-    p->len[p->n] = len;
-    p->fmt[p->n] = binary;
-    return ++p->n;
+    if (a->n + n > a->cap) {
+        size_t cap = a->cap ? a->cap : 4096;
+        while (cap < a->n + n)
+            cap *= 2;
+        uint8_t *nb = realloc(a->b, cap);
+        if (!nb) {
+            fprintf(stderr, "toyapp: writer: out of memory\n");
+            abort();
+        }
+        a->b = nb;
+        a->cap = cap;
+    }
+    memcpy(a->b + a->n, p, n);
+    a->n += n;
 }
 
-static void sql(params *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sql(params *p, const char *fmt, ...)
+static void arr_put32(arr *a, uint32_t v)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(p->sql + p->sl, sizeof p->sql - p->sl, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        p->sl += (size_t)n;
+    uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+    arr_put(a, b, 4);
 }
 
-static int run(params *p, PGresult **out)
+static void arr_set32(arr *a, size_t at, uint32_t v)
 {
-    PGresult *r = PQexecParams(conn, p->sql, p->n, NULL, p->v, p->len, p->fmt, 0);
-    int st = PQresultStatus(r);
-    int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-    if (!ok)
-        fprintf(stderr, "toyapp: writer: %s", PQresultErrorMessage(r));
-    if (out && ok)
-        *out = r;
-    else
-        PQclear(r);
-    p->n = 0;
-    p->sl = 0;
-    return ok ? 0 : -1;
+    a->b[at] = (uint8_t)(v >> 24);
+    a->b[at + 1] = (uint8_t)(v >> 16);
+    a->b[at + 2] = (uint8_t)(v >> 8);
+    a->b[at + 3] = (uint8_t)v;
+}
+
+/* Header: ndim, has-nulls, element type, then (for ndim 1) length and lower
+ * bound, patched by arr_end.  An empty array is sent with ndim 0. */
+static void arr_begin(arr *a, uint32_t oid)
+{
+    a->n = 0;
+    a->count = a->hasnull = 0;
+    arr_put32(a, 1);
+    arr_put32(a, 0);
+    arr_put32(a, oid);
+    arr_put32(a, 0);
+    arr_put32(a, 1);
+}
+
+/* Appends one element; p == NULL is SQL NULL. */
+static void arr_add(arr *a, const void *p, size_t n)
+{
+    if (!p) {
+        arr_put32(a, 0xffffffffu);
+        a->hasnull = 1;
+    } else {
+        arr_put32(a, (uint32_t)n);
+        arr_put(a, p, n);
+    }
+    a->count++;
+}
+
+static void arr_end(arr *a)
+{
+    if (!a->count) {
+        arr_set32(a, 0, 0);
+        a->n = 12;
+    } else {
+        arr_set32(a, 4, (uint32_t)a->hasnull);
+        arr_set32(a, 12, (uint32_t)a->count);
+    }
 }
 
 /* ---- building a batch --------------------------------------------------- */
@@ -142,72 +201,70 @@ static int make_entry(job *j, entry *e, const char *ts, size_t tsn)
 static int commit_batch(job **jobs, entry *es, int n, const toy_rec_batch_head *bh,
                         const char *head, size_t head_len, const uint8_t sig[64])
 {
-    static params p;
+    enum { A_ACTION, A_RID, A_ENTRY, A_LEAF, R_RID, R_UID, R_PC, R_SD, R_DTH, S_UID, NARR };
+    static const uint32_t oids[NARR] = { OID_TEXT, OID_TEXT, OID_BYTEA, OID_BYTEA, OID_TEXT,
+                                         OID_BYTEA, OID_BYTEA, OID_TEXT, OID_BYTEA, OID_BYTEA };
+    static arr arrs[NARR];
     static char deriv[1024][64];
-    char bid[24], size[16], a[16], s2[16], w[16];
-    const char *cvm = g_app.cfg.cvm_id;
+    if (!prepared) {
+        PGresult *r = PQprepare(conn, "toy_batch", batch_sql, BATCH_NPARAMS, NULL);
+        prepared = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!prepared)
+            fprintf(stderr, "toyapp: writer: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        if (!prepared)
+            return -1;
+    }
+    for (int k = 0; k < NARR; k++)
+        arr_begin(&arrs[k], oids[k]);
     int nsub = 0, nsign = 0, nwatch = 0;
     for (int i = 0; i < n; i++) {
-        nsub += jobs[i]->kind == JOB_SUBMIT;
-        nsign += jobs[i]->kind == JOB_SIGNUP;
-        nwatch += jobs[i]->kind == JOB_WATCH;
-    }
-    snprintf(bid, sizeof bid, "%llu", (unsigned long long)bh->batchId);
-    snprintf(size, sizeof size, "%d", n);
-    int b = param(&p, bid, 0, 0), c = param(&p, cvm, 0, 0);
-
-    sql(&p, "WITH b AS (INSERT INTO batches (batch_id, size, root, head, signature, source_cvm) "
-            "VALUES ($%d, $%d, $%d, $%d, $%d, $%d))",
-        b, param(&p, size, 0, 0), param(&p, bh->root, 32, 1),
-        param(&p, head, (int)head_len, 1), param(&p, sig, 64, 1), c);
-    sql(&p, ", a AS (INSERT INTO audit_log (action, receipt_id, entry, leaf_hash, batch_id) VALUES ");
-    for (int i = 0; i < n; i++) {
-        sql(&p, "%s($%d, ", i ? "," : "", param(&p, es[i].action, 0, 0));
-        if (es[i].receipt_id[0])
-            sql(&p, "$%d, ", param(&p, es[i].receipt_id, 0, 0));
-        else
-            sql(&p, "NULL, ");
-        sql(&p, "$%d, $%d, $%d)", param(&p, es[i].json, (int)es[i].len, 1),
-            param(&p, es[i].leaf, 32, 1), b);
-    }
-    /* ...and the batch waits for the sequencer in log_queue: one row. */
-    sql(&p, " RETURNING id, leaf_hash), q AS (" TOY_LOG_QUEUE_INSERT ")");
-    if (nsub) {
-        int k = 0;
-        sql(&p, ", r AS (INSERT INTO user_data_receipts (receipt_id, user_id_hash, payload_commitment,"
-                " safe_derivative, deletion_token_hash, source_cvm) VALUES ");
-        for (int i = 0; i < n; i++) {
-            if (jobs[i]->kind != JOB_SUBMIT)
-                continue;
+        arr_add(&arrs[A_ACTION], es[i].action, strlen(es[i].action));
+        arr_add(&arrs[A_RID], es[i].receipt_id[0] ? es[i].receipt_id : NULL, strlen(es[i].receipt_id));
+        arr_add(&arrs[A_ENTRY], es[i].json, es[i].len);
+        arr_add(&arrs[A_LEAF], es[i].leaf, 32);
+        if (jobs[i]->kind == JOB_SUBMIT) {
             toy_req_submit_data *r = &jobs[i]->req.submit;
             toy_classify_format(&r->sensitivePayload_classify, deriv[i], sizeof deriv[0]);
-            sql(&p, "%s($%d, $%d, $%d, $%d, $%d, $%d)", k++ ? "," : "",
-                param(&p, es[i].receipt_id, 0, 0), param(&p, r->userId_pseudonym, 32, 1),
-                param(&p, r->sensitivePayload_commit, 32, 1), param(&p, deriv[i], 0, 0),
-                param(&p, es[i].token_hash, 32, 1), c);
+            arr_add(&arrs[R_RID], es[i].receipt_id, strlen(es[i].receipt_id));
+            arr_add(&arrs[R_UID], r->userId_pseudonym, 32);
+            arr_add(&arrs[R_PC], r->sensitivePayload_commit, 32);
+            arr_add(&arrs[R_SD], deriv[i], strlen(deriv[i]));
+            arr_add(&arrs[R_DTH], es[i].token_hash, 32);
+            nsub++;
+        } else if (jobs[i]->kind == JOB_SIGNUP) {
+            arr_add(&arrs[S_UID], jobs[i]->req.signup.userId_pseudonym, 32);
+            nsign++;
+        } else {
+            nwatch++;
         }
-        sql(&p, ")");
     }
-    if (nsign) {
-        int k = 0;
-        sql(&p, ", s AS (INSERT INTO signups (user_id_hash, source_cvm) VALUES ");
-        for (int i = 0; i < n; i++)
-            if (jobs[i]->kind == JOB_SIGNUP)
-                sql(&p, "%s($%d, $%d)", k++ ? "," : "",
-                    param(&p, jobs[i]->req.signup.userId_pseudonym, 32, 1), c);
-        sql(&p, ")");
-    }
-    /* The counters that make the figures O(1) to read. */
+    for (int k = 0; k < NARR; k++)
+        arr_end(&arrs[k]);
+    char bid[24], size[16], a[16], s2[16], w[16];
+    snprintf(bid, sizeof bid, "%llu", (unsigned long long)bh->batchId);
+    snprintf(size, sizeof size, "%d", n);
     snprintf(a, sizeof a, "%d", nsign);
     snprintf(s2, sizeof s2, "%d", nsub);
     snprintf(w, sizeof w, "%d", nwatch);
-    sql(&p, " UPDATE counters SET value = value + CASE name WHEN 'signups' THEN $%d::bigint "
-            "WHEN 'users_processed' THEN $%d::bigint ELSE $%d::bigint END "
-            "WHERE name IN ('signups', 'users_processed', 'safe_api_calls') RETURNING name, value",
-        param(&p, a, 0, 0), param(&p, s2, 0, 0), param(&p, w, 0, 0));
-    PGresult *r = NULL;
-    if (run(&p, &r))
+    const char *v[BATCH_NPARAMS] = { bid, size, (const char *)bh->root, head, (const char *)sig,
+                                     g_app.cfg.cvm_id };
+    int len[BATCH_NPARAMS] = { 0, 0, 32, (int)head_len, 64, 0 };
+    int fmt[BATCH_NPARAMS] = { 0, 0, 1, 1, 1, 0 };
+    for (int k = 0; k < NARR; k++) {
+        v[6 + k] = (const char *)arrs[k].b;
+        len[6 + k] = (int)arrs[k].n;
+        fmt[6 + k] = 1;
+    }
+    v[16] = a;
+    v[17] = s2;
+    v[18] = w;
+    PGresult *r = PQexecPrepared(conn, "toy_batch", BATCH_NPARAMS, v, len, fmt, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "toyapp: writer: %s", PQresultErrorMessage(r));
+        PQclear(r);
         return -1;
+    }
     uint64_t signups = 0;
     for (int i = 0; i < PQntuples(r); i++)
         if (!strcmp(PQgetvalue(r, i, 0), "signups"))
@@ -390,6 +447,7 @@ static void process(job **jobs, int n)
         if (PQstatus(conn) != CONNECTION_OK) {
             PQfinish(conn);
             conn = NULL;
+            prepared = 0;
             last_fail_ms = now_ms();
         }
         fail_all(jobs, n, "the database did not accept the write; nothing was stored; retry");
