@@ -157,6 +157,23 @@ int db_migrate(const char *url, char *err, size_t errlen);
  * with the server's message in err (or, when err is NULL, on stderr). */
 int db_exec(PGconn *c, const char *sql, char *err, size_t errlen);
 
+/* A one-dimensional array parameter in Postgres' binary format, for
+ * statements that take a batch's rows as arrays and unnest() them: their
+ * text is the same for any number of rows. */
+typedef struct pg_array {
+    uint8_t *b;
+    size_t n, cap;
+    int count, hasnull;
+} pg_array;
+#define PG_OID_INT8 20
+#define PG_OID_BYTEA 17
+#define PG_OID_TEXT 25
+void pg_array_begin(pg_array *a, uint32_t elem_oid);
+/* Appends one element (n bytes at p, in the element type's binary form);
+ * p == NULL appends SQL NULL. */
+void pg_array_add(pg_array *a, const void *p, size_t n);
+void pg_array_end(pg_array *a);
+
 /* The mock API client (mockclient.c): the one allowlisted outbound call. */
 int mock_watch_history(job *j);
 /* GET /attestation: a quote binding the signing key and j's nonce (attest.c). */

@@ -8,6 +8,7 @@
  * advisory lock so that instances starting together do not race.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
@@ -151,4 +152,75 @@ unlock:
 out:
     PQfinish(c);
     return rc;
+}
+
+/* ---- arrays in Postgres' binary format (array_recv) ---------------------- */
+
+static void arr_put(pg_array *a, const void *p, size_t n)
+{
+    if (a->n + n > a->cap) {
+        size_t cap = a->cap ? a->cap : 4096;
+        while (cap < a->n + n)
+            cap *= 2;
+        uint8_t *nb = realloc(a->b, cap);
+        if (!nb) {
+            fprintf(stderr, "toyapp: out of memory\n");
+            abort();
+        }
+        a->b = nb;
+        a->cap = cap;
+    }
+    memcpy(a->b + a->n, p, n);
+    a->n += n;
+}
+
+static void arr_put32(pg_array *a, uint32_t v)
+{
+    uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+    arr_put(a, b, 4);
+}
+
+static void arr_set32(pg_array *a, size_t at, uint32_t v)
+{
+    a->b[at] = (uint8_t)(v >> 24);
+    a->b[at + 1] = (uint8_t)(v >> 16);
+    a->b[at + 2] = (uint8_t)(v >> 8);
+    a->b[at + 3] = (uint8_t)v;
+}
+
+/* Header: ndim, has-nulls, element type, then (for ndim 1) length and lower
+ * bound, patched by arr_end.  An empty array is sent with ndim 0. */
+void pg_array_begin(pg_array *a, uint32_t oid)
+{
+    a->n = 0;
+    a->count = a->hasnull = 0;
+    arr_put32(a, 1);
+    arr_put32(a, 0);
+    arr_put32(a, oid);
+    arr_put32(a, 0);
+    arr_put32(a, 1);
+}
+
+/* Appends one element; p == NULL is SQL NULL. */
+void pg_array_add(pg_array *a, const void *p, size_t n)
+{
+    if (!p) {
+        arr_put32(a, 0xffffffffu);
+        a->hasnull = 1;
+    } else {
+        arr_put32(a, (uint32_t)n);
+        arr_put(a, p, n);
+    }
+    a->count++;
+}
+
+void pg_array_end(pg_array *a)
+{
+    if (!a->count) {
+        arr_set32(a, 0, 0);
+        a->n = 12;
+    } else {
+        arr_set32(a, 4, (uint32_t)a->hasnull);
+        arr_set32(a, 12, (uint32_t)a->count);
+    }
 }

@@ -67,6 +67,12 @@ static uint64_t be64(const char *p)
     return v;
 }
 
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
 /* Appends leaf to f and records every subtree it completes. */
 typedef struct node { uint64_t id; uint8_t h[32]; } node;
 
@@ -162,43 +168,47 @@ static int round_once(void)
     uint64_t first = f.size;
     for (int i = 0; i < n; i++)
         append(&f, ps[i].leaf, nodes, &nn);
-    /* The leaves, a few hundred rows per statement. */
-    for (int k = 0; k < n; k += 500) {
-        static char sql[500 * 40 + 128];
-        static char iv[500][24], av[500][24];
-        const char *v[1500];
-        int len[1500], fmt[1500];
-        int m = n - k < 500 ? n - k : 500;
-        size_t sl = (size_t)sprintf(sql, "INSERT INTO log_leaves (leaf_index, audit_id, leaf_hash) VALUES ");
-        for (int i = 0; i < m; i++) {
-            snprintf(iv[i], sizeof iv[i], "%llu", (unsigned long long)(first + (uint64_t)(k + i)));
-            snprintf(av[i], sizeof av[i], "%llu", (unsigned long long)ps[k + i].id);
-            v[3 * i] = iv[i]; len[3 * i] = 0; fmt[3 * i] = 0;
-            v[3 * i + 1] = av[i]; len[3 * i + 1] = 0; fmt[3 * i + 1] = 0;
-            v[3 * i + 2] = (const char *)ps[k + i].leaf; len[3 * i + 2] = 32; fmt[3 * i + 2] = 1;
-            sl += (size_t)sprintf(sql + sl, "%s($%d, $%d, $%d)", i ? "," : "", 3 * i + 1, 3 * i + 2, 3 * i + 3);
-        }
-        r = q(sql, 3 * m, v, len, fmt);
+    /* The leaves and the subtree hashes, each one statement of fixed text
+     * whatever the round's size (rows as binary arrays, unnested). */
+    static pg_array ids, hashes;
+    char firsts[24];
+    snprintf(firsts, sizeof firsts, "%llu", (unsigned long long)first);
+    pg_array_begin(&ids, PG_OID_INT8);
+    pg_array_begin(&hashes, PG_OID_BYTEA);
+    for (int i = 0; i < n; i++) {
+        uint8_t be[8];
+        put_be64(be, ps[i].id);
+        pg_array_add(&ids, be, 8);
+        pg_array_add(&hashes, ps[i].leaf, 32);
+    }
+    pg_array_end(&ids);
+    pg_array_end(&hashes);
+    {
+        const char *v[] = { firsts, (const char *)ids.b, (const char *)hashes.b };
+        int len[] = { 0, (int)ids.n, (int)hashes.n }, fmt[] = { 0, 1, 1 };
+        r = q("INSERT INTO log_leaves (leaf_index, audit_id, leaf_hash)"
+              " SELECT $1::bigint + t.ord - 1, t.id, t.leaf"
+              " FROM unnest($2::bigint[], $3::bytea[]) WITH ORDINALITY AS t(id, leaf, ord)",
+              3, v, len, fmt);
         if (!r)
             goto fail;
         PQclear(r);
     }
-    /* Subtree hashes, a few hundred rows per statement. */
-    for (size_t k = 0; k < nn; k += 500) {
-        static char sql[500 * 24 + 128];
-        static char idv[500][24];
-        const char *v[1000];
-        int len[1000], fmt[1000];
-        size_t m = nn - k < 500 ? nn - k : 500, sl = 0;
-        sl += (size_t)sprintf(sql, "INSERT INTO tree_nodes (id, hash) VALUES ");
-        for (size_t i = 0; i < m; i++) {
-            snprintf(idv[i], sizeof idv[i], "%llu", (unsigned long long)nodes[k + i].id);
-            v[2 * i] = idv[i]; len[2 * i] = 0; fmt[2 * i] = 0;
-            v[2 * i + 1] = (const char *)nodes[k + i].h; len[2 * i + 1] = 32; fmt[2 * i + 1] = 1;
-            sl += (size_t)sprintf(sql + sl, "%s($%zu, $%zu)", i ? "," : "", 2 * i + 1, 2 * i + 2);
+    if (nn) {
+        pg_array_begin(&ids, PG_OID_INT8);
+        pg_array_begin(&hashes, PG_OID_BYTEA);
+        for (size_t i = 0; i < nn; i++) {
+            uint8_t be[8];
+            put_be64(be, nodes[i].id);
+            pg_array_add(&ids, be, 8);
+            pg_array_add(&hashes, nodes[i].h, 32);
         }
-        sprintf(sql + sl, " ON CONFLICT (id) DO NOTHING");
-        r = q(sql, (int)(2 * m), v, len, fmt);
+        pg_array_end(&ids);
+        pg_array_end(&hashes);
+        const char *v[] = { (const char *)ids.b, (const char *)hashes.b };
+        int len[] = { (int)ids.n, (int)hashes.n }, fmt[] = { 1, 1 };
+        r = q("INSERT INTO tree_nodes (id, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])"
+              " ON CONFLICT (id) DO NOTHING", 2, v, len, fmt);
         if (!r)
             goto fail;
         PQclear(r);

@@ -62,86 +62,8 @@ static const char batch_sql[] =
     " WHEN 'users_processed' THEN $18::bigint ELSE $19::bigint END"
     " WHERE name IN ('signups', 'users_processed', 'safe_api_calls') RETURNING name, value";
 #define BATCH_NPARAMS 19
-#define OID_BYTEA 17
-#define OID_TEXT 25
 
 static int prepared;   /* batch_sql is prepared on conn */
-
-/* A one-dimensional array in Postgres' binary format (array_recv). */
-typedef struct arr {
-    uint8_t *b;
-    size_t n, cap;
-    int count, hasnull;
-} arr;
-
-static void arr_put(arr *a, const void *p, size_t n)
-{
-    if (a->n + n > a->cap) {
-        size_t cap = a->cap ? a->cap : 4096;
-        while (cap < a->n + n)
-            cap *= 2;
-        uint8_t *nb = realloc(a->b, cap);
-        if (!nb) {
-            fprintf(stderr, "toyapp: writer: out of memory\n");
-            abort();
-        }
-        a->b = nb;
-        a->cap = cap;
-    }
-    memcpy(a->b + a->n, p, n);
-    a->n += n;
-}
-
-static void arr_put32(arr *a, uint32_t v)
-{
-    uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
-    arr_put(a, b, 4);
-}
-
-static void arr_set32(arr *a, size_t at, uint32_t v)
-{
-    a->b[at] = (uint8_t)(v >> 24);
-    a->b[at + 1] = (uint8_t)(v >> 16);
-    a->b[at + 2] = (uint8_t)(v >> 8);
-    a->b[at + 3] = (uint8_t)v;
-}
-
-/* Header: ndim, has-nulls, element type, then (for ndim 1) length and lower
- * bound, patched by arr_end.  An empty array is sent with ndim 0. */
-static void arr_begin(arr *a, uint32_t oid)
-{
-    a->n = 0;
-    a->count = a->hasnull = 0;
-    arr_put32(a, 1);
-    arr_put32(a, 0);
-    arr_put32(a, oid);
-    arr_put32(a, 0);
-    arr_put32(a, 1);
-}
-
-/* Appends one element; p == NULL is SQL NULL. */
-static void arr_add(arr *a, const void *p, size_t n)
-{
-    if (!p) {
-        arr_put32(a, 0xffffffffu);
-        a->hasnull = 1;
-    } else {
-        arr_put32(a, (uint32_t)n);
-        arr_put(a, p, n);
-    }
-    a->count++;
-}
-
-static void arr_end(arr *a)
-{
-    if (!a->count) {
-        arr_set32(a, 0, 0);
-        a->n = 12;
-    } else {
-        arr_set32(a, 4, (uint32_t)a->hasnull);
-        arr_set32(a, 12, (uint32_t)a->count);
-    }
-}
 
 /* ---- building a batch --------------------------------------------------- */
 
@@ -202,9 +124,9 @@ static int commit_batch(job **jobs, entry *es, int n, const toy_rec_batch_head *
                         const char *head, size_t head_len, const uint8_t sig[64])
 {
     enum { A_ACTION, A_RID, A_ENTRY, A_LEAF, R_RID, R_UID, R_PC, R_SD, R_DTH, S_UID, NARR };
-    static const uint32_t oids[NARR] = { OID_TEXT, OID_TEXT, OID_BYTEA, OID_BYTEA, OID_TEXT,
-                                         OID_BYTEA, OID_BYTEA, OID_TEXT, OID_BYTEA, OID_BYTEA };
-    static arr arrs[NARR];
+    static const uint32_t oids[NARR] = { PG_OID_TEXT, PG_OID_TEXT, PG_OID_BYTEA, PG_OID_BYTEA, PG_OID_TEXT,
+                                         PG_OID_BYTEA, PG_OID_BYTEA, PG_OID_TEXT, PG_OID_BYTEA, PG_OID_BYTEA };
+    static pg_array arrs[NARR];
     static char deriv[1024][64];
     if (!prepared) {
         PGresult *r = PQprepare(conn, "toy_batch", batch_sql, BATCH_NPARAMS, NULL);
@@ -216,31 +138,31 @@ static int commit_batch(job **jobs, entry *es, int n, const toy_rec_batch_head *
             return -1;
     }
     for (int k = 0; k < NARR; k++)
-        arr_begin(&arrs[k], oids[k]);
+        pg_array_begin(&arrs[k], oids[k]);
     int nsub = 0, nsign = 0, nwatch = 0;
     for (int i = 0; i < n; i++) {
-        arr_add(&arrs[A_ACTION], es[i].action, strlen(es[i].action));
-        arr_add(&arrs[A_RID], es[i].receipt_id[0] ? es[i].receipt_id : NULL, strlen(es[i].receipt_id));
-        arr_add(&arrs[A_ENTRY], es[i].json, es[i].len);
-        arr_add(&arrs[A_LEAF], es[i].leaf, 32);
+        pg_array_add(&arrs[A_ACTION], es[i].action, strlen(es[i].action));
+        pg_array_add(&arrs[A_RID], es[i].receipt_id[0] ? es[i].receipt_id : NULL, strlen(es[i].receipt_id));
+        pg_array_add(&arrs[A_ENTRY], es[i].json, es[i].len);
+        pg_array_add(&arrs[A_LEAF], es[i].leaf, 32);
         if (jobs[i]->kind == JOB_SUBMIT) {
             toy_req_submit_data *r = &jobs[i]->req.submit;
             toy_classify_format(&r->sensitivePayload_classify, deriv[i], sizeof deriv[0]);
-            arr_add(&arrs[R_RID], es[i].receipt_id, strlen(es[i].receipt_id));
-            arr_add(&arrs[R_UID], r->userId_pseudonym, 32);
-            arr_add(&arrs[R_PC], r->sensitivePayload_commit, 32);
-            arr_add(&arrs[R_SD], deriv[i], strlen(deriv[i]));
-            arr_add(&arrs[R_DTH], es[i].token_hash, 32);
+            pg_array_add(&arrs[R_RID], es[i].receipt_id, strlen(es[i].receipt_id));
+            pg_array_add(&arrs[R_UID], r->userId_pseudonym, 32);
+            pg_array_add(&arrs[R_PC], r->sensitivePayload_commit, 32);
+            pg_array_add(&arrs[R_SD], deriv[i], strlen(deriv[i]));
+            pg_array_add(&arrs[R_DTH], es[i].token_hash, 32);
             nsub++;
         } else if (jobs[i]->kind == JOB_SIGNUP) {
-            arr_add(&arrs[S_UID], jobs[i]->req.signup.userId_pseudonym, 32);
+            pg_array_add(&arrs[S_UID], jobs[i]->req.signup.userId_pseudonym, 32);
             nsign++;
         } else {
             nwatch++;
         }
     }
     for (int k = 0; k < NARR; k++)
-        arr_end(&arrs[k]);
+        pg_array_end(&arrs[k]);
     char bid[24], size[16], a[16], s2[16], w[16];
     snprintf(bid, sizeof bid, "%llu", (unsigned long long)bh->batchId);
     snprintf(size, sizeof size, "%d", n);
