@@ -104,7 +104,8 @@ typedef struct app {
 extern app g_app;
 
 void queue_init(queue *q);
-void queue_push(queue *q, job *j);
+/* Returns 1 if the queue was empty. */
+int queue_push(queue *q, job *j);
 /* Takes up to max jobs (as a list), waiting while the queue is empty.
  * Returns NULL when the app is stopping and the queue is empty. */
 job *queue_take(queue *q, int max, int *n);

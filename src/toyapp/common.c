@@ -18,10 +18,11 @@ void queue_init(queue *q)
     pthread_cond_init(&q->cond, NULL);
 }
 
-void queue_push(queue *q, job *j)
+int queue_push(queue *q, job *j)
 {
     j->next = NULL;
     pthread_mutex_lock(&q->lock);
+    int was_empty = !q->head;
     if (q->tail)
         q->tail->next = j;
     else
@@ -30,6 +31,7 @@ void queue_push(queue *q, job *j)
     q->len++;
     pthread_cond_signal(&q->cond);
     pthread_mutex_unlock(&q->lock);
+    return was_empty;
 }
 
 job *queue_take(queue *q, int max, int *n)
@@ -73,10 +75,13 @@ void queue_wake_all(queue *q)
     pthread_mutex_unlock(&q->lock);
 }
 
+/* The service thread takes the whole done queue each time it is woken, so
+ * only the job that finds the queue empty needs to wake it: a batch of
+ * answers costs one wake-up, not one each. */
 void job_done(job *j)
 {
-    queue_push(&g_app.done_q, j);
-    lws_cancel_service(g_app.lws);
+    if (queue_push(&g_app.done_q, j))
+        lws_cancel_service(g_app.lws);
 }
 
 void job_free(job *j)

@@ -271,8 +271,8 @@ static void respond(job *j, entry *e, const toy_rec_batch_head *bh, int index,
 /* The batch's RFC 6962 tree, built level by level: a node with no right
  * sibling moves up unchanged, which gives the same tree as the recursive
  * definition.  Every leaf's audit path then costs O(log n). */
-static uint8_t levels[10][1024][32];
-static size_t level_n[10];
+static uint8_t levels[11][1024][32];   /* 1024 leaves: 11 levels */
+static size_t level_n[11];
 static int nlevels;
 
 static void build_tree(const uint8_t (*leaves)[32], size_t n, uint8_t root[32])
