@@ -449,6 +449,10 @@ try:
             b"Content-Length: 16\r\n\r\n", read_timeout=6, trickle=b'{"userId":"abc"}')
     check(status_of(r) == 408 and (body_of(r) or {}).get("error") == "request_timeout",
           "a client sending one byte a second -> 408 (after %.1fs)" % (time.time() - t0))
+    t0 = time.time()
+    r = raw(API, b"GET /health HTTP/1.1\r\nHo", read_timeout=6, trickle=b"st: x\r\nX-Slow: yes\r\n\r\n")
+    check(status_of(r) == 408 and (body_of(r) or {}).get("error") == "request_timeout",
+          "a request head sent one byte a second -> 408 (after %.1fs)" % (time.time() - t0))
     # Every invalid JSON document of JSONTestSuite, as a body.
     suite = os.path.join(ROOT, "tests", "data", "parse", "jsonts")
     bad = []
