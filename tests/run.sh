@@ -60,7 +60,10 @@ for t in ${INTEGRATION:-}; do
     passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
     if [ $rc -ne 0 ] || [ -z "$p" ]; then
         [ -n "$f" ] && [ "$f" -gt 0 ] || failed=$((failed + 1))
-        failures+=("$name"); printf '%s\n' "$out" | tail -30; echo "FAIL: $name (exit $rc)"
+        failures+=("$name")
+        # The failed checks wherever they are, then the end of the output.
+        printf '%s\n' "$out" | grep -E '^(FAIL|not ok)' | head -20
+        printf '%s\n' "$out" | tail -30; echo "FAIL: $name (exit $rc)"
     else
         echo "ok    $name: $p checks"
     fi
