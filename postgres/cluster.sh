@@ -198,6 +198,7 @@ synchronous_commit = on
 synchronous_standby_names = ''
 fsync = on
 full_page_writes = on
+wal_compression = lz4
 EOF
 }
 
