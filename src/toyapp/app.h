@@ -37,6 +37,7 @@ typedef struct config {
     const char *role;            /* TOYAPP_ROLE, default app */
     int batch_max;               /* GROUP_COMMIT_MAX, default 256 */
     int body_timeout_ms;         /* BODY_TIMEOUT_MS, default 10000 */
+    int idle_timeout_ms;         /* IDLE_TIMEOUT_MS, default 30000 */
     int report_period;           /* REPORT_PERIOD_SECONDS, default 86400 */
     int sequencer;               /* SEQUENCER: 1 (default) may sequence the log, 0 never */
 } config;

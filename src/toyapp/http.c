@@ -41,7 +41,6 @@
 enum {
     HEAD_MAX = 8192,         /* request line + header fields, bytes */
     STASH_MAX = 65536,       /* pipelined bytes buffered before reading pauses */
-    IDLE_S = 30,             /* an idle keep-alive connection is closed after */
     LINGER_S = 2,
 };
 
@@ -696,7 +695,7 @@ static void next_request(pss *s)
     s->route = -1;
     s->body_left = 0;
     rt_http_init(&s->head, HEAD_MAX);
-    arm(s, (lws_usec_t)IDLE_S * LWS_US_PER_SEC);
+    arm(s, (lws_usec_t)g_app.cfg.idle_timeout_ms * 1000);
     if (s->paused) {
         s->paused = 0;
         lws_rx_flow_control(s->wsi, 1);

@@ -63,6 +63,7 @@ static void load_config(config *c)
     c->role = env("TOYAPP_ROLE", "app");
     c->batch_max = env_int("GROUP_COMMIT_MAX", 256, 1, 256);
     c->body_timeout_ms = env_int("BODY_TIMEOUT_MS", 10000, 100, 600000);
+    c->idle_timeout_ms = env_int("IDLE_TIMEOUT_MS", 30000, 100, 3600000);
     c->report_period = env_int("REPORT_PERIOD_SECONDS", 86400, 1, 366 * 86400);
     c->sequencer = env_int("SEQUENCER", 1, 0, 1);
 }

@@ -238,7 +238,7 @@ try:
                             env=dict(os.environ, MOCK_API_TOKEN=TOKEN), stdout=subprocess.PIPE, text=True)
     procs.append(mock)
     check(wait_line(mock, "listening"), "toy-mockapi starts")
-    app = start_toyapp(API, META, "cvm-a", {"BODY_TIMEOUT_MS": "1500"})
+    app = start_toyapp(API, META, "cvm-a", {"BODY_TIMEOUT_MS": "1500", "IDLE_TIMEOUT_MS": "2500"})
 
     # ---- endpoints ------------------------------------------------------------
     st, j, h, _ = req(API, "GET", "/")
@@ -389,6 +389,25 @@ try:
     s100.close()
     check(interim == b"HTTP/1.1 100 Continue\r\n\r\n" and status_of(final) == 201,
           "Expect: 100-continue gets the go-ahead, then the answer")
+    # A kept-alive connection that stays idle is closed (no answer, no error)
+    # after IDLE_TIMEOUT_MS (2.5 s here), and not before.
+    si = socket.create_connection(("127.0.0.1", API), timeout=6)
+    si.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+    first = si.recv(65536)
+    t0 = time.time()
+    rest = b""
+    try:
+        while True:
+            chunk = si.recv(65536)
+            if not chunk:
+                break
+            rest += chunk
+    except (socket.timeout, ConnectionResetError):
+        rest = None
+    idle = time.time() - t0
+    si.close()
+    check(status_of(first) == 200 and rest == b"" and 2.0 < idle < 4.5,
+          "an idle kept-alive connection is closed after IDLE_TIMEOUT_MS (%.1fs)" % idle)
     st, j, h, _ = req(API, "GET", "/health")
     check(st == 200 and h.get("date", "").endswith(" GMT") and h.get("content-type") == "application/json",
           "responses carry Date and Content-Type")
