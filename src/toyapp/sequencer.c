@@ -73,8 +73,27 @@ static void put_be64(uint8_t *p, uint64_t v)
         p[i] = (uint8_t)v;
 }
 
-/* Appends leaf to f and records every subtree it completes. */
+/* An id and a hash: a queued entry (audit id, leaf hash) or a stored
+ * subtree (node id, its hash). */
 typedef struct node { uint64_t id; uint8_t h[32]; } node;
+
+/* Fills ids (int8[]) and hashes (bytea[]) with v[0..n), as the two array
+ * parameters of an unnest() insert. */
+static void id_hash_arrays(const node *v, size_t n, pg_array *ids, pg_array *hashes)
+{
+    pg_array_begin(ids, PG_OID_INT8);
+    pg_array_begin(hashes, PG_OID_BYTEA);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t be[8];
+        put_be64(be, v[i].id);
+        pg_array_add(ids, be, 8);
+        pg_array_add(hashes, v[i].h, 32);
+    }
+    pg_array_end(ids);
+    pg_array_end(hashes);
+}
+
+/* Appends leaf to f and records every subtree it completes. */
 
 static void append(rt_merkle_frontier *f, const uint8_t leaf[32], node *nodes, size_t *nn)
 {
@@ -96,11 +115,10 @@ static void append(rt_merkle_frontier *f, const uint8_t leaf[32], node *nodes, s
     f->size = n + 1;
 }
 
-typedef struct pending { uint64_t id; uint8_t leaf[32]; } pending;
 
 static int by_id(const void *a, const void *b)
 {
-    uint64_t x = ((const pending *)a)->id, y = ((const pending *)b)->id;
+    uint64_t x = ((const node *)a)->id, y = ((const node *)b)->id;
     return x < y ? -1 : x > y;
 }
 
@@ -108,7 +126,7 @@ static int by_id(const void *a, const void *b)
 static int round_once(void)
 {
     node *nodes = NULL;
-    pending *ps = NULL;
+    node *ps = NULL;   /* the round's entries: audit id, leaf hash */
     rt_merkle_frontier f;
     if (exec0("BEGIN"))
         return -1;
@@ -159,7 +177,7 @@ static int round_once(void)
         const char *ids = PQgetvalue(r, i, 0), *leaves = PQgetvalue(r, i, 1);
         for (int k = 0; k < PQgetlength(r, i, 0) / 8; k++, n++) {
             ps[n].id = be64(ids + 8 * k);
-            memcpy(ps[n].leaf, leaves + 32 * k, 32);
+            memcpy(ps[n].h, leaves + 32 * k, 32);
         }
     }
     PQclear(r);
@@ -167,22 +185,13 @@ static int round_once(void)
     size_t nn = 0;
     uint64_t first = f.size;
     for (int i = 0; i < n; i++)
-        append(&f, ps[i].leaf, nodes, &nn);
+        append(&f, ps[i].h, nodes, &nn);
     /* The leaves and the subtree hashes, each one statement of fixed text
      * whatever the round's size (rows as binary arrays, unnested). */
     static pg_array ids, hashes;
     char firsts[24];
     snprintf(firsts, sizeof firsts, "%llu", (unsigned long long)first);
-    pg_array_begin(&ids, PG_OID_INT8);
-    pg_array_begin(&hashes, PG_OID_BYTEA);
-    for (int i = 0; i < n; i++) {
-        uint8_t be[8];
-        put_be64(be, ps[i].id);
-        pg_array_add(&ids, be, 8);
-        pg_array_add(&hashes, ps[i].leaf, 32);
-    }
-    pg_array_end(&ids);
-    pg_array_end(&hashes);
+    id_hash_arrays(ps, (size_t)n, &ids, &hashes);
     {
         const char *v[] = { firsts, (const char *)ids.b, (const char *)hashes.b };
         int len[] = { 0, (int)ids.n, (int)hashes.n }, fmt[] = { 0, 1, 1 };
@@ -195,16 +204,7 @@ static int round_once(void)
         PQclear(r);
     }
     if (nn) {
-        pg_array_begin(&ids, PG_OID_INT8);
-        pg_array_begin(&hashes, PG_OID_BYTEA);
-        for (size_t i = 0; i < nn; i++) {
-            uint8_t be[8];
-            put_be64(be, nodes[i].id);
-            pg_array_add(&ids, be, 8);
-            pg_array_add(&hashes, nodes[i].h, 32);
-        }
-        pg_array_end(&ids);
-        pg_array_end(&hashes);
+        id_hash_arrays(nodes, nn, &ids, &hashes);
         const char *v[] = { (const char *)ids.b, (const char *)hashes.b };
         int len[] = { (int)ids.n, (int)hashes.n }, fmt[] = { 1, 1 };
         r = q("INSERT INTO tree_nodes (id, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])"
