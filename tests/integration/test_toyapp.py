@@ -372,6 +372,13 @@ try:
             b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
     check(status_of(r) == 415 and r.count(b"HTTP/1.1 ") == 1 and b"Connection: close" in r,
           "a refused body is not read as the next request: one answer, then close")
+    # 90 KB of pipelined requests: reading pauses past 64 KiB queued and
+    # resumes as answers go out; every request is answered, in order.
+    many = b"".join(b"GET /signup-count?n=%d HTTP/1.1\r\nHost: x\r\n\r\n" % i for i in range(2000))
+    r = raw(API, many + b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", read_timeout=15)
+    check(r.count(b"HTTP/1.1 200 ") == 2001 and b'"status"' in r.rsplit(b"HTTP/1.1 200 ", 1)[1],
+          "2,000 pipelined requests (90 KB) are all answered, then the last one (%d answers)"
+          % r.count(b"HTTP/1.1 200 "))
     r = raw(API, b"GET /health HTTP/1.0\r\n\r\n", read_timeout=3)
     check(status_of(r) == 200 and b"Connection: close" in r,
           "HTTP/1.0 without keep-alive: answered, then closed")
