@@ -36,6 +36,7 @@
 #include <json-c/json.h>
 #include <libpq-fe.h>
 
+#include "rt_hex.h"
 #include "rt_json.h"
 #include "rt_merkle.h"
 #include "rt_ser.h"
@@ -68,19 +69,6 @@ static void hex(const uint8_t *in, size_t n, char *out)
         out[2 * i + 1] = d[in[i] & 15];
     }
     out[2 * n] = 0;
-}
-
-static int unhex(const char *h, uint8_t *out, size_t n)
-{
-    if (!h || strlen(h) != 2 * n)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        if (sscanf(h + 2 * i, "%2x", &v) != 1)
-            return -1;
-        out[i] = (uint8_t)v;
-    }
-    return 0;
 }
 
 /* The timestamp format toyapp signs (common.c now_iso). */
@@ -339,8 +327,8 @@ static void check_head(const char *json, size_t len, uint64_t size, const uint8_
     toy_rec_tree_head th = { 0 };
     uint8_t hp[32], hs[64];
     const char *ts = o ? jstr(o, "timestamp") : NULL;
-    if (!o || !json_object_object_get_ex(o, "treeSize", &v) || !ts || unhex(jstr(o, "root"), th.root, 32)
-        || unhex(jstr(o, "publicKey"), hp, 32) || unhex(jstr(o, "signature"), hs, 64))
+    if (!o || !json_object_object_get_ex(o, "treeSize", &v) || !ts || rt_hex_decode_str(jstr(o, "root"), th.root, 32)
+        || rt_hex_decode_str(jstr(o, "publicKey"), hp, 32) || rt_hex_decode_str(jstr(o, "signature"), hs, 64))
         die("tree head is malformed: %s", s);
     th.treeSize = (uint64_t)json_object_get_int64(v);
     th.timestamp = (rt_str){ ts, strlen(ts) };

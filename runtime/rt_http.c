@@ -12,6 +12,7 @@
  * checked against the grammar and skipped.
  */
 #include "rt_http.h"
+#include "rt_hex.h"
 
 #include <string.h>
 #include <strings.h>
@@ -101,16 +102,16 @@ static int head_done(rt_http_head *h, const char *b)
 }
 
 
-/* #line 146 "runtime/rt_http.rl" */
+/* #line 147 "runtime/rt_http.rl" */
 
 
 
-/* #line 104 "runtime/rt_http.c" */
+/* #line 105 "runtime/rt_http.c" */
 static const int rt_http_start = 1;
 static const int rt_http_error = 0;
 
 
-/* #line 149 "runtime/rt_http.rl" */
+/* #line 150 "runtime/rt_http.rl" */
 
 void rt_http_init(rt_http_head *h, uint32_t limit)
 {
@@ -118,12 +119,12 @@ void rt_http_init(rt_http_head *h, uint32_t limit)
     h->content_length = -1;
     h->limit = limit;
     
-/* #line 113 "runtime/rt_http.c" */
+/* #line 114 "runtime/rt_http.c" */
 	{
 	 h->cs = rt_http_start;
 	}
 
-/* #line 156 "runtime/rt_http.rl" */
+/* #line 157 "runtime/rt_http.rl" */
 }
 
 int rt_http_feed(rt_http_head *h, const char *b, size_t n)
@@ -138,7 +139,7 @@ int rt_http_feed(rt_http_head *h, const char *b, size_t n)
     int rc = RT_HTTP_MORE;
     if (p < pe) {
         
-/* #line 129 "runtime/rt_http.c" */
+/* #line 130 "runtime/rt_http.c" */
 	{
 	if ( p == pe )
 		goto _test_eof;
@@ -183,14 +184,14 @@ case 2:
 		goto st1;
 	goto st0;
 tr2:
-/* #line 106 "runtime/rt_http.rl" */
+/* #line 107 "runtime/rt_http.rl" */
 	{ h->method.off = (uint32_t)(p - ub); }
 	goto st3;
 st3:
 	if ( ++p == pe )
 		goto _test_eof3;
 case 3:
-/* #line 179 "runtime/rt_http.c" */
+/* #line 180 "runtime/rt_http.c" */
 	switch( (*p) ) {
 		case 32u: goto tr4;
 		case 33u: goto st3;
@@ -216,40 +217,40 @@ case 3:
 		goto st3;
 	goto st0;
 tr4:
-/* #line 107 "runtime/rt_http.rl" */
+/* #line 108 "runtime/rt_http.rl" */
 	{ h->method.len = (uint32_t)(p - ub) - h->method.off; }
 	goto st4;
 st4:
 	if ( ++p == pe )
 		goto _test_eof4;
 case 4:
-/* #line 210 "runtime/rt_http.c" */
+/* #line 211 "runtime/rt_http.c" */
 	if ( (*p) == 47u )
 		goto tr6;
 	goto st0;
 tr6:
-/* #line 108 "runtime/rt_http.rl" */
+/* #line 109 "runtime/rt_http.rl" */
 	{ h->target.off = (uint32_t)(p - ub); }
 	goto st5;
 st5:
 	if ( ++p == pe )
 		goto _test_eof5;
 case 5:
-/* #line 220 "runtime/rt_http.c" */
+/* #line 221 "runtime/rt_http.c" */
 	if ( (*p) == 32u )
 		goto tr7;
 	if ( 33u <= (*p) && (*p) <= 126u )
 		goto st5;
 	goto st0;
 tr7:
-/* #line 109 "runtime/rt_http.rl" */
+/* #line 110 "runtime/rt_http.rl" */
 	{ h->target.len = (uint32_t)(p - ub) - h->target.off; }
 	goto st6;
 st6:
 	if ( ++p == pe )
 		goto _test_eof6;
 case 6:
-/* #line 232 "runtime/rt_http.c" */
+/* #line 233 "runtime/rt_http.c" */
 	if ( (*p) == 72u )
 		goto st7;
 	goto st0;
@@ -289,7 +290,7 @@ case 11:
 		goto tr14;
 	goto st0;
 tr14:
-/* #line 110 "runtime/rt_http.rl" */
+/* #line 111 "runtime/rt_http.rl" */
 	{
         if ((*p) != '1') {
             rc = fail(h, 505, "http_version_not_supported", "only HTTP/1.x is served",
@@ -302,7 +303,7 @@ st12:
 	if ( ++p == pe )
 		goto _test_eof12;
 case 12:
-/* #line 283 "runtime/rt_http.c" */
+/* #line 284 "runtime/rt_http.c" */
 	if ( (*p) == 46u )
 		goto st13;
 	goto st0;
@@ -314,14 +315,14 @@ case 13:
 		goto tr16;
 	goto st0;
 tr16:
-/* #line 117 "runtime/rt_http.rl" */
+/* #line 118 "runtime/rt_http.rl" */
 	{ h->minor = (*p) - '0'; }
 	goto st14;
 st14:
 	if ( ++p == pe )
 		goto _test_eof14;
 case 14:
-/* #line 300 "runtime/rt_http.c" */
+/* #line 301 "runtime/rt_http.c" */
 	if ( (*p) == 13u )
 		goto st15;
 	goto st0;
@@ -333,11 +334,11 @@ case 15:
 		goto tr18;
 	goto st0;
 tr18:
-/* #line 118 "runtime/rt_http.rl" */
+/* #line 119 "runtime/rt_http.rl" */
 	{ h->in_fields = 1; }
 	goto st16;
 tr27:
-/* #line 123 "runtime/rt_http.rl" */
+/* #line 124 "runtime/rt_http.rl" */
 	{
         if ((rc = field(h, b)) != RT_HTTP_MORE)
             {p++;  h->cs = 16; goto _out;}
@@ -347,7 +348,7 @@ st16:
 	if ( ++p == pe )
 		goto _test_eof16;
 case 16:
-/* #line 323 "runtime/rt_http.c" */
+/* #line 324 "runtime/rt_http.c" */
 	switch( (*p) ) {
 		case 13u: goto st17;
 		case 33u: goto tr20;
@@ -380,7 +381,7 @@ case 17:
 		goto tr21;
 	goto st0;
 tr21:
-/* #line 127 "runtime/rt_http.rl" */
+/* #line 128 "runtime/rt_http.rl" */
 	{
         h->end = (uint32_t)(p - ub) + 1;
         rc = head_done(h, b);
@@ -391,17 +392,17 @@ st22:
 	if ( ++p == pe )
 		goto _test_eof22;
 case 22:
-/* #line 365 "runtime/rt_http.c" */
+/* #line 366 "runtime/rt_http.c" */
 	goto st0;
 tr20:
-/* #line 119 "runtime/rt_http.rl" */
+/* #line 120 "runtime/rt_http.rl" */
 	{ h->name_off = (uint32_t)(p - ub); h->val_off = h->val_end = 0; }
 	goto st18;
 st18:
 	if ( ++p == pe )
 		goto _test_eof18;
 case 18:
-/* #line 373 "runtime/rt_http.c" */
+/* #line 374 "runtime/rt_http.c" */
 	switch( (*p) ) {
 		case 33u: goto st18;
 		case 58u: goto tr23;
@@ -427,14 +428,14 @@ case 18:
 		goto st18;
 	goto st0;
 tr23:
-/* #line 120 "runtime/rt_http.rl" */
+/* #line 121 "runtime/rt_http.rl" */
 	{ h->name_len = (uint32_t)(p - ub) - h->name_off; }
 	goto st19;
 st19:
 	if ( ++p == pe )
 		goto _test_eof19;
 case 19:
-/* #line 404 "runtime/rt_http.c" */
+/* #line 405 "runtime/rt_http.c" */
 	switch( (*p) ) {
 		case 9u: goto st19;
 		case 13u: goto st20;
@@ -452,20 +453,20 @@ case 20:
 		goto tr27;
 	goto st0;
 tr26:
-/* #line 121 "runtime/rt_http.rl" */
-	{ h->val_off = (uint32_t)(p - ub); }
 /* #line 122 "runtime/rt_http.rl" */
+	{ h->val_off = (uint32_t)(p - ub); }
+/* #line 123 "runtime/rt_http.rl" */
 	{ h->val_end = (uint32_t)(p - ub) + 1; }
 	goto st21;
 tr29:
-/* #line 122 "runtime/rt_http.rl" */
+/* #line 123 "runtime/rt_http.rl" */
 	{ h->val_end = (uint32_t)(p - ub) + 1; }
 	goto st21;
 st21:
 	if ( ++p == pe )
 		goto _test_eof21;
 case 21:
-/* #line 431 "runtime/rt_http.c" */
+/* #line 432 "runtime/rt_http.c" */
 	switch( (*p) ) {
 		case 9u: goto st21;
 		case 13u: goto st20;
@@ -503,7 +504,7 @@ case 21:
 	_out: {}
 	}
 
-/* #line 170 "runtime/rt_http.rl" */
+/* #line 171 "runtime/rt_http.rl" */
     }
     h->pos = (uint32_t)(p - ub);
     if (rc != RT_HTTP_MORE)
@@ -516,13 +517,6 @@ case 21:
         return fail(h, 431, "headers_too_large",
                     "the request line and headers are over the size limit", h->limit);
     return RT_HTTP_MORE;
-}
-
-static int hexval(int c)
-{
-    return c >= '0' && c <= '9' ? c - '0'
-         : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
 int rt_http_query_arg(const rt_http_head *h, const char *buf, const char *name,
@@ -540,7 +534,8 @@ int rt_http_query_arg(const rt_http_head *h, const char *buf, const char *name,
                 if (c == '+') {
                     c = ' ';
                 } else if (c == '%') {
-                    int hi = s + 2 < e ? hexval(s[1]) : -1, lo = hi >= 0 ? hexval(s[2]) : -1;
+                    int hi = s + 2 < e ? rt_hex_digit((unsigned char)s[1]) : -1,
+                        lo = hi >= 0 ? rt_hex_digit((unsigned char)s[2]) : -1;
                     if (lo < 0)
                         return -2;
                     c = hi * 16 + lo;

@@ -10,6 +10,7 @@
  * checked against the grammar and skipped.
  */
 #include "rt_http.h"
+#include "rt_hex.h"
 
 #include <string.h>
 #include <strings.h>
@@ -181,13 +182,6 @@ int rt_http_feed(rt_http_head *h, const char *b, size_t n)
     return RT_HTTP_MORE;
 }
 
-static int hexval(int c)
-{
-    return c >= '0' && c <= '9' ? c - '0'
-         : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 int rt_http_query_arg(const rt_http_head *h, const char *buf, const char *name,
                       char *out, size_t cap)
 {
@@ -203,7 +197,8 @@ int rt_http_query_arg(const rt_http_head *h, const char *buf, const char *name,
                 if (c == '+') {
                     c = ' ';
                 } else if (c == '%') {
-                    int hi = s + 2 < e ? hexval(s[1]) : -1, lo = hi >= 0 ? hexval(s[2]) : -1;
+                    int hi = s + 2 < e ? rt_hex_digit((unsigned char)s[1]) : -1,
+                        lo = hi >= 0 ? rt_hex_digit((unsigned char)s[2]) : -1;
                     if (lo < 0)
                         return -2;
                     c = hi * 16 + lo;

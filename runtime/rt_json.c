@@ -10,6 +10,7 @@
  *    the comparison unescapes them on the fly (an escaped key such as "\n"
  *    must compare as byte 0x0a, not as '\\').
  */
+#include "rt_hex.h"
 #include "rt_json.h"
 
 #include <string.h>
@@ -113,14 +114,6 @@ static int rt_json_u16_weight(unsigned b)
     return (b == 0xEE || b == 0xEF) ? (int)b + 0x100 : (int)b;
 }
 
-static int rt_json_hexval(char c)
-{
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return 0;
-}
-
 /*
  * Reads the next raw byte of a string held in the writer's escaped form
  * (the inverse of rt_jw_put_escaped; only those escapes can occur).
@@ -139,8 +132,8 @@ static unsigned rt_json_unescape_next(const char *e, size_t en, size_t *i)
     case 'r': return 0x0d;
     case 'u':
         if (en - *i >= 4) {
-            unsigned v = (unsigned)(rt_json_hexval(e[*i + 2]) << 4 |
-                                    rt_json_hexval(e[*i + 3]));
+            unsigned v = (unsigned)(rt_hex_digit((unsigned char)e[*i + 2]) << 4 |
+                                    rt_hex_digit((unsigned char)e[*i + 3]));
             *i += 4;
             return v;
         }

@@ -16,6 +16,7 @@
  * fed to the field's sinks (pseudonymous and secret values), so a secret is
  * only ever read from the caller's chunk.
  */
+#include "rt_hex.h"
 #include "rt_parse.h"
 #include "rt_sink.h"
 
@@ -361,29 +362,20 @@ static const uint8_t *rt_scan_plain(const uint8_t *q, const uint8_t *pe)
     }
 }
 
-static int rt_hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
 
 #define POS(x) (P->fed + (uint64_t)((x) - chunk))
 
 
-/* #line 671 "runtime/rt_parse.rl" */
+/* #line 663 "runtime/rt_parse.rl" */
 
 
 
-/* #line 377 "runtime/rt_parse.c" */
+/* #line 369 "runtime/rt_parse.c" */
 static const int rt_json_start = 1;
 static const int rt_json_error = 0;
 
 
-/* #line 674 "runtime/rt_parse.rl" */
+/* #line 666 "runtime/rt_parse.rl" */
 
 void rt_parse_init(rt_parser *P, const rt_schema *s, void *out,
                    const rt_parse_ctx *ctx)
@@ -394,13 +386,13 @@ void rt_parse_init(rt_parser *P, const rt_schema *s, void *out,
     P->ctx = ctx;
     memset(out, 0, s->out_size);
     
-/* #line 389 "runtime/rt_parse.c" */
+/* #line 381 "runtime/rt_parse.c" */
 	{
 	 P->cs = rt_json_start;
 	 P->top = 0;
 	}
 
-/* #line 684 "runtime/rt_parse.rl" */
+/* #line 676 "runtime/rt_parse.rl" */
 }
 
 int rt_parse_feed(rt_parser *P, const uint8_t *chunk, size_t n)
@@ -419,7 +411,7 @@ int rt_parse_feed(rt_parser *P, const uint8_t *chunk, size_t n)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
     
-/* #line 410 "runtime/rt_parse.c" */
+/* #line 402 "runtime/rt_parse.c" */
 	{
 	if ( p == pe )
 		goto _test_eof;
@@ -521,7 +513,7 @@ case 1:
 		goto st1;
 	goto st0;
 tr7:
-/* #line 433 "runtime/rt_parse.rl" */
+/* #line 425 "runtime/rt_parse.rl" */
 	{
         if (P->in_str && !P->in_esc)
             rt_put(P, mark, (size_t)(p - mark), POS(mark), 1);
@@ -534,9 +526,9 @@ tr7:
     }
 	goto st0;
 tr42:
-/* #line 448 "runtime/rt_parse.rl" */
+/* #line 440 "runtime/rt_parse.rl" */
 	{
-        if (P->in_esc == 3 || (P->in_esc == 2 && rt_hexval((*p)) >= 0))
+        if (P->in_esc == 3 || (P->in_esc == 2 && rt_hex_digit((*p)) >= 0))
             rt_fail(P, RT_E_UTF8, POS(p), "unpaired surrogate escape",
                     rt_str_field(P));
         else
@@ -545,26 +537,26 @@ tr42:
     }
 	goto st0;
 tr59:
-/* #line 443 "runtime/rt_parse.rl" */
+/* #line 435 "runtime/rt_parse.rl" */
 	{
         rt_put(P, mark, (size_t)(p - mark), POS(mark), 1);
         rt_fail(P, RT_E_UTF8, POS(p), "invalid UTF-8 sequence",
                 rt_str_field(P));
     }
 	goto st0;
-/* #line 539 "runtime/rt_parse.c" */
+/* #line 531 "runtime/rt_parse.c" */
 st0:
  P->cs = 0;
 	goto _out;
 tr2:
-/* #line 640 "runtime/rt_parse.rl" */
+/* #line 632 "runtime/rt_parse.rl" */
 	{
         rt_fail(P, RT_E_TYPE, POS(p), "expected an object", NULL);
         {p++;  P->cs = 61; goto _out;}
     }
 	goto st61;
 tr89:
-/* #line 644 "runtime/rt_parse.rl" */
+/* #line 636 "runtime/rt_parse.rl" */
 	{
         rt_fail(P, RT_E_TRAILING, POS(p), "bytes after the object", NULL);
         {p++;  P->cs = 61; goto _out;}
@@ -574,10 +566,10 @@ st61:
 	if ( ++p == pe )
 		goto _test_eof61;
 case 61:
-/* #line 558 "runtime/rt_parse.c" */
+/* #line 550 "runtime/rt_parse.c" */
 	goto st0;
 tr3:
-/* #line 634 "runtime/rt_parse.rl" */
+/* #line 626 "runtime/rt_parse.rl" */
 	{
         P->objs[0] = P->schema->root;
         P->depth = 1;
@@ -589,7 +581,7 @@ st62:
 	if ( ++p == pe )
 		goto _test_eof62;
 case 62:
-/* #line 571 "runtime/rt_parse.c" */
+/* #line 563 "runtime/rt_parse.c" */
 	switch( (*p) ) {
 		case 13u: goto st62;
 		case 32u: goto st62;
@@ -611,7 +603,7 @@ case 2:
 		goto st2;
 	goto st0;
 tr5:
-/* #line 485 "runtime/rt_parse.rl" */
+/* #line 477 "runtime/rt_parse.rl" */
 	{
         P->str_mode = RT_PARSE_M_KEY;
         P->in_str = 1;
@@ -623,7 +615,7 @@ tr5:
     }
 	goto st3;
 tr73:
-/* #line 386 "runtime/rt_parse.rl" */
+/* #line 378 "runtime/rt_parse.rl" */
 	{
         uint8_t c[4] = { 0 };
         switch ((*p)) {
@@ -642,9 +634,9 @@ tr73:
     }
 	goto st3;
 tr79:
-/* #line 405 "runtime/rt_parse.rl" */
+/* #line 397 "runtime/rt_parse.rl" */
 	{
-        P->u = P->u << 4 | (uint32_t)rt_hexval((*p));
+        P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p));
         int r = rt_put_cp(P, P->u, POS(p));
         P->u = 0;
         if (r) {p++;  P->cs = 3; goto _out;}
@@ -653,9 +645,9 @@ tr79:
     }
 	goto st3;
 tr88:
-/* #line 418 "runtime/rt_parse.rl" */
+/* #line 410 "runtime/rt_parse.rl" */
 	{
-        P->u = P->u << 4 | (uint32_t)rt_hexval((*p));
+        P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p));
         uint32_t cp = 0x10000 + ((P->u_hi - 0xd800) << 10) + (P->u - 0xdc00);
         int r = rt_put_cp(P, cp, POS(p));
         P->u = P->u_hi = 0;
@@ -665,12 +657,12 @@ tr88:
     }
 	goto st3;
 st3:
-/* #line 429 "runtime/rt_parse.rl" */
+/* #line 421 "runtime/rt_parse.rl" */
 	{ p = rt_scan_plain(p + 1, pe) - 1; }
 	if ( ++p == pe )
 		goto _test_eof3;
 case 3:
-/* #line 646 "runtime/rt_parse.c" */
+/* #line 638 "runtime/rt_parse.c" */
 	switch( (*p) ) {
 		case 34u: goto tr9;
 		case 92u: goto tr10;
@@ -692,7 +684,7 @@ case 3:
 		goto st54;
 	goto tr7;
 tr9:
-/* #line 494 "runtime/rt_parse.rl" */
+/* #line 486 "runtime/rt_parse.rl" */
 	{
         rt_put(P, mark, (size_t)(p - mark), POS(mark), 1);
         P->in_str = 0;
@@ -704,7 +696,7 @@ st4:
 	if ( ++p == pe )
 		goto _test_eof4;
 case 4:
-/* #line 678 "runtime/rt_parse.c" */
+/* #line 670 "runtime/rt_parse.c" */
 	switch( (*p) ) {
 		case 13u: goto st4;
 		case 32u: goto st4;
@@ -714,14 +706,14 @@ case 4:
 		goto st4;
 	goto st0;
 tr19:
-/* #line 500 "runtime/rt_parse.rl" */
+/* #line 492 "runtime/rt_parse.rl" */
 	{ P->expect = RT_X_VALUE; }
 	goto st5;
 st5:
 	if ( ++p == pe )
 		goto _test_eof5;
 case 5:
-/* #line 693 "runtime/rt_parse.c" */
+/* #line 685 "runtime/rt_parse.c" */
 	switch( (*p) ) {
 		case 13u: goto st5;
 		case 32u: goto st5;
@@ -741,7 +733,7 @@ case 5:
 		goto st5;
 	goto st0;
 tr21:
-/* #line 503 "runtime/rt_parse.rl" */
+/* #line 495 "runtime/rt_parse.rl" */
 	{
         const rt_field *f = P->field;
         if (f->type != RT_T_STRING) {
@@ -758,7 +750,7 @@ tr21:
     }
 	goto st6;
 tr43:
-/* #line 386 "runtime/rt_parse.rl" */
+/* #line 378 "runtime/rt_parse.rl" */
 	{
         uint8_t c[4] = { 0 };
         switch ((*p)) {
@@ -777,9 +769,9 @@ tr43:
     }
 	goto st6;
 tr49:
-/* #line 405 "runtime/rt_parse.rl" */
+/* #line 397 "runtime/rt_parse.rl" */
 	{
-        P->u = P->u << 4 | (uint32_t)rt_hexval((*p));
+        P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p));
         int r = rt_put_cp(P, P->u, POS(p));
         P->u = 0;
         if (r) {p++;  P->cs = 6; goto _out;}
@@ -788,9 +780,9 @@ tr49:
     }
 	goto st6;
 tr58:
-/* #line 418 "runtime/rt_parse.rl" */
+/* #line 410 "runtime/rt_parse.rl" */
 	{
-        P->u = P->u << 4 | (uint32_t)rt_hexval((*p));
+        P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p));
         uint32_t cp = 0x10000 + ((P->u_hi - 0xd800) << 10) + (P->u - 0xdc00);
         int r = rt_put_cp(P, cp, POS(p));
         P->u = P->u_hi = 0;
@@ -800,12 +792,12 @@ tr58:
     }
 	goto st6;
 st6:
-/* #line 429 "runtime/rt_parse.rl" */
+/* #line 421 "runtime/rt_parse.rl" */
 	{ p = rt_scan_plain(p + 1, pe) - 1; }
 	if ( ++p == pe )
 		goto _test_eof6;
 case 6:
-/* #line 771 "runtime/rt_parse.c" */
+/* #line 763 "runtime/rt_parse.c" */
 	switch( (*p) ) {
 		case 34u: goto tr30;
 		case 92u: goto tr31;
@@ -827,14 +819,14 @@ case 6:
 		goto st23;
 	goto tr7;
 tr25:
-/* #line 599 "runtime/rt_parse.rl" */
+/* #line 591 "runtime/rt_parse.rl" */
 	{
         rt_fail(P, RT_E_TYPE, POS(p), rt_type_reason(P->field), P->field->name);
         {p++;  P->cs = 7; goto _out;}
     }
 	goto st7;
 tr28:
-/* #line 604 "runtime/rt_parse.rl" */
+/* #line 596 "runtime/rt_parse.rl" */
 	{
         const rt_field *f = P->field;
         if (f->type != RT_T_OBJECT) {
@@ -852,7 +844,7 @@ tr28:
     }
 	goto st7;
 tr30:
-/* #line 517 "runtime/rt_parse.rl" */
+/* #line 509 "runtime/rt_parse.rl" */
 	{
         const rt_field *f = P->field;
         if (rt_put(P, mark, (size_t)(p - mark), POS(mark), 1)) {p++;  P->cs = 7; goto _out;}
@@ -872,7 +864,7 @@ tr30:
     }
 	goto st7;
 tr62:
-/* #line 557 "runtime/rt_parse.rl" */
+/* #line 549 "runtime/rt_parse.rl" */
 	{
         if ((*p) != '.' && (*p) != 'e' && (*p) != 'E') {
             const rt_field *f = P->field;
@@ -899,7 +891,7 @@ tr62:
     }
 	goto st7;
 tr64:
-/* #line 557 "runtime/rt_parse.rl" */
+/* #line 549 "runtime/rt_parse.rl" */
 	{
         if ((*p) != '.' && (*p) != 'e' && (*p) != 'E') {
             const rt_field *f = P->field;
@@ -924,7 +916,7 @@ tr64:
             P->expect = RT_X_COMMA_OR_END;
         }
     }
-/* #line 581 "runtime/rt_parse.rl" */
+/* #line 573 "runtime/rt_parse.rl" */
 	{
         rt_fail(P, RT_E_TYPE, POS(p), "expected an integer, not a fraction or exponent",
                 P->field->name);
@@ -932,18 +924,18 @@ tr64:
     }
 	goto st7;
 tr69:
-/* #line 596 "runtime/rt_parse.rl" */
+/* #line 588 "runtime/rt_parse.rl" */
 	{ P->out[P->field->off] = 0; P->field = NULL; P->expect = RT_X_COMMA_OR_END; }
 	goto st7;
 tr72:
-/* #line 595 "runtime/rt_parse.rl" */
+/* #line 587 "runtime/rt_parse.rl" */
 	{ P->out[P->field->off] = 1; P->field = NULL; P->expect = RT_X_COMMA_OR_END; }
 	goto st7;
 st7:
 	if ( ++p == pe )
 		goto _test_eof7;
 case 7:
-/* #line 900 "runtime/rt_parse.c" */
+/* #line 892 "runtime/rt_parse.c" */
 	switch( (*p) ) {
 		case 13u: goto st7;
 		case 32u: goto st7;
@@ -954,11 +946,11 @@ case 7:
 		goto st7;
 	goto st0;
 tr40:
-/* #line 501 "runtime/rt_parse.rl" */
+/* #line 493 "runtime/rt_parse.rl" */
 	{ P->expect = RT_X_KEY; }
 	goto st8;
 tr63:
-/* #line 557 "runtime/rt_parse.rl" */
+/* #line 549 "runtime/rt_parse.rl" */
 	{
         if ((*p) != '.' && (*p) != 'e' && (*p) != 'E') {
             const rt_field *f = P->field;
@@ -983,14 +975,14 @@ tr63:
             P->expect = RT_X_COMMA_OR_END;
         }
     }
-/* #line 501 "runtime/rt_parse.rl" */
+/* #line 493 "runtime/rt_parse.rl" */
 	{ P->expect = RT_X_KEY; }
 	goto st8;
 st8:
 	if ( ++p == pe )
 		goto _test_eof8;
 case 8:
-/* #line 943 "runtime/rt_parse.c" */
+/* #line 935 "runtime/rt_parse.c" */
 	switch( (*p) ) {
 		case 13u: goto st8;
 		case 32u: goto st8;
@@ -1000,7 +992,7 @@ case 8:
 		goto st8;
 	goto st0;
 tr6:
-/* #line 621 "runtime/rt_parse.rl" */
+/* #line 613 "runtime/rt_parse.rl" */
 	{
         if (P->depth > 1 && rt_missing(P, P->objs[P->depth - 1], POS(p))) {p++;  P->cs = 63; goto _out;}
         P->depth--;
@@ -1015,7 +1007,7 @@ tr6:
     }
 	goto st63;
 tr65:
-/* #line 557 "runtime/rt_parse.rl" */
+/* #line 549 "runtime/rt_parse.rl" */
 	{
         if ((*p) != '.' && (*p) != 'e' && (*p) != 'E') {
             const rt_field *f = P->field;
@@ -1040,7 +1032,7 @@ tr65:
             P->expect = RT_X_COMMA_OR_END;
         }
     }
-/* #line 621 "runtime/rt_parse.rl" */
+/* #line 613 "runtime/rt_parse.rl" */
 	{
         if (P->depth > 1 && rt_missing(P, P->objs[P->depth - 1], POS(p))) {p++;  P->cs = 63; goto _out;}
         P->depth--;
@@ -1058,10 +1050,10 @@ st63:
 	if ( ++p == pe )
 		goto _test_eof63;
 case 63:
-/* #line 1007 "runtime/rt_parse.c" */
+/* #line 999 "runtime/rt_parse.c" */
 	goto st0;
 tr31:
-/* #line 382 "runtime/rt_parse.rl" */
+/* #line 374 "runtime/rt_parse.rl" */
 	{
         if (rt_put(P, mark, (size_t)(p - mark), POS(mark), 1)) {p++;  P->cs = 9; goto _out;}
         P->in_esc = 1;
@@ -1071,7 +1063,7 @@ st9:
 	if ( ++p == pe )
 		goto _test_eof9;
 case 9:
-/* #line 1018 "runtime/rt_parse.c" */
+/* #line 1010 "runtime/rt_parse.c" */
 	switch( (*p) ) {
 		case 34u: goto tr43;
 		case 47u: goto tr43;
@@ -1085,14 +1077,14 @@ case 9:
 	}
 	goto tr42;
 tr44:
-/* #line 402 "runtime/rt_parse.rl" */
+/* #line 394 "runtime/rt_parse.rl" */
 	{ P->in_esc = 2; P->u = 0; }
 	goto st10;
 st10:
 	if ( ++p == pe )
 		goto _test_eof10;
 case 10:
-/* #line 1037 "runtime/rt_parse.c" */
+/* #line 1029 "runtime/rt_parse.c" */
 	switch( (*p) ) {
 		case 68u: goto tr46;
 		case 100u: goto tr46;
@@ -1107,14 +1099,14 @@ case 10:
 		goto tr45;
 	goto tr42;
 tr45:
-/* #line 403 "runtime/rt_parse.rl" */
-	{ P->u = P->u << 4 | (uint32_t)rt_hexval((*p)); }
+/* #line 395 "runtime/rt_parse.rl" */
+	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st11;
 st11:
 	if ( ++p == pe )
 		goto _test_eof11;
 case 11:
-/* #line 1057 "runtime/rt_parse.c" */
+/* #line 1049 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr47;
@@ -1125,14 +1117,14 @@ case 11:
 		goto tr47;
 	goto tr42;
 tr47:
-/* #line 403 "runtime/rt_parse.rl" */
-	{ P->u = P->u << 4 | (uint32_t)rt_hexval((*p)); }
+/* #line 395 "runtime/rt_parse.rl" */
+	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st12;
 st12:
 	if ( ++p == pe )
 		goto _test_eof12;
 case 12:
-/* #line 1073 "runtime/rt_parse.c" */
+/* #line 1065 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr48;
@@ -1143,14 +1135,14 @@ case 12:
 		goto tr48;
 	goto tr42;
 tr48:
-/* #line 403 "runtime/rt_parse.rl" */
-	{ P->u = P->u << 4 | (uint32_t)rt_hexval((*p)); }
+/* #line 395 "runtime/rt_parse.rl" */
+	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st13;
 st13:
 	if ( ++p == pe )
 		goto _test_eof13;
 case 13:
-/* #line 1089 "runtime/rt_parse.c" */
+/* #line 1081 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr49;
@@ -1161,14 +1153,14 @@ case 13:
 		goto tr49;
 	goto tr42;
 tr46:
-/* #line 403 "runtime/rt_parse.rl" */
-	{ P->u = P->u << 4 | (uint32_t)rt_hexval((*p)); }
+/* #line 395 "runtime/rt_parse.rl" */
+	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st14;
 st14:
 	if ( ++p == pe )
 		goto _test_eof14;
 case 14:
-/* #line 1105 "runtime/rt_parse.c" */
+/* #line 1097 "runtime/rt_parse.c" */
 	if ( (*p) < 56u ) {
 		if ( 48u <= (*p) && (*p) <= 55u )
 			goto tr47;
@@ -1182,14 +1174,14 @@ case 14:
 		goto tr50;
 	goto tr42;
 tr50:
-/* #line 403 "runtime/rt_parse.rl" */
-	{ P->u = P->u << 4 | (uint32_t)rt_hexval((*p)); }
+/* #line 395 "runtime/rt_parse.rl" */
+	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st15;
 st15:
 	if ( ++p == pe )
 		goto _test_eof15;
 case 15:
-/* #line 1124 "runtime/rt_parse.c" */
+/* #line 1116 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr51;
@@ -1200,14 +1192,14 @@ case 15:
 		goto tr51;
 	goto tr42;
 tr51:
-/* #line 403 "runtime/rt_parse.rl" */
-	{ P->u = P->u << 4 | (uint32_t)rt_hexval((*p)); }
+/* #line 395 "runtime/rt_parse.rl" */
+	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st16;
 st16:
 	if ( ++p == pe )
 		goto _test_eof16;
 case 16:
-/* #line 1140 "runtime/rt_parse.c" */
+/* #line 1132 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr52;
@@ -1218,9 +1210,9 @@ case 16:
 		goto tr52;
 	goto tr42;
 tr52:
-/* #line 413 "runtime/rt_parse.rl" */
+/* #line 405 "runtime/rt_parse.rl" */
 	{
-        P->u_hi = P->u << 4 | (uint32_t)rt_hexval((*p));
+        P->u_hi = P->u << 4 | (uint32_t)rt_hex_digit((*p));
         P->u = 0;
         P->in_esc = 3;
     }
@@ -1229,7 +1221,7 @@ st17:
 	if ( ++p == pe )
 		goto _test_eof17;
 case 17:
-/* #line 1160 "runtime/rt_parse.c" */
+/* #line 1152 "runtime/rt_parse.c" */
 	if ( (*p) == 92u )
 		goto st18;
 	goto tr42;
@@ -1250,14 +1242,14 @@ case 19:
 	}
 	goto tr42;
 tr55:
-/* #line 403 "runtime/rt_parse.rl" */
-	{ P->u = P->u << 4 | (uint32_t)rt_hexval((*p)); }
+/* #line 395 "runtime/rt_parse.rl" */
+	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st20;
 st20:
 	if ( ++p == pe )
 		goto _test_eof20;
 case 20:
-/* #line 1186 "runtime/rt_parse.c" */
+/* #line 1178 "runtime/rt_parse.c" */
 	if ( (*p) > 70u ) {
 		if ( 99u <= (*p) && (*p) <= 102u )
 			goto tr56;
@@ -1265,14 +1257,14 @@ case 20:
 		goto tr56;
 	goto tr42;
 tr56:
-/* #line 403 "runtime/rt_parse.rl" */
-	{ P->u = P->u << 4 | (uint32_t)rt_hexval((*p)); }
+/* #line 395 "runtime/rt_parse.rl" */
+	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st21;
 st21:
 	if ( ++p == pe )
 		goto _test_eof21;
 case 21:
-/* #line 1199 "runtime/rt_parse.c" */
+/* #line 1191 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr57;
@@ -1283,14 +1275,14 @@ case 21:
 		goto tr57;
 	goto tr42;
 tr57:
-/* #line 403 "runtime/rt_parse.rl" */
-	{ P->u = P->u << 4 | (uint32_t)rt_hexval((*p)); }
+/* #line 395 "runtime/rt_parse.rl" */
+	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st22;
 st22:
 	if ( ++p == pe )
 		goto _test_eof22;
 case 22:
-/* #line 1215 "runtime/rt_parse.c" */
+/* #line 1207 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr58;
@@ -1350,7 +1342,7 @@ case 29:
 		goto st25;
 	goto tr59;
 tr22:
-/* #line 535 "runtime/rt_parse.rl" */
+/* #line 527 "runtime/rt_parse.rl" */
 	{
         if (P->field->type != RT_T_INT) {
             rt_fail(P, RT_E_TYPE, POS(p), rt_type_reason(P->field),
@@ -1363,21 +1355,21 @@ tr22:
         P->num_ovf = 0;
         P->expect = RT_X_NUMBER;
     }
-/* #line 547 "runtime/rt_parse.rl" */
+/* #line 539 "runtime/rt_parse.rl" */
 	{ P->num_neg = 1; }
 	goto st30;
 st30:
 	if ( ++p == pe )
 		goto _test_eof30;
 case 30:
-/* #line 1292 "runtime/rt_parse.c" */
+/* #line 1284 "runtime/rt_parse.c" */
 	if ( (*p) == 48u )
 		goto st31;
 	if ( 49u <= (*p) && (*p) <= 57u )
 		goto tr61;
 	goto st0;
 tr23:
-/* #line 535 "runtime/rt_parse.rl" */
+/* #line 527 "runtime/rt_parse.rl" */
 	{
         if (P->field->type != RT_T_INT) {
             rt_fail(P, RT_E_TYPE, POS(p), rt_type_reason(P->field),
@@ -1395,7 +1387,7 @@ st31:
 	if ( ++p == pe )
 		goto _test_eof31;
 case 31:
-/* #line 1315 "runtime/rt_parse.c" */
+/* #line 1307 "runtime/rt_parse.c" */
 	switch( (*p) ) {
 		case 13u: goto tr62;
 		case 32u: goto tr62;
@@ -1409,7 +1401,7 @@ case 31:
 		goto tr62;
 	goto st0;
 tr24:
-/* #line 535 "runtime/rt_parse.rl" */
+/* #line 527 "runtime/rt_parse.rl" */
 	{
         if (P->field->type != RT_T_INT) {
             rt_fail(P, RT_E_TYPE, POS(p), rt_type_reason(P->field),
@@ -1422,7 +1414,7 @@ tr24:
         P->num_ovf = 0;
         P->expect = RT_X_NUMBER;
     }
-/* #line 548 "runtime/rt_parse.rl" */
+/* #line 540 "runtime/rt_parse.rl" */
 	{
         uint64_t d = (uint64_t)((*p) - '0');
         uint64_t lim = P->num_neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
@@ -1433,7 +1425,7 @@ tr24:
     }
 	goto st32;
 tr61:
-/* #line 548 "runtime/rt_parse.rl" */
+/* #line 540 "runtime/rt_parse.rl" */
 	{
         uint64_t d = (uint64_t)((*p) - '0');
         uint64_t lim = P->num_neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
@@ -1447,7 +1439,7 @@ st32:
 	if ( ++p == pe )
 		goto _test_eof32;
 case 32:
-/* #line 1363 "runtime/rt_parse.c" */
+/* #line 1355 "runtime/rt_parse.c" */
 	switch( (*p) ) {
 		case 13u: goto tr62;
 		case 32u: goto tr62;
@@ -1464,7 +1456,7 @@ case 32:
 		goto tr62;
 	goto st0;
 tr26:
-/* #line 587 "runtime/rt_parse.rl" */
+/* #line 579 "runtime/rt_parse.rl" */
 	{
         if (P->field->type != RT_T_BOOL) {
             rt_fail(P, RT_E_TYPE, POS(p), rt_type_reason(P->field),
@@ -1478,7 +1470,7 @@ st33:
 	if ( ++p == pe )
 		goto _test_eof33;
 case 33:
-/* #line 1392 "runtime/rt_parse.c" */
+/* #line 1384 "runtime/rt_parse.c" */
 	if ( (*p) == 97u )
 		goto st34;
 	goto st0;
@@ -1504,7 +1496,7 @@ case 36:
 		goto tr69;
 	goto st0;
 tr27:
-/* #line 587 "runtime/rt_parse.rl" */
+/* #line 579 "runtime/rt_parse.rl" */
 	{
         if (P->field->type != RT_T_BOOL) {
             rt_fail(P, RT_E_TYPE, POS(p), rt_type_reason(P->field),
@@ -1518,7 +1510,7 @@ st37:
 	if ( ++p == pe )
 		goto _test_eof37;
 case 37:
-/* #line 1430 "runtime/rt_parse.c" */
+/* #line 1422 "runtime/rt_parse.c" */
 	if ( (*p) == 114u )
 		goto st38;
 	goto st0;
@@ -1537,7 +1529,7 @@ case 39:
 		goto tr72;
 	goto st0;
 tr10:
-/* #line 382 "runtime/rt_parse.rl" */
+/* #line 374 "runtime/rt_parse.rl" */
 	{
         if (rt_put(P, mark, (size_t)(p - mark), POS(mark), 1)) {p++;  P->cs = 40; goto _out;}
         P->in_esc = 1;
@@ -1547,7 +1539,7 @@ st40:
 	if ( ++p == pe )
 		goto _test_eof40;
 case 40:
-/* #line 1457 "runtime/rt_parse.c" */
+/* #line 1449 "runtime/rt_parse.c" */
 	switch( (*p) ) {
 		case 34u: goto tr73;
 		case 47u: goto tr73;
@@ -1561,14 +1553,14 @@ case 40:
 	}
 	goto tr42;
 tr74:
-/* #line 402 "runtime/rt_parse.rl" */
+/* #line 394 "runtime/rt_parse.rl" */
 	{ P->in_esc = 2; P->u = 0; }
 	goto st41;
 st41:
 	if ( ++p == pe )
 		goto _test_eof41;
 case 41:
-/* #line 1476 "runtime/rt_parse.c" */
+/* #line 1468 "runtime/rt_parse.c" */
 	switch( (*p) ) {
 		case 68u: goto tr76;
 		case 100u: goto tr76;
@@ -1583,14 +1575,14 @@ case 41:
 		goto tr75;
 	goto tr42;
 tr75:
-/* #line 403 "runtime/rt_parse.rl" */
-	{ P->u = P->u << 4 | (uint32_t)rt_hexval((*p)); }
+/* #line 395 "runtime/rt_parse.rl" */
+	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st42;
 st42:
 	if ( ++p == pe )
 		goto _test_eof42;
 case 42:
-/* #line 1496 "runtime/rt_parse.c" */
+/* #line 1488 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr77;
@@ -1601,14 +1593,14 @@ case 42:
 		goto tr77;
 	goto tr42;
 tr77:
-/* #line 403 "runtime/rt_parse.rl" */
-	{ P->u = P->u << 4 | (uint32_t)rt_hexval((*p)); }
+/* #line 395 "runtime/rt_parse.rl" */
+	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st43;
 st43:
 	if ( ++p == pe )
 		goto _test_eof43;
 case 43:
-/* #line 1512 "runtime/rt_parse.c" */
+/* #line 1504 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr78;
@@ -1619,14 +1611,14 @@ case 43:
 		goto tr78;
 	goto tr42;
 tr78:
-/* #line 403 "runtime/rt_parse.rl" */
-	{ P->u = P->u << 4 | (uint32_t)rt_hexval((*p)); }
+/* #line 395 "runtime/rt_parse.rl" */
+	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st44;
 st44:
 	if ( ++p == pe )
 		goto _test_eof44;
 case 44:
-/* #line 1528 "runtime/rt_parse.c" */
+/* #line 1520 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr79;
@@ -1637,14 +1629,14 @@ case 44:
 		goto tr79;
 	goto tr42;
 tr76:
-/* #line 403 "runtime/rt_parse.rl" */
-	{ P->u = P->u << 4 | (uint32_t)rt_hexval((*p)); }
+/* #line 395 "runtime/rt_parse.rl" */
+	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st45;
 st45:
 	if ( ++p == pe )
 		goto _test_eof45;
 case 45:
-/* #line 1544 "runtime/rt_parse.c" */
+/* #line 1536 "runtime/rt_parse.c" */
 	if ( (*p) < 56u ) {
 		if ( 48u <= (*p) && (*p) <= 55u )
 			goto tr77;
@@ -1658,14 +1650,14 @@ case 45:
 		goto tr80;
 	goto tr42;
 tr80:
-/* #line 403 "runtime/rt_parse.rl" */
-	{ P->u = P->u << 4 | (uint32_t)rt_hexval((*p)); }
+/* #line 395 "runtime/rt_parse.rl" */
+	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st46;
 st46:
 	if ( ++p == pe )
 		goto _test_eof46;
 case 46:
-/* #line 1563 "runtime/rt_parse.c" */
+/* #line 1555 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr81;
@@ -1676,14 +1668,14 @@ case 46:
 		goto tr81;
 	goto tr42;
 tr81:
-/* #line 403 "runtime/rt_parse.rl" */
-	{ P->u = P->u << 4 | (uint32_t)rt_hexval((*p)); }
+/* #line 395 "runtime/rt_parse.rl" */
+	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st47;
 st47:
 	if ( ++p == pe )
 		goto _test_eof47;
 case 47:
-/* #line 1579 "runtime/rt_parse.c" */
+/* #line 1571 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr82;
@@ -1694,9 +1686,9 @@ case 47:
 		goto tr82;
 	goto tr42;
 tr82:
-/* #line 413 "runtime/rt_parse.rl" */
+/* #line 405 "runtime/rt_parse.rl" */
 	{
-        P->u_hi = P->u << 4 | (uint32_t)rt_hexval((*p));
+        P->u_hi = P->u << 4 | (uint32_t)rt_hex_digit((*p));
         P->u = 0;
         P->in_esc = 3;
     }
@@ -1705,7 +1697,7 @@ st48:
 	if ( ++p == pe )
 		goto _test_eof48;
 case 48:
-/* #line 1599 "runtime/rt_parse.c" */
+/* #line 1591 "runtime/rt_parse.c" */
 	if ( (*p) == 92u )
 		goto st49;
 	goto tr42;
@@ -1726,14 +1718,14 @@ case 50:
 	}
 	goto tr42;
 tr85:
-/* #line 403 "runtime/rt_parse.rl" */
-	{ P->u = P->u << 4 | (uint32_t)rt_hexval((*p)); }
+/* #line 395 "runtime/rt_parse.rl" */
+	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st51;
 st51:
 	if ( ++p == pe )
 		goto _test_eof51;
 case 51:
-/* #line 1625 "runtime/rt_parse.c" */
+/* #line 1617 "runtime/rt_parse.c" */
 	if ( (*p) > 70u ) {
 		if ( 99u <= (*p) && (*p) <= 102u )
 			goto tr86;
@@ -1741,14 +1733,14 @@ case 51:
 		goto tr86;
 	goto tr42;
 tr86:
-/* #line 403 "runtime/rt_parse.rl" */
-	{ P->u = P->u << 4 | (uint32_t)rt_hexval((*p)); }
+/* #line 395 "runtime/rt_parse.rl" */
+	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st52;
 st52:
 	if ( ++p == pe )
 		goto _test_eof52;
 case 52:
-/* #line 1638 "runtime/rt_parse.c" */
+/* #line 1630 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr87;
@@ -1759,14 +1751,14 @@ case 52:
 		goto tr87;
 	goto tr42;
 tr87:
-/* #line 403 "runtime/rt_parse.rl" */
-	{ P->u = P->u << 4 | (uint32_t)rt_hexval((*p)); }
+/* #line 395 "runtime/rt_parse.rl" */
+	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st53;
 st53:
 	if ( ++p == pe )
 		goto _test_eof53;
 case 53:
-/* #line 1654 "runtime/rt_parse.c" */
+/* #line 1646 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr88;
@@ -1896,7 +1888,7 @@ case 60:
 	switch (  P->cs ) {
 	case 3: 
 	case 6: 
-/* #line 433 "runtime/rt_parse.rl" */
+/* #line 425 "runtime/rt_parse.rl" */
 	{
         if (P->in_str && !P->in_esc)
             rt_put(P, mark, (size_t)(p - mark), POS(mark), 1);
@@ -1922,7 +1914,7 @@ case 60:
 	case 58: 
 	case 59: 
 	case 60: 
-/* #line 443 "runtime/rt_parse.rl" */
+/* #line 435 "runtime/rt_parse.rl" */
 	{
         rt_put(P, mark, (size_t)(p - mark), POS(mark), 1);
         rt_fail(P, RT_E_UTF8, POS(p), "invalid UTF-8 sequence",
@@ -1957,9 +1949,9 @@ case 60:
 	case 51: 
 	case 52: 
 	case 53: 
-/* #line 448 "runtime/rt_parse.rl" */
+/* #line 440 "runtime/rt_parse.rl" */
 	{
-        if (P->in_esc == 3 || (P->in_esc == 2 && rt_hexval((*p)) >= 0))
+        if (P->in_esc == 3 || (P->in_esc == 2 && rt_hex_digit((*p)) >= 0))
             rt_fail(P, RT_E_UTF8, POS(p), "unpaired surrogate escape",
                     rt_str_field(P));
         else
@@ -1967,14 +1959,14 @@ case 60:
                     rt_str_field(P));
     }
 	break;
-/* #line 1851 "runtime/rt_parse.c" */
+/* #line 1843 "runtime/rt_parse.c" */
 	}
 	}
 
 	_out: {}
 	}
 
-/* #line 702 "runtime/rt_parse.rl" */
+/* #line 694 "runtime/rt_parse.rl" */
 #pragma GCC diagnostic pop
 
     if (!P->err && P->cs == rt_json_error)

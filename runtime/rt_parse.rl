@@ -14,6 +14,7 @@
  * fed to the field's sinks (pseudonymous and secret values), so a secret is
  * only ever read from the caller's chunk.
  */
+#include "rt_hex.h"
 #include "rt_parse.h"
 #include "rt_sink.h"
 
@@ -359,15 +360,6 @@ static const uint8_t *rt_scan_plain(const uint8_t *q, const uint8_t *pe)
     }
 }
 
-static int rt_hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
 
 #define POS(x) (P->fed + (uint64_t)((x) - chunk))
 
@@ -400,10 +392,10 @@ static int rt_hexval(uint8_t c)
         mark = fpc + 1;
     }
     action u_start { P->in_esc = 2; P->u = 0; }
-    action u_dig { P->u = P->u << 4 | (uint32_t)rt_hexval(fc); }
+    action u_dig { P->u = P->u << 4 | (uint32_t)rt_hex_digit(fc); }
     # The last digit of an escape: completes the code point.
     action u_done {
-        P->u = P->u << 4 | (uint32_t)rt_hexval(fc);
+        P->u = P->u << 4 | (uint32_t)rt_hex_digit(fc);
         int r = rt_put_cp(P, P->u, POS(fpc));
         P->u = 0;
         if (r) fbreak;
@@ -411,12 +403,12 @@ static int rt_hexval(uint8_t c)
         mark = fpc + 1;
     }
     action u_high {
-        P->u_hi = P->u << 4 | (uint32_t)rt_hexval(fc);
+        P->u_hi = P->u << 4 | (uint32_t)rt_hex_digit(fc);
         P->u = 0;
         P->in_esc = 3;
     }
     action u_pair {
-        P->u = P->u << 4 | (uint32_t)rt_hexval(fc);
+        P->u = P->u << 4 | (uint32_t)rt_hex_digit(fc);
         uint32_t cp = 0x10000 + ((P->u_hi - 0xd800) << 10) + (P->u - 0xdc00);
         int r = rt_put_cp(P, cp, POS(fpc));
         P->u = P->u_hi = 0;
@@ -446,7 +438,7 @@ static int rt_hexval(uint8_t c)
                 rt_str_field(P));
     }
     action e_esc {
-        if (P->in_esc == 3 || (P->in_esc == 2 && rt_hexval(fc) >= 0))
+        if (P->in_esc == 3 || (P->in_esc == 2 && rt_hex_digit(fc) >= 0))
             rt_fail(P, RT_E_UTF8, POS(fpc), "unpaired surrogate escape",
                     rt_str_field(P));
         else

@@ -30,16 +30,6 @@ int rt_tee_fail(rt_tee *t, const char *fmt, ...)
     return -1;
 }
 
-void rt_tee_hex(const uint8_t *in, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[in[i] >> 4];
-        out[2 * i + 1] = digits[in[i] & 15];
-    }
-    out[2 * n] = 0;
-}
-
 rt_tee *rt_tee_open(const char *kind, const char *arg, const char *app_id, const char **err)
 {
     const char *msg = NULL;

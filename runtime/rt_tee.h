@@ -208,9 +208,6 @@ int rt_tee_fail(rt_tee *t, const char *fmt, ...)
 int rt_tee_sim_init(rt_tee *t, const char *seed_path);
 int rt_tee_dstack_init(rt_tee *t, const char *socket_path);
 
-/* Lowercase hex of in[0..n) into out (2n + 1 bytes, NUL-terminated). */
-void rt_tee_hex(const uint8_t *in, size_t n, char *out);
-
 #endif /* RT_TEE_PROVIDER */
 
 #ifdef __cplusplus

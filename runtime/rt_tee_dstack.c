@@ -33,6 +33,7 @@
 #define _GNU_SOURCE
 #endif
 #define RT_TEE_PROVIDER
+#include "rt_hex.h"
 #include "rt_tee.h"
 
 #include <ctype.h>
@@ -488,17 +489,6 @@ static int get_str(conn *c, json_object *o, const char *key, const char **s, siz
     return 0;
 }
 
-static int hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* Checks that s[0..n) is hex of an even length; returns the byte count or
  * -1 with a message. */
 static long hex_check(conn *c, const char *key, const char *s, size_t n)
@@ -507,15 +497,9 @@ static long hex_check(conn *c, const char *key, const char *s, size_t n)
         return rt_tee_fail(c->t, "dstack %s: \"%s\" has an odd number of hex digits", c->method,
                            key);
     for (size_t i = 0; i < n; i++)
-        if (hexval(s[i]) < 0)
+        if (rt_hex_digit((unsigned char)s[i]) < 0)
             return rt_tee_fail(c->t, "dstack %s: \"%s\" is not hex", c->method, key);
     return (long)(n / 2);
-}
-
-static void hex_decode(const char *s, size_t nbytes, uint8_t *out)
-{
-    for (size_t i = 0; i < nbytes; i++)
-        out[i] = (uint8_t)(hexval(s[2 * i]) << 4 | hexval(s[2 * i + 1]));
 }
 
 /* ---- one RPC ------------------------------------------------------------ */
@@ -617,7 +601,7 @@ static int dstack_derive(rt_tee *t, const char *path, uint8_t out[32])
         rt_tee_fail(t, "dstack GetKey: \"signature_chain\" is not an array");
         goto out;
     }
-    hex_decode(key, 32, out);
+    rt_hex_decode(key, 64, out, 32);   /* hex_check has vetted it */
     rc = 0;
 out:
     /* json-c keeps the key's hex in the response object: wipe it. */
@@ -646,7 +630,7 @@ static int dstack_quote(rt_tee *t, const uint8_t report_data[64], uint8_t **quot
     char *log_copy = NULL;
     int rc = -1;
 
-    rt_tee_hex(report_data, 64, rd_hex);
+    rt_hex_encode(report_data, 64, rd_hex);
     snprintf(req, sizeof req, "{\"report_data\":\"%s\"}", rd_hex);
     json_object *resp = dstack_call(t, "GetQuote", req);
     if (!resp || get_str(&c, resp, "quote", &qhex, &qn) != 0 ||
@@ -677,7 +661,7 @@ static int dstack_quote(rt_tee *t, const uint8_t report_data[64], uint8_t **quot
             rt_tee_fail(t, "dstack GetQuote: \"report_data\" is %ld bytes, expected 64", rb);
             goto out;
         }
-        hex_decode(rd, 64, echo);
+        rt_hex_decode(rd, 128, echo, 64);
         if (memcmp(echo, report_data, 64) != 0) {
             rt_tee_fail(t, "dstack GetQuote: the agent's report_data differs from the request");
             goto out;
@@ -689,7 +673,7 @@ static int dstack_quote(rt_tee *t, const uint8_t report_data[64], uint8_t **quot
         rt_tee_fail(t, "dstack GetQuote: out of memory");
         goto out;
     }
-    hex_decode(qhex, (size_t)nb, q);
+    rt_hex_decode(qhex, 2 * (size_t)nb, q, (size_t)nb);
     /* report_data sits at byte 520 of the TD report body, which starts at 48
      * in a v4 quote and at 54 in a v5 one (after a 6-byte body descriptor). */
     uint16_t ver = le16(q);

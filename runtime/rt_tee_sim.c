@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #endif
 #define RT_TEE_PROVIDER
+#include "rt_hex.h"
 #include "rt_tee.h"
 
 #include <errno.h>
@@ -399,7 +400,7 @@ static int sim_info(rt_tee *t, rt_tee_info_t *info)
     uint8_t h[32];
     if (digest(EVP_sha256(), s->seed, sizeof s->seed, "instance", 8, h) != 0)
         return rt_tee_fail(t, "sim info: SHA-256 failed (OpenSSL)");
-    rt_tee_hex(h, 20, info->instance_id);
+    rt_hex_encode(h, 20, info->instance_id);
 
     const char *compose = getenv("TOYAPP_COMPOSE_FILE");
     if (compose) {
@@ -408,7 +409,7 @@ static int sim_info(rt_tee *t, rt_tee_info_t *info)
     } else if (digest(EVP_sha256(), "", 0, NULL, 0, h) != 0) {
         return rt_tee_fail(t, "sim info: SHA-256 failed (OpenSSL)");
     }
-    rt_tee_hex(h, 32, info->compose_hash);
+    rt_hex_encode(h, 32, info->compose_hash);
     snprintf(info->app_id, sizeof info->app_id, "%s", t->app_id);
     return 0;
 }

@@ -124,7 +124,6 @@ void job_error(job *j, int status, const char *code, const char *msg);
 size_t now_iso(char out[32]);
 /* Milliseconds on the monotonic clock, for reconnect back-off. */
 uint64_t now_ms(void);
-void hex_encode(const uint8_t *in, size_t n, char *out);
 /* Serializes rec/obj to a malloc'd canonical JSON string. */
 char *ser_alloc(const rt_record *rec, const void *obj, unsigned flags, size_t *len);
 /* Signs the unsigned canonical bytes of rec/obj with the enclave key. */

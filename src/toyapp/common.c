@@ -137,16 +137,6 @@ uint64_t now_ms(void)
     return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
-void hex_encode(const uint8_t *in, size_t n, char *out)
-{
-    static const char d[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = d[in[i] >> 4];
-        out[2 * i + 1] = d[in[i] & 15];
-    }
-    out[2 * n] = 0;
-}
-
 char *ser_alloc(const rt_record *rec, const void *obj, unsigned flags, size_t *len)
 {
     for (size_t cap = 4096; cap <= 64u << 20; cap *= 4) {

@@ -14,23 +14,11 @@
 
 #include "app.h"
 #include "logread.h"
+#include "rt_hex.h"
 #include "rt_merkle.h"
 
 #define REPORT_LOCK 0x7265706f  /* "repo" */
 #define NODE_ID(level, start) (((uint64_t)(level) << 56) | (start))
-
-static int unhex(const char *h, uint8_t *out, size_t n)
-{
-    if (!h || strlen(h) != 2 * n)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        unsigned v;
-        if (sscanf(h + 2 * i, "%2x", &v) != 1)
-            return -1;
-        out[i] = (uint8_t)v;
-    }
-    return 0;
-}
 
 static const char *jstr(json_object *o, const char *k)
 {
@@ -51,8 +39,8 @@ static int parse_head(const char *json, size_t len, head *h)
     json_object *o = json_tokener_parse(json), *v;
     (void)len;
     int ok = o && json_object_object_get_ex(o, "treeSize", &v)
-             && !unhex(jstr(o, "root"), h->th.root, 32) && !unhex(jstr(o, "publicKey"), h->pub, 32)
-             && !unhex(jstr(o, "signature"), h->sig, 64) && jstr(o, "timestamp");
+             && !rt_hex_decode_str(jstr(o, "root"), h->th.root, 32) && !rt_hex_decode_str(jstr(o, "publicKey"), h->pub, 32)
+             && !rt_hex_decode_str(jstr(o, "signature"), h->sig, 64) && jstr(o, "timestamp");
     if (ok) {
         h->th.treeSize = (uint64_t)json_object_get_int64(v);
         snprintf(h->ts, sizeof h->ts, "%s", jstr(o, "timestamp"));
@@ -156,7 +144,7 @@ void log_proof(PGconn *c, job *j)
     int pending = PQgetisnull(r, 0, 0);
     uint64_t index = pending ? 0 : strtoull(PQgetvalue(r, 0, 0), NULL, 10);
     uint8_t leaf[32];
-    int leaf_ok = !unhex(PQgetvalue(r, 0, 1) + 2, leaf, 32);   /* bytea text: \x... */
+    int leaf_ok = !rt_hex_decode_str(PQgetvalue(r, 0, 1) + 2, leaf, 32);   /* bytea text: \x... */
     PQclear(r);
     head h;
     int found = 0;
@@ -374,7 +362,7 @@ static int make_report(PGconn *c, const char *id, job *j)
         h.th.signature = (rt_bytes){ h.sig, 64 };
     }
     memcpy(digest, "sha256:", 7);
-    hex_encode(h.th.root, 32, digest + 7);
+    rt_hex_encode(h.th.root, 32, digest + 7);
     int has_prev = PQntuples(prev) == 1;
     const char *start = has_prev ? PQgetvalue(prev, 0, 1) : PQntuples(first) ? PQgetvalue(first, 0, 0) : now;
     uint64_t tu = counter(cnt, "users_processed"), ts_ = counter(cnt, "safe_api_calls"),
@@ -501,7 +489,7 @@ void reports_list(PGconn *c, job *j)
         refs[i].reportId = (rt_str){ PQgetvalue(r, i, 0), strlen(PQgetvalue(r, i, 0)) };
         refs[i].generatedAt = (rt_str){ g ? g : "", g ? strlen(g) : 0 };
         refs[i].treeSize = strtoull(PQgetvalue(r, i, 2), NULL, 10);
-        if (s && !unhex(s, sigs[i], 64))
+        if (s && !rt_hex_decode_str(s, sigs[i], 64))
             refs[i].signature = (rt_bytes){ sigs[i], 64 };
     }
     toy_resp_reports out = { .reports = { refs, (size_t)n }, .page = page, .total = total };

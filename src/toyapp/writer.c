@@ -19,6 +19,7 @@
 #include <openssl/rand.h>
 
 #include "app.h"
+#include "rt_hex.h"
 #include "rt_merkle.h"
 #include "rt_tee.h"
 
@@ -76,7 +77,7 @@ static int make_entry(job *j, entry *e, const char *ts, size_t tsn)
         if (RAND_bytes(rid, sizeof rid) != 1 || RAND_bytes(e->token, sizeof e->token) != 1)
             return -1;
         memcpy(e->receipt_id, "r_", 2);
-        hex_encode(rid, sizeof rid, e->receipt_id + 2);
+        rt_hex_encode(rid, sizeof rid, e->receipt_id + 2);
         struct sha256_ctx h;
         sha256_init(&h);
         sha256_update(&h, sizeof e->token, e->token);

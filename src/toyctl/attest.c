@@ -158,7 +158,7 @@ static int replay(const char *text, size_t n, ev_log *L, char *err, size_t errca
             snprintf(err, errcap, "event %zu: imr %lld is not 0..3", i, (long long)k);
             return -1;
         }
-        if (tc_unhex(json_object_get_string(dg), (size_t)json_object_get_string_len(dg), d, 48) != 0) {
+        if (rt_hex_decode(json_object_get_string(dg), (size_t)json_object_get_string_len(dg), d, 48) != 0) {
             snprintf(err, errcap, "event %zu: digest is not 48 bytes of hex", i);
             return -1;
         }
@@ -178,7 +178,7 @@ static int replay(const char *text, size_t n, ev_log *L, char *err, size_t errca
         }
         size_t phn = (size_t)json_object_get_string_len(pl), pn = phn / 2;
         uint8_t *payload = malloc(pn ? pn : 1);
-        if (!payload || tc_unhex(json_object_get_string(pl), phn, payload, pn) != 0) {
+        if (!payload || rt_hex_decode(json_object_get_string(pl), phn, payload, pn) != 0) {
             free(payload);
             snprintf(err, errcap, "RTMR3 event %zu: event_payload is not hex", i);
             return -1;
@@ -206,7 +206,7 @@ static int replay(const char *text, size_t n, ev_log *L, char *err, size_t errca
             snprintf(L->rtmr3_bad, sizeof L->rtmr3_bad, "event %zu (\"%.40s\")", i, name);
         }
         if (nn == 12 && memcmp(name, "compose-hash", 12) == 0 && pn == 32)
-            tc_hex(payload, 32, L->compose_hash);
+            rt_hex_encode(payload, 32, L->compose_hash);
         free(payload);
     }
     return 0;
@@ -252,10 +252,10 @@ int tc_verify_attestation(struct json_object *att, struct json_object *r, const 
     uint8_t rd[64], want[64], pub[32];
     snprintf(what, sizeof what, "attestation: reportData is SHA-256(publicKey) || %s",
              tc_strlen(att, "nonce") ? "SHA-256(nonce)" : "32 zero bytes (no nonce)");
-    if (tc_unhex(tc_str(att, "reportData"), tc_strlen(att, "reportData"), rd, 64) != 0) {
+    if (rt_hex_decode(tc_str(att, "reportData"), tc_strlen(att, "reportData"), rd, 64) != 0) {
         tc_fail(what, "reportData is %zu hex digits, expected 128", tc_strlen(att, "reportData"));
         ok = 0;
-    } else if (tc_unhex(tc_str(att, "publicKey"), tc_strlen(att, "publicKey"), pub, 32) != 0) {
+    } else if (rt_hex_decode(tc_str(att, "publicKey"), tc_strlen(att, "publicKey"), pub, 32) != 0) {
         tc_fail(what, "publicKey is not 32 bytes");
         ok = 0;
     } else {
@@ -278,7 +278,7 @@ int tc_verify_attestation(struct json_object *att, struct json_object *r, const 
         fprintf(stderr, "toyctl: out of memory\n");
         exit(1);
     }
-    tc_unhex(tc_str(att, "quote"), 2 * qn, q, qn); /* hex checked by tc_shape */
+    rt_hex_decode(tc_str(att, "quote"), 2 * qn, q, qn); /* hex checked by tc_shape */
     snprintf(what, sizeof what, "attestation: quote is a TDX quote v4");
     if (qn < RT_TEE_QUOTE_SIGNED_LEN + 4 || le16(q) != 4 || le16(q + 2) != 2 || le32(q + 4) != 0x81) {
         if (qn < RT_TEE_QUOTE_SIGNED_LEN + 4)

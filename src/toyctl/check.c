@@ -136,40 +136,6 @@ struct json_object *tc_load(const char *role, const char *path)
     return o;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-int tc_unhex(const char *s, size_t n, uint8_t *out, size_t want)
-{
-    if (!s || n != 2 * want)
-        return -1;
-    for (size_t i = 0; i < want; i++) {
-        int h = hexval((unsigned char)s[2 * i]), l = hexval((unsigned char)s[2 * i + 1]);
-        if (h < 0 || l < 0)
-            return -1;
-        out[i] = (uint8_t)(h << 4 | l);
-    }
-    return 0;
-}
-
-void tc_hex(const uint8_t *in, size_t n, char *out)
-{
-    static const char d[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = d[in[i] >> 4];
-        out[2 * i + 1] = d[in[i] & 15];
-    }
-    out[2 * n] = 0;
-}
-
 void tc_sha256(const void *a, size_t na, const void *b, size_t nb, uint8_t out[32])
 {
     EVP_MD_CTX *c = EVP_MD_CTX_new();

@@ -142,7 +142,7 @@ static int parse_args(int argc, char **argv, int npos, unsigned allowed, args *a
         return usage("%s: missing file argument", argv[1]);
     if (stdin_uses > 1)
         return usage("only one input can be read from stdin (-)");
-    if (a->pubkey_hex && tc_unhex(a->pubkey_hex, strlen(a->pubkey_hex), a->pubkey, 32) != 0)
+    if (a->pubkey_hex && rt_hex_decode(a->pubkey_hex, strlen(a->pubkey_hex), a->pubkey, 32) != 0)
         return usage("--pubkey %s: expected 64 hex digits (a 32-byte Ed25519 public key)",
                      a->pubkey_hex);
     if (a->pubkey_hex && a->attestation)

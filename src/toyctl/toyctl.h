@@ -21,6 +21,7 @@
 
 #include <json-c/json.h>
 
+#include "rt_hex.h"
 #include "rt_ser.h"
 
 /* Largest input file accepted, in bytes: far above any real report, proof
@@ -78,13 +79,6 @@ char *tc_read_file(const char *path, size_t *len, char *err, size_t errcap);
 /* Reads and parses a JSON document.  On failure prints
  * "FAIL <role> parses as JSON: <path>: <why>" and returns NULL. */
 struct json_object *tc_load(const char *role, const char *path);
-
-/* Decodes exactly 2*want hex digits (either case) from s[0..n) into out.
- * Returns 0, or -1 if the length differs or a character is not hex. */
-int tc_unhex(const char *s, size_t n, uint8_t *out, size_t want);
-
-/* Lowercase hex of in[0..n) into out (2n + 1 bytes, NUL-terminated). */
-void tc_hex(const uint8_t *in, size_t n, char *out);
 
 /* SHA-256 of a[0..na) || b[0..nb); b may be NULL when nb is 0. */
 void tc_sha256(const void *a, size_t na, const void *b, size_t nb, uint8_t out[32]);

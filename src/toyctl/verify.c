@@ -23,7 +23,7 @@
 /* Decodes the hex string member at path into exactly want bytes. */
 static int member_bytes(struct json_object *o, const char *path, uint8_t *out, size_t want)
 {
-    return tc_unhex(tc_str(o, path), tc_strlen(o, path), out, want);
+    return rt_hex_decode(tc_str(o, path), tc_strlen(o, path), out, want);
 }
 
 static int str_eq(struct json_object *a, const char *pa, struct json_object *b, const char *pb)
@@ -44,7 +44,7 @@ static uint8_t (*hash_list(struct json_object *arr, size_t *n))[RT_MERKLE_HASH]
     }
     for (size_t i = 0; i < *n; i++) {
         struct json_object *e = json_object_array_get_idx(arr, i);
-        if (tc_unhex(json_object_get_string(e), (size_t)json_object_get_string_len(e), h[i],
+        if (rt_hex_decode(json_object_get_string(e), (size_t)json_object_get_string_len(e), h[i],
                      RT_MERKLE_HASH) != 0)
             memset(h[i], 0, RT_MERKLE_HASH); /* unreachable after tc_shape */
     }
@@ -99,8 +99,8 @@ int tc_bind_pubkey(const char *role, const char *have_hex, const uint8_t pub[32]
     uint8_t have[32];
     char what[96], want_hex[65];
     snprintf(what, sizeof what, "%s: publicKey is the key given with --pubkey", role);
-    tc_hex(pub, 32, want_hex);
-    if (tc_unhex(have_hex, strlen(have_hex), have, 32) != 0 || memcmp(have, pub, 32) != 0) {
+    rt_hex_encode(pub, 32, want_hex);
+    if (rt_hex_decode(have_hex, strlen(have_hex), have, 32) != 0 || memcmp(have, pub, 32) != 0) {
         tc_fail(what, "it is %s, expected %s", have_hex, want_hex);
         return 0;
     }
@@ -283,7 +283,7 @@ int tc_verify_receipt(struct json_object *rc, struct json_object *pf, const uint
 
     /* The log: entry -> tree root -> tree head signature. */
     char lh[65];
-    tc_hex(leaf, sizeof leaf, lh);
+    rt_hex_encode(leaf, sizeof leaf, lh);
     snprintf(what, sizeof what, "receipt proof: leafHash is the audit entry's leaf hash");
     if (strcmp(tc_str(pf, "leafHash"), lh) == 0) {
         tc_ok("%s", what);
@@ -330,7 +330,7 @@ int tc_verify_receipt(struct json_object *rc, struct json_object *pf, const uint
         uint8_t salt[256], commit[32], want[32];
         size_t sn = tc_strlen(rc, "salt") / 2;
         snprintf(what, sizeof what, "receipt: payloadCommitment is SHA-256(salt || payload)");
-        if (sn > sizeof salt || tc_unhex(tc_str(rc, "salt"), tc_strlen(rc, "salt"), salt, sn) != 0 ||
+        if (sn > sizeof salt || rt_hex_decode(tc_str(rc, "salt"), tc_strlen(rc, "salt"), salt, sn) != 0 ||
             member_bytes(rc, "payloadCommitment", want, 32) != 0) {
             tc_fail(what, "salt is not hex of at most %zu bytes", sizeof salt);
             ok = 0;
