@@ -117,6 +117,10 @@ void queue_wake_all(queue *q);
 /* Hands a finished job back to the service thread. */
 void job_done(job *j);
 void job_free(job *j);
+/* A malloc'd JSON error {"error": code, "message": msg}, with "field" when
+ * field is not NULL and "offset" when offset >= 0; its length in *len. */
+char *error_json(const char *code, const char *msg, const char *field, long long offset,
+                 size_t *len);
 /* Sets j's result to a JSON error {"error":code,"message":msg}. */
 void job_error(job *j, int status, const char *code, const char *msg);
 

@@ -100,22 +100,37 @@ void job_free(job *j)
     free(j);
 }
 
-void job_error(job *j, int status, const char *code, const char *msg)
+char *error_json(const char *code, const char *msg, const char *field, long long offset,
+                 size_t *len)
 {
-    char buf[512];
+    char buf[1024];
     rt_jw w;
     rt_jw_init(&w, buf, sizeof buf);
     rt_jw_obj_begin(&w);
     rt_jw_key(&w, "error", 5);
     rt_jw_str(&w, code, strlen(code));
+    if (field) {
+        rt_jw_key(&w, "field", 5);
+        rt_jw_str(&w, field, strlen(field));
+    }
     rt_jw_key(&w, "message", 7);
     rt_jw_str(&w, msg, strlen(msg));
+    if (offset >= 0) {
+        rt_jw_key(&w, "offset", 6);
+        rt_jw_int(&w, offset);
+    }
     rt_jw_obj_end(&w);
     rt_jw_finish(&w);
+    char *b = malloc(w.len ? w.len : 1);
+    memcpy(b, buf, w.len);
+    *len = w.len;
+    return b;
+}
+
+void job_error(job *j, int status, const char *code, const char *msg)
+{
     free(j->body);
-    j->body = malloc(w.len ? w.len : 1);
-    memcpy(j->body, buf, w.len);
-    j->body_len = w.len;
+    j->body = error_json(code, msg, NULL, -1, &j->body_len);
     j->status = status;
 }
 

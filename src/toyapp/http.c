@@ -131,27 +131,9 @@ static void set_response(pss *s, int status, char *body, size_t len)
 static void error_response(pss *s, int status, const char *code, const char *msg,
                            const char *field, long long offset)
 {
-    char buf[1024];
-    rt_jw w;
-    rt_jw_init(&w, buf, sizeof buf);
-    rt_jw_obj_begin(&w);
-    rt_jw_key(&w, "error", 5);
-    rt_jw_str(&w, code, strlen(code));
-    if (field) {
-        rt_jw_key(&w, "field", 5);
-        rt_jw_str(&w, field, strlen(field));
-    }
-    rt_jw_key(&w, "message", 7);
-    rt_jw_str(&w, msg, strlen(msg));
-    if (offset >= 0) {
-        rt_jw_key(&w, "offset", 6);
-        rt_jw_int(&w, offset);
-    }
-    rt_jw_obj_end(&w);
-    rt_jw_finish(&w);
-    char *b = malloc(w.len);
-    memcpy(b, buf, w.len);
-    set_response(s, status, b, w.len);
+    size_t n;
+    char *b = error_json(code, msg, field, offset, &n);
+    set_response(s, status, b, n);
 }
 
 static void ser_response(pss *s, int status, const rt_record *rec, const void *obj)
