@@ -501,7 +501,6 @@ static int on_request(pss *s)
         default:
             error_response(s, 501, "not_implemented", "this endpoint is declared but not served yet", NULL, -1);
         }
-        return 0;
     }
     /* A body nobody reads leaves the connection's framing unknown. */
     if (h->content_length > 0 || h->transfer_encoding)

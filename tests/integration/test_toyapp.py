@@ -379,6 +379,10 @@ try:
     check(r.count(b"HTTP/1.1 200 ") == 2001 and b'"status"' in r.rsplit(b"HTTP/1.1 200 ", 1)[1],
           "2,000 pipelined requests (90 KB) are all answered, then the last one (%d answers)"
           % r.count(b"HTTP/1.1 200 "))
+    r = raw(API, b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 34\r\n\r\n"
+            b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n")
+    check(status_of(r) == 200 and r.count(b"HTTP/1.1 ") == 1 and b"Connection: close" in r,
+          "a body sent to a GET route is not read as the next request: one answer, then close")
     r = raw(API, b"GET /health HTTP/1.0\r\n\r\n", read_timeout=3)
     check(status_of(r) == 200 and b"Connection: close" in r,
           "HTTP/1.0 without keep-alive: answered, then closed")
