@@ -91,25 +91,15 @@ pg_pids() {
         pgrep -P "$pm" || true
     done
 }
-# A statement as the superuser, over the clusters' Unix sockets.
-pg_super() {
-    local user dir
-    dir=$TMP/pga
-    (($1 >= BASE + 2)) && dir=$TMP/pgb
-    user=$(sed -n 's/^OS_USER=//p' "$dir/cluster.conf")
-    if ((EUID == 0)); then
-        (cd / && runuser -u "$user" -- psql -X -q -h "$dir/run" -p "$1" -U postgres -d postgres -tAc "$2") >/dev/null
-    else
-        psql -X -q -h "$dir/run" -p "$1" -U postgres -d postgres -tAc "$2" >/dev/null
-    fi
-}
 settle() {
-    local n url port
+    local n url node
     for n in a b; do
         url=$(postgres/cluster.sh env "$TMP/pg$n" | sed -n 's/^DATABASE_URL=//p')
         PGOPTIONS='-c client_min_messages=error' psql "$url" -qc "VACUUM (ANALYZE)" >/dev/null
     done
-    for port in $BASE $((BASE + 1)) $((BASE + 2)) $((BASE + 3)); do pg_super "$port" CHECKPOINT; done
+    for n in a b; do
+        for node in primary replica; do postgres/cluster.sh sql "$TMP/pg$n" $node CHECKPOINT >/dev/null; done
+    done
     sleep 1
 }
 

@@ -334,30 +334,13 @@ sample_rss() {
 
 q() { timeout 600 psql "$DB" -X -q -v ON_ERROR_STOP=1 -tA "$@"; }
 
-# pg_super PORT SQL: runs SQL as the database superuser over the cluster's
-# Unix socket (cluster.sh trusts local connections of the cluster's OS user).
-pg_super() {
-    local user
-    user=$(sed -n 's/^OS_USER=//p' "$TMP/pg/cluster.conf")
-    if ((EUID == 0)); then
-        (cd / && timeout 300 runuser -u "$user" -- psql -X -q -h "$TMP/pg/run" -p "$1" -U postgres \
-            -d postgres -tAc "$2")
-    else
-        (cd / && timeout 300 psql -X -q -h "$TMP/pg/run" -p "$1" -U postgres -d postgres -tAc "$2")
-    fi
-}
+# pg_super NODE SQL: SQL as the database superuser on primary or replica.
+pg_super() { timeout 300 "$ROOT/postgres/cluster.sh" sql "$TMP/pg" "$@"; }
 
 # Waits (2 minutes at most) until the replica has replayed all the primary's WAL.
 wait_replica() {
-    local lsn i
-    lsn=$(q -c "SELECT pg_current_wal_lsn()")
-    for ((i = 0; i < 240; i++)); do
-        [[ $(timeout 10 psql "$DB_R" -X -tAc \
-            "SELECT coalesce(pg_last_wal_replay_lsn() >= '$lsn'::pg_lsn, false)" 2>/dev/null) == t ]] \
-            && return 0
-        sleep 0.5
-    done
-    say "warning: the replica has not caught up after 2 minutes"
+    PG_WAIT_SECONDS=120 "$ROOT/postgres/cluster.sh" catchup "$TMP/pg" >/dev/null 2>&1 \
+        || say "warning: the replica has not caught up after 2 minutes"
 }
 
 # Before a write scenario: VACUUM (ANALYZE) of the database, the replica
@@ -370,8 +353,8 @@ wait_replica() {
 settle() {
     PGOPTIONS='-c client_min_messages=error' q -c "VACUUM (ANALYZE)" || say "warning: VACUUM failed"
     wait_replica
-    pg_super "$PG_P" CHECKPOINT >/dev/null || say "warning: CHECKPOINT on the primary failed"
-    pg_super "$PG_R" CHECKPOINT >/dev/null || say "warning: CHECKPOINT on the replica failed"
+    pg_super primary CHECKPOINT >/dev/null || say "warning: CHECKPOINT on the primary failed"
+    pg_super replica CHECKPOINT >/dev/null || say "warning: CHECKPOINT on the replica failed"
     sleep 1
 }
 
@@ -386,8 +369,8 @@ REF_PID=${PIDS[2]}
 # and settle() runs the same VACUUM (ANALYZE) between runs instead;
 # BENCH_AUTOVACUUM=on keeps it on.
 if [[ $AUTOVACUUM == off ]]; then
-    if ! pg_super "$PG_P" "ALTER SYSTEM SET autovacuum = off" >/dev/null \
-        || ! pg_super "$PG_P" "SELECT pg_reload_conf()" >/dev/null; then
+    if ! pg_super primary "ALTER SYSTEM SET autovacuum = off" >/dev/null \
+        || ! pg_super primary "SELECT pg_reload_conf()" >/dev/null; then
         die "could not turn autovacuum off (BENCH_AUTOVACUUM=on runs with it)"
     fi
 fi

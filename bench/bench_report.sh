@@ -148,37 +148,21 @@ DB_R=$(sed -n 's/^DATABASE_REPLICA_URL=//p' <<<"$ENVS")
 
 q() { timeout 1800 psql "$DB" -X -q -v ON_ERROR_STOP=1 -tA "$@"; }
 
-# pg_super PORT SQL: SQL as the database superuser over the cluster's socket.
-pg_super() {
-    local user
-    user=$(sed -n 's/^OS_USER=//p' "$TMP/pg/cluster.conf")
-    if ((EUID == 0)); then
-        (cd / && timeout 600 runuser -u "$user" -- psql -X -q -h "$TMP/pg/run" -p "$1" -U postgres \
-            -d postgres -tAc "$2")
-    else
-        (cd / && timeout 600 psql -X -q -h "$TMP/pg/run" -p "$1" -U postgres -d postgres -tAc "$2")
-    fi
-}
+# pg_super NODE SQL: SQL as the database superuser on primary or replica.
+pg_super() { timeout 600 "$ROOT/postgres/cluster.sh" sql "$TMP/pg" "$@"; }
 
 # Waits (10 minutes at most) until the replica has replayed all the primary's WAL.
 wait_replica() {
-    local lsn i
-    lsn=$(q -c "SELECT pg_current_wal_lsn()")
-    for ((i = 0; i < 1200; i++)); do
-        [[ $(timeout 10 psql "$DB_R" -X -tAc \
-            "SELECT coalesce(pg_last_wal_replay_lsn() >= '$lsn'::pg_lsn, false)" 2>/dev/null) == t ]] \
-            && return 0
-        sleep 0.5
-    done
-    say "warning: the replica has not caught up after 10 minutes"
+    PG_WAIT_SECONDS=600 "$ROOT/postgres/cluster.sh" catchup "$TMP/pg" >/dev/null 2>&1 \
+        || say "warning: the replica has not caught up after 10 minutes"
 }
 
 # Before measuring: the replica caught up and a checkpoint on both nodes, so
 # that neither replays nor writes out the previous step meanwhile.
 settle() {
     wait_replica
-    pg_super "$PG_P" CHECKPOINT >/dev/null || say "warning: CHECKPOINT on the primary failed"
-    pg_super "$PG_R" CHECKPOINT >/dev/null || say "warning: CHECKPOINT on the replica failed"
+    pg_super primary CHECKPOINT >/dev/null || say "warning: CHECKPOINT on the primary failed"
+    pg_super replica CHECKPOINT >/dev/null || say "warning: CHECKPOINT on the replica failed"
     sleep 1
 }
 

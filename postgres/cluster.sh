@@ -25,6 +25,10 @@ usage: $PROG COMMAND DIR
   env DIR            print DATABASE_URL=... and DATABASE_REPLICA_URL=...
   stop-primary DIR   stop only the primary (failover tests)
   start-primary DIR  start only the primary
+  sql DIR NODE SQL   run SQL as the superuser on NODE (primary or replica),
+                     print the rows unaligned (benchmarks: CHECKPOINT, ...)
+  catchup DIR        wait (PG_WAIT_SECONDS) until the replica has replayed
+                     all the WAL the primary has written
 
 Environment: PG_PRIMARY_PORT (default 5432), PG_REPLICA_PORT (default 5433),
 used by init and fixed from then on; PG_BIN (default: the newest
@@ -438,6 +442,25 @@ cmd_status() {
     done
 }
 
+cmd_sql() {
+    require_cluster
+    [[ $1 == primary || $1 == replica ]] || die "sql: NODE is primary or replica, not '$1'"
+    psql_su "$(node_port "$1")" -tAc "$2"
+}
+
+cmd_catchup() {
+    require_cluster
+    local lsn i
+    lsn=$(psql_su "$PRIMARY_PORT" -tAc "SELECT pg_current_wal_lsn()")
+    for ((i = 0; i < WAIT * 2; i++)); do
+        [[ $(psql_su "$REPLICA_PORT" -tAc \
+            "SELECT coalesce(pg_last_wal_replay_lsn() >= '$lsn'::pg_lsn, false)" 2>/dev/null) == t ]] \
+            && return 0
+        sleep 0.5
+    done
+    die "the replica has not replayed up to $lsn after $WAIT s"
+}
+
 cmd_env() {
     require_cluster
     [[ -f $SECRETS ]] || die "$SECRETS is missing"
@@ -456,7 +479,7 @@ main() {
         usage
         exit 0
     fi
-    if [[ $# -ne 2 || -z $2 ]]; then
+    if [[ -z ${2:-} || ($# -ne 2 && ! ($1 == sql && $# -eq 4)) ]]; then
         usage >&2
         exit 2
     fi
@@ -471,6 +494,8 @@ main() {
         stop) cmd_stop ;;
         status) cmd_status ;;
         env) cmd_env ;;
+        sql) cmd_sql "$3" "$4" ;;
+        catchup) cmd_catchup ;;
         stop-primary)
             require_cluster
             stop_node primary
