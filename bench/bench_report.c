@@ -71,36 +71,6 @@ static void hex(const uint8_t *in, size_t n, char *out)
     out[2 * n] = 0;
 }
 
-/* The timestamp format toyapp signs (common.c now_iso). */
-static size_t iso_now(char out[32])
-{
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    n += (size_t)snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
-    return n;
-}
-
-/* rt_ser into a heap buffer (as toyapp's ser_alloc). */
-static char *ser(const rt_record *rec, const void *obj, unsigned flags, size_t *len)
-{
-    size_t cap = 4096;
-    char *buf = malloc(cap);
-    if (!buf)
-        return NULL;
-    rt_jw w;
-    rt_jw_init(&w, buf, cap);
-    rt_ser(&w, rec, obj, flags);
-    if (rt_jw_finish(&w)) {
-        free(buf);
-        return NULL;
-    }
-    *len = w.len;
-    return buf;
-}
-
 static void derive_key(const char *seed_path, const char *app_id, uint8_t seed[32], uint8_t pub[32])
 {
     const char *err = NULL;
@@ -262,18 +232,18 @@ static int cmd_fill(const char *url, uint64_t n, const char *seed_path, const ch
     size_t fl = rt_merkle_frontier_serialize(&f, fb, sizeof fb);
     toy_rec_tree_head th = { .treeSize = n };
     char ts[32];
-    size_t tsn = iso_now(ts);
+    size_t tsn = rt_ser_now(ts);
     th.timestamp = (rt_str){ ts, tsn };
     th.publicKey = (rt_bytes){ pub, 32 };
     rt_merkle_frontier_root(&f, th.root);
     size_t ul, hl;
-    char *unsigned_bytes = ser(&toy_rec_tree_head_rec, &th, RT_SER_UNSIGNED, &ul);
+    char *unsigned_bytes = rt_ser_alloc(&toy_rec_tree_head_rec, &th, RT_SER_UNSIGNED, &ul, NULL);
     uint8_t sig[64];
     if (!unsigned_bytes || rt_ed25519_sign(seed, (const uint8_t *)unsigned_bytes, ul, sig))
         die("%s", "signing the tree head failed");
     free(unsigned_bytes);
     th.signature = (rt_bytes){ sig, 64 };
-    char *head = ser(&toy_rec_tree_head_rec, &th, 0, &hl);
+    char *head = rt_ser_alloc(&toy_rec_tree_head_rec, &th, 0, &hl, NULL);
     if (!head)
         die("%s", "serializing the tree head failed");
     char szs[24];
@@ -340,11 +310,11 @@ static void check_head(const char *json, size_t len, uint64_t size, const uint8_
     if (memcmp(hp, pub, 32))
         die("tree head signed by another key: %s", s);
     size_t ul, fl;
-    char *u = ser(&toy_rec_tree_head_rec, &th, RT_SER_UNSIGNED, &ul);
+    char *u = rt_ser_alloc(&toy_rec_tree_head_rec, &th, RT_SER_UNSIGNED, &ul, NULL);
     if (!u || rt_ed25519_verify(pub, (const uint8_t *)u, ul, hs) != 1)
         die("tree head signature does not verify: %s", s);
     th.signature = (rt_bytes){ hs, 64 };
-    char *full = ser(&toy_rec_tree_head_rec, &th, 0, &fl);
+    char *full = rt_ser_alloc(&toy_rec_tree_head_rec, &th, 0, &fl, NULL);
     if (!full || fl != len || memcmp(full, json, len))
         die("tree head is not in canonical form: %s", s);
     free(u);

@@ -1,7 +1,10 @@
 /* rt_ser.c — walks an rt_record table and writes canonical JSON (rt_ser.h). */
 #include "rt_ser.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void value(rt_jw *w, uint8_t type, const rt_ofield *f, const char *at, unsigned flags);
 
@@ -75,4 +78,40 @@ int rt_ser(rt_jw *w, const rt_record *rec, const void *obj, unsigned flags)
     }
     rt_jw_obj_end(w);
     return w->err;
+}
+
+char *rt_ser_alloc(const struct rt_record *rec, const void *obj, unsigned flags, size_t *len,
+                   int *err)
+{
+    int e = RT_JW_E_SPACE;
+    for (size_t cap = 4096; cap <= 64u << 20 && e == RT_JW_E_SPACE; cap *= 4) {
+        char *buf = malloc(cap);
+        if (!buf) {
+            e = 0;
+            break;
+        }
+        rt_jw w;
+        rt_jw_init(&w, buf, cap);
+        rt_ser(&w, rec, obj, flags);
+        e = rt_jw_finish(&w);
+        if (e == 0) {
+            *len = w.len;
+            return buf;
+        }
+        free(buf);
+    }
+    if (err)
+        *err = e;
+    return NULL;
+}
+
+size_t rt_ser_now(char out[32])
+{
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+    n += (size_t)snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
+    return n;
 }

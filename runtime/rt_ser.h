@@ -74,4 +74,14 @@ enum rt_ser_flags {
  * Errors are rt_jw's, sticky in w->err.  Returns w->err. */
 int rt_ser(rt_jw *w, const struct rt_record *rec, const void *obj, unsigned flags);
 
+/* rt_ser into a malloc'd buffer, grown as needed (up to 64 MiB).  Returns
+ * the buffer and its length in *len, or NULL with the rt_jw error (or
+ * RT_JW_E_SPACE past the bound, 0 when out of memory) in *err if err. */
+char *rt_ser_alloc(const struct rt_record *rec, const void *obj, unsigned flags, size_t *len,
+                   int *err);
+
+/* The current UTC time as signed records carry it, ISO 8601 with
+ * milliseconds ("2026-11-24T06:40:53.123Z"); returns its length. */
+size_t rt_ser_now(char out[32]);
+
 #endif

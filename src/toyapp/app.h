@@ -124,8 +124,6 @@ char *error_json(const char *code, const char *msg, const char *field, long long
 /* Sets j's result to a JSON error {"error":code,"message":msg}. */
 void job_error(job *j, int status, const char *code, const char *msg);
 
-/* Writes an ISO 8601 UTC timestamp with milliseconds; returns its length. */
-size_t now_iso(char out[32]);
 /* Milliseconds on the monotonic clock, for reconnect back-off. */
 uint64_t now_ms(void);
 /* Serializes rec/obj to a malloc'd canonical JSON string. */

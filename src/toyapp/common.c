@@ -134,17 +134,6 @@ void job_error(job *j, int status, const char *code, const char *msg)
     j->status = status;
 }
 
-size_t now_iso(char out[32])
-{
-    struct timespec ts;
-    struct tm tm;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-    n += (size_t)snprintf(out + n, 32 - n, ".%03ldZ", ts.tv_nsec / 1000000);
-    return n;
-}
-
 uint64_t now_ms(void)
 {
     struct timespec t;
@@ -154,25 +143,11 @@ uint64_t now_ms(void)
 
 char *ser_alloc(const rt_record *rec, const void *obj, unsigned flags, size_t *len)
 {
-    for (size_t cap = 4096; cap <= 64u << 20; cap *= 4) {
-        char *buf = malloc(cap);
-        if (!buf)
-            return NULL;
-        rt_jw w;
-        rt_jw_init(&w, buf, cap);
-        rt_ser(&w, rec, obj, flags);
-        int err = rt_jw_finish(&w);
-        if (err == 0) {
-            *len = w.len;
-            return buf;
-        }
-        free(buf);
-        if (err != RT_JW_E_SPACE) {
-            fprintf(stderr, "toyapp: cannot serialize %s: %s\n", rec->name, rt_jw_strerror(err));
-            return NULL;
-        }
-    }
-    return NULL;
+    int err;
+    char *b = rt_ser_alloc(rec, obj, flags, len, &err);
+    if (!b && err && err != RT_JW_E_SPACE)
+        fprintf(stderr, "toyapp: cannot serialize %s: %s\n", rec->name, rt_jw_strerror(err));
+    return b;
 }
 
 int sign_record(const rt_record *rec, const void *obj, uint8_t sig[64])

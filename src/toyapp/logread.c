@@ -349,7 +349,7 @@ static int make_report(PGconn *c, const char *id, job *j)
         goto fail;
     }
     char now[32], digest[80];
-    size_t nown = now_iso(now);
+    size_t nown = rt_ser_now(now);
     if (!have_head) {
         /* Nothing sequenced yet: the empty tree, signed now. */
         memset(&h, 0, sizeof h);

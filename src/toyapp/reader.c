@@ -73,7 +73,7 @@ static void do_count(job *j)
         return;
     }
     char ts[32];
-    size_t tsn = now_iso(ts);
+    size_t tsn = rt_ser_now(ts);
     toy_resp_signup_count r = {
         .count = strtoull(v, NULL, 10),
         .cvmId = { g_app.cfg.cvm_id, strlen(g_app.cfg.cvm_id) },
@@ -138,7 +138,7 @@ int health_build(job *j)
     memcpy(ps, health_primary, sizeof ps);
     memcpy(rs, health_replica, sizeof rs);
     pthread_mutex_unlock(&health_lock);
-    size_t tsn = now_iso(ts);
+    size_t tsn = rt_ser_now(ts);
     int up = !strcmp(ps, "up"), rup = !strcmp(rs, "up");
     const char *status = up ? "ok" : rup ? "degraded" : "down";
     toy_resp_health h = {

@@ -215,7 +215,7 @@ static int round_once(void)
     }
     /* The new signed tree head. */
     char ts[32];
-    size_t tsn = now_iso(ts);
+    size_t tsn = rt_ser_now(ts);
     toy_rec_tree_head th = { .treeSize = f.size, .timestamp = { ts, tsn },
                              .publicKey = { g_app.k.sign_pub, 32 } };
     rt_merkle_frontier_root(&f, th.root);

@@ -319,7 +319,7 @@ static void process(job **jobs, int n)
     static entry es[1024];
     static uint8_t leaves[1024][32], paths[1024][16][32];
     char ts[32];
-    size_t tsn = now_iso(ts);
+    size_t tsn = rt_ser_now(ts);
     memset(es, 0, sizeof es[0] * (size_t)n);
 
     if (!conn) {
