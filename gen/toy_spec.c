@@ -23,16 +23,19 @@ static const rt_param toy_params_attestation_list[] = {
 const rt_params toy_params_attestation_tab = { .params = toy_params_attestation_list, .nparams = 1, .size = sizeof(toy_params_attestation) };
 
 static const rt_param toy_params_delete_data_list[] = {
-    { .name = "receiptId", .type = RT_P_STRING, .optional = 0, .in_path = 1,
+    { .name = "receiptId", .type = RT_P_ID, .optional = 0, .in_path = 1,
       .min = 1, .max = 64, .off = offsetof(toy_params_delete_data, receiptId),
       .has_off = offsetof(toy_params_delete_data, has_receiptId), .len_off = offsetof(toy_params_delete_data, receiptId_len) },
 };
 const rt_params toy_params_delete_data_tab = { .params = toy_params_delete_data_list, .nparams = 1, .size = sizeof(toy_params_delete_data) };
 
+static const rt_sink toy_delete_data_deletionToken_sinks[] = {
+    { .kind = RT_SINK_DIGEST, .st_off = offsetof(toy_req_delete_data, work.deletionToken_digest),
+      .out_off = offsetof(toy_req_delete_data, deletionToken_digest) },
+};
 static const rt_field toy_delete_data_fields[] = {
-    { .name = "deletionToken", .name_len = 13, .type = RT_T_STRING, .cls = 1, .nsinks = 0,
-      .min = 64, .max = 64,
-      .off = offsetof(toy_req_delete_data, deletionToken), .len_off = offsetof(toy_req_delete_data, deletionToken_len) },
+    { .name = "deletionToken", .name_len = 13, .type = RT_T_STRING, .cls = 3, .nsinks = 1, .hex = 1,
+      .min = 64, .max = 64, .sinks = toy_delete_data_deletionToken_sinks },
 };
 static const rt_object toy_delete_data_obj = {
     .fields = toy_delete_data_fields, .nfields = 1, .required = 0x1ull,
@@ -51,7 +54,7 @@ const rt_params toy_params_health_tab = { .params = NULL, .nparams = 0, .size = 
 const rt_params toy_params_index_tab = { .params = NULL, .nparams = 0, .size = sizeof(toy_params_index) };
 
 static const rt_param toy_params_receipt_proof_list[] = {
-    { .name = "receiptId", .type = RT_P_STRING, .optional = 0, .in_path = 1,
+    { .name = "receiptId", .type = RT_P_ID, .optional = 0, .in_path = 1,
       .min = 1, .max = 64, .off = offsetof(toy_params_receipt_proof, receiptId),
       .has_off = offsetof(toy_params_receipt_proof, has_receiptId), .len_off = offsetof(toy_params_receipt_proof, receiptId_len) },
 };
@@ -254,12 +257,13 @@ static const rt_ofield toy_rec_deletion_attestation_fields[] = {
     { .key = "composeHash", .key_len = 11, .type = RT_O_STR, .off = offsetof(toy_rec_deletion_attestation, composeHash) },
     { .key = "deletionTimestamp", .key_len = 17, .type = RT_O_STR, .off = offsetof(toy_rec_deletion_attestation, deletionTimestamp) },
     { .key = "publicKey", .key_len = 9, .type = RT_O_BYTES, .off = offsetof(toy_rec_deletion_attestation, publicKey) },
+    { .key = "receiptId", .key_len = 9, .type = RT_O_STR, .off = offsetof(toy_rec_deletion_attestation, receiptId) },
     { .key = "signature", .key_len = 9, .type = RT_O_BYTES, .off = offsetof(toy_rec_deletion_attestation, signature),
       .flags = RT_OF_SIGNATURE },
     { .key = "userIdHash", .key_len = 10, .type = RT_O_HASH, .off = offsetof(toy_rec_deletion_attestation, userIdHash) },
 };
 const rt_record toy_rec_deletion_attestation_rec = {
-    .name = "deletion_attestation", .fields = toy_rec_deletion_attestation_fields, .nfields = 5,
+    .name = "deletion_attestation", .fields = toy_rec_deletion_attestation_fields, .nfields = 6,
     .size = sizeof(toy_rec_deletion_attestation),
 };
 
@@ -395,12 +399,16 @@ const rt_record toy_resp_attestation_rec = {
 static const rt_ofield toy_resp_delete_data_fields[] = {
     { .key = "attestation", .key_len = 11, .type = RT_O_RECORD, .off = offsetof(toy_resp_delete_data, attestation), .rec = &toy_rec_deletion_attestation_rec },
     { .key = "auditEntry", .key_len = 10, .type = RT_O_RAW, .off = offsetof(toy_resp_delete_data, auditEntry) },
+    { .key = "batchHead", .key_len = 9, .type = RT_O_RECORD, .off = offsetof(toy_resp_delete_data, batchHead), .rec = &toy_rec_batch_head_rec },
+    { .key = "batchIndex", .key_len = 10, .type = RT_O_UINT, .off = offsetof(toy_resp_delete_data, batchIndex) },
     { .key = "deleted", .key_len = 7, .type = RT_O_BOOL, .off = offsetof(toy_resp_delete_data, deleted) },
+    { .key = "inclusionPath", .key_len = 13, .type = RT_O_LIST, .off = offsetof(toy_resp_delete_data, inclusionPath),
+      .elem = RT_O_HASH, .elem_size = sizeof(uint8_t) * 32 },
     { .key = "receiptId", .key_len = 9, .type = RT_O_STR, .off = offsetof(toy_resp_delete_data, receiptId) },
     { .key = "userIdHash", .key_len = 10, .type = RT_O_HASH, .off = offsetof(toy_resp_delete_data, userIdHash) },
 };
 const rt_record toy_resp_delete_data_rec = {
-    .name = "delete_data_200", .fields = toy_resp_delete_data_fields, .nfields = 5,
+    .name = "delete_data_200", .fields = toy_resp_delete_data_fields, .nfields = 8,
     .size = sizeof(toy_resp_delete_data),
 };
 

@@ -94,8 +94,51 @@ void rt_merkle_frontier_init(rt_merkle_frontier *f);
  * Returns 0, or RT_MERKLE_EINVAL (f unchanged) if f->size is UINT64_MAX. */
 int rt_merkle_frontier_append(rt_merkle_frontier *f, const uint8_t leaf_hash[RT_MERKLE_HASH]);
 
+/* Called for each perfect subtree [start, start + 2^level) that an append
+ * completes, level >= 1, smallest first; hash is borrowed for the call. */
+typedef void (*rt_merkle_subtree_fn)(void *ctx, unsigned level, uint64_t start,
+                                     const uint8_t hash[RT_MERKLE_HASH]);
+
+/* rt_merkle_frontier_append, and each subtree it completes to fn (which may
+ * be NULL): how a log that stores subtree hashes learns them as it grows. */
+int rt_merkle_frontier_append_subtrees(rt_merkle_frontier *f, const uint8_t leaf_hash[RT_MERKLE_HASH],
+                                       rt_merkle_subtree_fn fn, void *ctx);
+
 /* MTH of the first f->size leaves, i.e. the tree head root.  O(log n). */
 void rt_merkle_frontier_root(const rt_merkle_frontier *f, uint8_t out[RT_MERKLE_HASH]);
+
+/*
+ * Stored subtrees.  A log in a database keeps the hash of every perfect
+ * subtree of 2^RT_MERKLE_STORED_MIN_LEVEL leaves or more, keyed by
+ * RT_MERKLE_NODE_ID(level, start); a smaller one is recomputed from its (at
+ * most 2^(RT_MERKLE_STORED_MIN_LEVEL-1)) leaves when a proof needs it.  The
+ * writer of the nodes and the proof reader agree through these two.
+ */
+#define RT_MERKLE_STORED_MIN_LEVEL 4
+#define RT_MERKLE_NODE_ID(level, start) (((uint64_t)(level) << 56) | (uint64_t)(start))
+
+/*
+ * A small tree held whole in memory (one group-commit batch): every level,
+ * so that each leaf's inclusion path costs O(log n).  Built level by level,
+ * a node with no right sibling moving up unchanged, which gives the same
+ * tree as RFC 6962's recursive definition.  About 360 KB: keep it static or
+ * on the heap, not on a stack.
+ */
+#define RT_MERKLE_BATCH_MAX 1024
+#define RT_MERKLE_BATCH_LEVELS 11       /* 1 + log2(RT_MERKLE_BATCH_MAX) */
+typedef struct rt_merkle_batch {
+    size_t level_n[RT_MERKLE_BATCH_LEVELS];
+    int nlevels;
+    uint8_t h[RT_MERKLE_BATCH_LEVELS][RT_MERKLE_BATCH_MAX][RT_MERKLE_HASH];
+} rt_merkle_batch;
+
+/* Builds the tree of leaves[0..n), 1 <= n <= RT_MERKLE_BATCH_MAX, and
+ * writes its root.  Returns 0, or RT_MERKLE_EINVAL for another n. */
+int rt_merkle_batch_build(rt_merkle_batch *b, const uint8_t (*leaves)[RT_MERKLE_HASH], size_t n,
+                          uint8_t root[RT_MERKLE_HASH]);
+/* The inclusion path of leaf index (< n) into path, which has room for
+ * RT_MERKLE_BATCH_LEVELS - 1 hashes; returns its length. */
+size_t rt_merkle_batch_path(const rt_merkle_batch *b, size_t index, uint8_t (*path)[RT_MERKLE_HASH]);
 
 /* Bytes rt_merkle_frontier_serialize writes for f: 8 + 32 * popcount(size). */
 size_t rt_merkle_frontier_serialized_len(const rt_merkle_frontier *f);

@@ -1,6 +1,7 @@
 /*
- * http.c — HTTP/1.1 on libwebsockets raw sockets: request heads, routing,
- * body streaming, responses.
+ * conn.c — the connection: HTTP/1.1 on libwebsockets raw sockets, request
+ * heads, body streaming, answers.  Routing is route.c's, answering is the
+ * handlers'.
  *
  * lws accepts the connections, runs the event loop and the timers, and
  * writes (buffering partial writes); the request head is read by our own
@@ -8,8 +9,8 @@
  * gets a JSON error instead of lws's HTML page or a silent close
  * (docs/architecture.md, "HTTP").  Runs on the lws service thread only.  A
  * request's body goes chunk by chunk into the generated parser (no whole-body
- * buffer); what the parser keeps goes to a worker as a job; the response is
- * written when the job comes back (LWS_CALLBACK_EVENT_WAIT_CANCELLED ->
+ * buffer); what the parser keeps goes to the handler as a job; the response
+ * is written when the job comes back (LWS_CALLBACK_EVENT_WAIT_CANCELLED ->
  * writable), header and body in one lws_write.  Every error is JSON:
  * {"error": code, "message": text[, "field": name, "offset": n]}.
  *
@@ -28,15 +29,14 @@
 #include <time.h>
 
 #include <libwebsockets.h>
-#include <nettle/sha2.h>
 #include <openssl/rand.h>
 
 #include "app.h"
-#include "http.h"
+#include "conn.h"
+#include "route.h"
 #include "rt_http.h"
 #include "rt_parse.h"
 #include "rt_sink.h"
-#include "rt_tee.h"
 
 enum {
     HEAD_MAX = 8192,         /* request line + header fields, bytes */
@@ -46,54 +46,9 @@ enum {
 
 enum { P_HEAD, P_BODY, P_WAIT, P_LINGER };
 
-#ifndef TOY_GIT_SHA
-#define TOY_GIT_SHA "unknown"
-#endif
-#ifndef TOY_BUILD_TIME
-#define TOY_BUILD_TIME "unknown"
-#endif
-
-/* ---- the route table, from spec/ ----------------------------------------- */
-
-enum {
-#define XX(name, m, p, port, st, sch, par, resp, em) R_##name,
-    TOY_ROUTES(XX)
-#undef XX
-    R__COUNT
-};
-
-typedef struct route {
-    const char *name, *method, *path;
-    int port, status;
-    const rt_schema *schema;
-} route;
-
-static const route routes[] = {
-#define XX(name, m, p, port, st, sch, par, resp, em) { #name, m, p, port, st, sch },
-    TOY_ROUTES(XX)
-#undef XX
-};
-
-/* Does path match pattern ("/a/:x/b": ":x" is one non-empty segment)? */
-static int path_match(const char *pat, const char *path)
-{
-    while (*pat && *path) {
-        if (*pat == ':') {
-            size_t n = strcspn(path, "/");
-            if (!n)
-                return 0;
-            path += n;
-            pat += strcspn(pat, "/");
-        } else if (*pat++ != *path++) {
-            return 0;
-        }
-    }
-    return !*pat && !*path;
-}
-
 /* ---- per-connection state ------------------------------------------------ */
 
-typedef struct pss {
+typedef struct conn {
     struct lws *wsi;
     int port;                /* TOY_PORT_API or TOY_PORT_METADATA */
     int phase;               /* P_* */
@@ -104,9 +59,9 @@ typedef struct pss {
     rt_http_head head;       /* the request head, parsed from ib + ioff */
     int started;             /* a byte of this request has arrived */
     uint64_t body_left;      /* body bytes still to come */
-    int route;
     job *job;                /* the request being parsed, then in flight */
     int in_flight;           /* job is with a worker */
+    int parsing;             /* parser runs over job's request struct */
     rt_parser parser;
     rt_parse_ctx ctx;
     lws_sorted_usec_list_t sul;  /* the request deadline, or the idle timeout */
@@ -116,7 +71,8 @@ typedef struct pss {
     char *body;
     size_t body_len;
     char allow[64];
-} pss;
+} conn;
+typedef conn pss;
 
 static void set_response(pss *s, int status, char *body, size_t len)
 {
@@ -134,16 +90,6 @@ static void error_response(pss *s, int status, const char *code, const char *msg
     size_t n;
     char *b = error_json(code, msg, field, offset, &n);
     set_response(s, status, b, n);
-}
-
-static void ser_response(pss *s, int status, const rt_record *rec, const void *obj)
-{
-    size_t n;
-    char *b = ser_alloc(rec, obj, 0, &n);
-    if (!b)
-        error_response(s, 500, "internal_error", "could not serialize the response", NULL, -1);
-    else
-        set_response(s, status, b, n);
 }
 
 /* Parse errors: syntax-level ones are 400, schema-level ones 422. */
@@ -164,147 +110,14 @@ static void discard_job(pss *s)
     if (!s->job)
         return;
     if (s->in_flight) {
-        s->job->pss = NULL;   /* the worker's answer will be dropped */
+        s->job->conn = NULL;   /* the worker's answer will be dropped */
     } else {
-        rt_parse_abort(&s->parser);
+        if (s->parsing)
+            rt_parse_abort(&s->parser);
         job_free(s->job);
     }
+    s->parsing = 0;
     s->job = NULL;
-}
-
-/* ---- immediate answers -------------------------------------------------- */
-
-static void answer_index(pss *s)
-{
-    rt_str eps[R__COUNT];
-    static char lines[R__COUNT][96];
-    int n = 0;
-    for (int i = 0; i < R__COUNT; i++) {
-        if (routes[i].port != TOY_PORT_API)
-            continue;
-        int k = snprintf(lines[n], sizeof lines[n], "%s %s", routes[i].method, routes[i].path);
-        eps[n] = (rt_str){ lines[n], (size_t)k };
-        n++;
-    }
-    toy_resp_index r = {
-        .service = RT_STR("toyapp"), .version = RT_STR(TOY_VERSION),
-        .cvmId = { g_app.cfg.cvm_id, strlen(g_app.cfg.cvm_id) },
-        .endpoints = { eps, (size_t)n },
-    };
-    ser_response(s, 200, &toy_resp_index_rec, &r);
-}
-
-static rt_str str(const char *p)
-{
-    return (rt_str){ p, strlen(p) };
-}
-
-static void answer_version(pss *s)
-{
-    toy_resp_version r = {
-        .version = RT_STR(TOY_VERSION), .gitSha = RT_STR(TOY_GIT_SHA),
-        .buildTime = RT_STR(TOY_BUILD_TIME), .environment = str(g_app.cfg.environment),
-        .composeHash = str(g_app.k.compose_hash), .teeProvider = str(g_app.k.provider),
-    };
-    ser_response(s, 200, &toy_resp_version_rec, &r);
-}
-
-static void answer_info(pss *s)
-{
-    toy_resp_info r = {
-        .appId = str(g_app.cfg.app_id), .instanceId = str(g_app.k.instance_id),
-        .cvmId = str(g_app.cfg.cvm_id), .role = str(g_app.cfg.role),
-        .composeHash = str(g_app.k.compose_hash), .teeProvider = str(g_app.k.provider),
-        .publicKey = { g_app.k.sign_pub, 32 },
-    };
-    ser_response(s, 200, &toy_resp_info_rec, &r);
-}
-
-static void answer_compose_hash(pss *s)
-{
-    toy_resp_compose_hash r = { .composeHash = str(g_app.k.compose_hash) };
-    ser_response(s, 200, &toy_resp_compose_hash_rec, &r);
-}
-
-static void answer_health(pss *s)
-{
-    job j;
-    memset(&j, 0, sizeof j);
-    health_build(&j);
-    set_response(s, j.status, j.body, j.body_len);
-}
-
-/* ---- dispatch ------------------------------------------------------------ */
-
-static job *new_job(pss *s, int kind)
-{
-    job *j = calloc(1, sizeof *j);
-    j->kind = kind;
-    j->pss = s;
-    return j;
-}
-
-static void send_job(pss *s, job *j, queue *q)
-{
-    s->job = j;
-    s->in_flight = 1;
-    queue_push(q, j);
-}
-
-static void start_job(pss *s, int kind, queue *q)
-{
-    send_job(s, new_job(s, kind), q);
-}
-
-/* The current request's head. */
-static const char *head_buf(const pss *s)
-{
-    return s->ib + s->ioff;
-}
-
-/* Query parameter name, decoded into out: its length, -1 if absent, -2 if
- * malformed or too long. */
-static int query_arg(pss *s, const char *name, char *out, size_t cap)
-{
-    return rt_http_query_arg(&s->head, head_buf(s), name, out, cap);
-}
-
-/* A query parameter as an integer in [lo, hi].  Returns 1 if present and
- * valid, 0 if absent, -1 (after answering 400) if malformed. */
-static int int_arg(pss *s, const char *name, uint64_t lo, uint64_t hi, uint64_t *out)
-{
-    char buf[48];
-    int n = query_arg(s, name, buf, sizeof buf);
-    if (n == -1)
-        return 0;
-    char *end;
-    unsigned long long v = n > 0 ? strtoull(buf, &end, 10) : 0;
-    if (n <= 0 || *end || buf[0] == '-' || buf[0] == '+' || buf[0] == ' ' || v < lo || v > hi) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "%s must be a whole number from %llu to %llu", name,
-                 (unsigned long long)lo, (unsigned long long)hi);
-        error_response(s, 400, "bad_parameter", msg, NULL, -1);
-        return -1;
-    }
-    *out = v;
-    return 1;
-}
-
-/* /receipts/:receiptId/proof -> the id, if it is one we could have issued. */
-static int receipt_arg(pss *s, const char *path, char *out, size_t cap)
-{
-    const char *id = path + strlen("/receipts/");
-    size_t n = strcspn(id, "/");
-    int ok = n >= 1 && n < cap && n <= 64;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = (id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'z') || id[i] == '_';
-    if (!ok) {
-        error_response(s, 400, "bad_parameter", "receiptId is 1 to 64 of [a-z0-9_]", NULL, -1);
-        return -1;
-    }
-    memcpy(out, id, n);
-    out[n] = 0;
-    return 0;
 }
 
 static void arm(pss *s, lws_usec_t us);
@@ -330,11 +143,18 @@ static void arm(pss *s, lws_usec_t us)
     lws_sul_schedule(lws_get_context(s->wsi), 0, &s->sul, deadline, us);
 }
 
+/* The current request's head. */
+static const char *head_buf(const pss *s)
+{
+    return s->ib + s->ioff;
+}
+
 /* A request body on a route that takes one: checks its framing and type,
  * then starts the parser.  Returns 1 if the body is to be read. */
 static int start_body(pss *s)
 {
-    const route *r = &routes[s->route];
+    job *j = s->job;
+    const rt_schema *schema = toy_routes[j->route].schema;
     const rt_http_head *h = &s->head;
     const char *b = head_buf(s);
     if (h->transfer_encoding) {
@@ -359,23 +179,19 @@ static int start_body(pss *s)
         error_response(s, 415, "unsupported_media_type", "the body must be application/json", NULL, -1);
         return 0;
     }
-    if ((uint64_t)h->content_length > r->schema->max_body) {
+    if ((uint64_t)h->content_length > schema->max_body) {
         char msg[96];
-        snprintf(msg, sizeof msg, "the body is larger than %u bytes", r->schema->max_body);
-        error_response(s, 413, "body_too_large", msg, NULL, (long long)r->schema->max_body);
+        snprintf(msg, sizeof msg, "the body is larger than %u bytes", schema->max_body);
+        error_response(s, 413, "body_too_large", msg, NULL, (long long)schema->max_body);
         return 0;
     }
-    job *j = calloc(1, sizeof *j);
-    j->kind = s->route == R_submit_data ? JOB_SUBMIT : JOB_SIGNUP;
-    j->pss = s;
-    s->job = j;
-    if (j->kind == JOB_SUBMIT && RAND_bytes(j->salt, sizeof j->salt) != 1) {
-        discard_job(s);
+    if (route_needs_salt(j->route) && RAND_bytes(j->salt, sizeof j->salt) != 1) {
         error_response(s, 500, "internal_error", "no randomness", NULL, -1);
         return 0;
     }
     s->ctx = (rt_parse_ctx){ g_app.k.pseudonym, 32, j->salt, 32 };
-    rt_parse_init(&s->parser, r->schema, &j->req, &s->ctx);
+    rt_parse_init(&s->parser, schema, j->req, &s->ctx);
+    s->parsing = 1;
     if (h->content_length == 0) {
         rt_parse_finish(&s->parser);
         parse_error(s);
@@ -386,121 +202,50 @@ static int start_body(pss *s)
     return 1;
 }
 
+/* Takes the answer of a job that has one. */
+static void take_answer(pss *s, job *j)
+{
+    s->retry_after = j->retry_after;
+    s->content_type = j->content_type;
+    set_response(s, j->status, j->body, j->body_len);
+    j->body = NULL;
+    job_free(j);
+}
+
+/* Hands the request's job to its handler; answers at once if the handler
+ * ran here. */
+static void dispatch(pss *s)
+{
+    job *j = s->job;
+    j->conn = s;
+    s->in_flight = 1;
+    if (route_dispatch(j)) {
+        s->job = NULL;
+        s->in_flight = 0;
+        take_answer(s, j);
+    }
+}
+
 /* A complete head: route it.  Returns 1 if a body is to be read. */
 static int on_request(pss *s)
 {
     const rt_http_head *h = &s->head;
-    char *b = s->ib + s->ioff;
-    const char *m = b + h->method.off;
-    /* The path ends at '?' or at the space before the version: both parsed
-     * already, so it can be terminated in place. */
-    char *path = b + h->path.off;
-    path[h->path.len] = 0;
     s->keep_alive = h->minor >= 1 ? !h->conn_close : h->conn_keep_alive;
-    int path_found = 0;
-    s->route = -1;
-    s->allow[0] = 0;
-    for (int i = 0; i < R__COUNT; i++) {
-        if (routes[i].port != s->port || !path_match(routes[i].path, path))
-            continue;
-        path_found = 1;
-        if (strlen(routes[i].method) == h->method.len && !memcmp(routes[i].method, m, h->method.len)) {
-            s->route = i;
-            break;
-        }
-        size_t al = strlen(s->allow);
-        snprintf(s->allow + al, sizeof s->allow - al, "%s%s", al ? ", " : "", routes[i].method);
-    }
-    if (s->route >= 0 && routes[s->route].schema) {
+    route_result r;
+    route_open(s->port, h, s->ib + s->ioff, &r);
+    snprintf(s->allow, sizeof s->allow, "%s", r.allow);
+    if (!r.job) {
+        set_response(s, r.status, r.body, r.body_len);
+    } else if (toy_routes[r.job->route].schema) {
+        s->job = r.job;
         if (start_body(s))
             return 1;
+        discard_job(s);
         s->close_after = 1;   /* the body, if any, is not read */
         return 0;
-    }
-    if (s->route < 0) {
-        if (path_found) {
-            error_response(s, 405, "method_not_allowed", "this path does not take that method", NULL, -1);
-        } else {
-            s->allow[0] = 0;
-            error_response(s, 404, "not_found", "no such endpoint", NULL, -1);
-        }
     } else {
-        switch (s->route) {
-        case R_index: answer_index(s); break;
-        case R_health: answer_health(s); break;
-        case R_version: answer_version(s); break;
-        case R_info: answer_info(s); break;
-        case R_compose_hash: answer_compose_hash(s); break;
-        case R_signup_count: start_job(s, JOB_COUNT, &g_app.reader_q); break;
-        case R_watch_history: start_job(s, JOB_WATCH, &g_app.io_q); break;
-        case R_log_head: start_job(s, JOB_HEAD, &g_app.reader_q); break;
-        case R_receipt_proof: {
-            job *j = new_job(s, JOB_PROOF);
-            if (receipt_arg(s, path, j->receipt_id, sizeof j->receipt_id)) {
-                free(j);
-                break;
-            }
-            send_job(s, j, &g_app.reader_q);
-            break;
-        }
-        case R_log_consistency: {
-            job *j = new_job(s, JOB_CONSISTENCY);
-            int a = int_arg(s, "from", 1, 9007199254740991ull, &j->from);
-            int b = a < 0 ? -1 : int_arg(s, "to", 1, 9007199254740991ull, &j->to);
-            if (a < 0 || b < 0) {
-                free(j);
-                break;
-            }
-            if (!a || !b) {
-                free(j);
-                error_response(s, 400, "missing_parameter", "both from and to are required", NULL, -1);
-                break;
-            }
-            send_job(s, j, &g_app.reader_q);
-            break;
-        }
-        case R_report:
-        case R_report_md: {
-            job *j = new_job(s, JOB_REPORT);
-            char fmt[8];
-            int n = query_arg(s, "format", fmt, sizeof fmt);
-            j->markdown = s->route == R_report_md;
-            if (n != -1) {
-                if (n < 0 || (strcmp(fmt, "md") && strcmp(fmt, "json"))) {
-                    free(j);
-                    error_response(s, 400, "bad_parameter", "format is json or md", NULL, -1);
-                    break;
-                }
-                j->markdown |= !strcmp(fmt, "md");
-            }
-            send_job(s, j, &g_app.reader_q);
-            break;
-        }
-        case R_reports: {
-            job *j = new_job(s, JOB_REPORTS);
-            if (int_arg(s, "page", 1, 1000000, &j->page) < 0 || int_arg(s, "limit", 1, 100, &j->limit) < 0) {
-                free(j);
-                break;
-            }
-            send_job(s, j, &g_app.reader_q);
-            break;
-        }
-        case R_attestation: {
-            job *j = new_job(s, JOB_ATTEST);
-            char nonce[65];
-            int n = query_arg(s, "nonce", nonce, sizeof nonce);
-            if (n == -2) {
-                free(j);
-                error_response(s, 400, "bad_parameter", "nonce is at most 64 characters", NULL, -1);
-                break;
-            }
-            snprintf(j->receipt_id, sizeof j->receipt_id, "%s", n > 0 ? nonce : "");
-            send_job(s, j, &g_app.io_q);
-            break;
-        }
-        default:
-            error_response(s, 501, "not_implemented", "this endpoint is declared but not served yet", NULL, -1);
-        }
+        s->job = r.job;
+        dispatch(s);
     }
     /* A body nobody reads leaves the connection's framing unknown. */
     if (h->content_length > 0 || h->transfer_encoding)
@@ -517,8 +262,8 @@ static void on_body_done(pss *s)
         discard_job(s);
         return;
     }
-    s->in_flight = 1;
-    queue_push(&g_app.writer_q, s->job);
+    s->parsing = 0;
+    dispatch(s);
 }
 
 /* Jobs the workers finished: attach each to its connection, if still open. */
@@ -526,18 +271,14 @@ static void collect_done(void)
 {
     for (job *j = queue_drain(&g_app.done_q), *next; j; j = next) {
         next = j->next;
-        pss *s = j->pss;
+        pss *s = j->conn;
         if (!s) {
             job_free(j);
             continue;
         }
         s->job = NULL;
         s->in_flight = 0;
-        s->retry_after = j->retry_after;
-        s->content_type = j->content_type;
-        set_response(s, j->status, j->body, j->body_len);
-        j->body = NULL;
-        job_free(j);
+        take_answer(s, j);
     }
 }
 
@@ -673,7 +414,6 @@ static void next_request(pss *s)
 {
     s->phase = P_HEAD;
     s->started = 0;
-    s->route = -1;
     s->body_left = 0;
     rt_http_init(&s->head, HEAD_MAX);
     arm(s, (lws_usec_t)g_app.cfg.idle_timeout_ms * 1000);
@@ -773,7 +513,7 @@ static int write_response(pss *s)
     return 0;
 }
 
-int toy_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+int toy_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
                       void *in, size_t len)
 {
     pss *s = user;
@@ -828,7 +568,7 @@ int toy_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *u
     }
 }
 
-size_t toy_http_pss_size(void)
+size_t toy_conn_pss_size(void)
 {
     return sizeof(pss);
 }
