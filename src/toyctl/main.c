@@ -5,6 +5,7 @@
  *                                [--allow-sim] [--nonce TEXT]]
  *   toyctl verify-receipt RECEIPT --proof PROOF [--pubkey HEX] [--payload TEXT]
  *   toyctl verify-log OLD_REPORT NEW_REPORT --proof PROOF [--pubkey HEX]
+ *   toyctl verify-deletion DELETION [--receipt RECEIPT] [--pubkey HEX]
  *   toyctl canonical FILE
  *
  * Everything is verified offline from the files given ("-" reads stdin).
@@ -25,6 +26,7 @@ static const char synopsis[] =
     "  toyctl verify-report REPORT [--pubkey HEX | --attestation FILE [--allow-sim] [--nonce TEXT]]\n"
     "  toyctl verify-receipt RECEIPT --proof PROOF [--pubkey HEX] [--payload TEXT]\n"
     "  toyctl verify-log OLD_REPORT NEW_REPORT [--proof PROOF] [--pubkey HEX]\n"
+    "  toyctl verify-deletion DELETION [--receipt RECEIPT] [--pubkey HEX]\n"
     "  toyctl canonical FILE\n"
     "  toyctl help\n";
 
@@ -41,7 +43,14 @@ static const char usage_text[] =
     "                  checks that the receipt commits to that payload\n"
     "  verify-log      two reports and GET /log/consistency?from=OLD&to=NEW: the new log\n"
     "                  extends the old one (--proof may be left out only if the old log is empty)\n"
-    "  canonical       prints the RFC 8785 canonical JSON of FILE (no trailing newline)\n"
+    "  verify-deletion the answer of POST /delete-data/ID: its deletion attestation's Ed25519\n"
+    "                  signature, its data_deleted entry in the signed batch head, that both name\n"
+    "                  the same receipt and user, and (--receipt: the receipt's JSON) that it\n"
+    "                  deletes that receipt\n"
+    "  canonical       prints the RFC 8785 canonical JSON of FILE (no trailing newline): RFC 8785\n"
+    "                  restricted to what toyapp signs: integers within +-(2^53-1) only (no\n"
+    "                  fractions or exponents), no U+0000 in keys, no duplicate keys, and an\n"
+    "                  object or array at the top (no top-level scalar)\n"
     "\n"
     "FILE may be - for stdin.  One line per check: \"ok   WHAT\" or \"FAIL WHAT: WHY\";\n"
     "\"note: ...\" says what was not checked.  Exit status: 0 every check passed,\n"
@@ -68,13 +77,14 @@ enum {
     O_NONCE = 1 << 3,
     O_PROOF = 1 << 4,
     O_PAYLOAD = 1 << 5,
+    O_RECEIPT = 1 << 6,
 };
 
 typedef struct args {
     const char *pos[3];
     int npos;
     unsigned seen;
-    const char *pubkey_hex, *attestation, *nonce, *proof, *payload;
+    const char *pubkey_hex, *attestation, *nonce, *proof, *payload, *receipt;
     uint8_t pubkey[32];
 } args;
 
@@ -85,6 +95,7 @@ static const struct {
 } options[] = {
     { "--pubkey", O_PUBKEY, 1 },   { "--attestation", O_ATTEST, 1 }, { "--allow-sim", O_ALLOW_SIM, 0 },
     { "--nonce", O_NONCE, 1 },     { "--proof", O_PROOF, 1 },        { "--payload", O_PAYLOAD, 1 },
+    { "--receipt", O_RECEIPT, 1 },
 };
 
 /* Parses argv[2..] for a command taking npos positionals and the options in
@@ -126,9 +137,11 @@ static int parse_args(int argc, char **argv, int npos, unsigned allowed, args *a
             case O_NONCE: a->nonce = val; break;
             case O_PROOF: a->proof = val; break;
             case O_PAYLOAD: a->payload = val; break;
+            case O_RECEIPT: a->receipt = val; break;
             default: break;
             }
-            if (val && (options[k].bit == O_ATTEST || options[k].bit == O_PROOF) && strcmp(val, "-") == 0)
+            if (val && (options[k].bit == O_ATTEST || options[k].bit == O_PROOF || options[k].bit == O_RECEIPT)
+                && strcmp(val, "-") == 0)
                 stdin_uses++;
             continue;
         }
@@ -224,6 +237,21 @@ static int cmd_verify_log(int argc, char **argv)
     return verdict();
 }
 
+static int cmd_verify_deletion(int argc, char **argv)
+{
+    args a = { .npos = 0 };
+    int rc = parse_args(argc, argv, 1, O_PUBKEY | O_RECEIPT, &a);
+    if (rc)
+        return rc;
+    struct json_object *d = tc_load("deletion", a.pos[0]);
+    struct json_object *r = a.receipt ? tc_load("receipt", a.receipt) : NULL;
+    if (d && (r || !a.receipt))
+        tc_verify_deletion(d, r, a.pubkey_hex ? a.pubkey : NULL);
+    json_object_put(d);
+    json_object_put(r);
+    return verdict();
+}
+
 static int cmd_canonical(int argc, char **argv)
 {
     args a = { .npos = 0 };
@@ -275,6 +303,8 @@ int main(int argc, char **argv)
         return cmd_verify_receipt(argc, argv);
     if (strcmp(cmd, "verify-log") == 0)
         return cmd_verify_log(argc, argv);
+    if (strcmp(cmd, "verify-deletion") == 0)
+        return cmd_verify_deletion(argc, argv);
     if (strcmp(cmd, "canonical") == 0)
         return cmd_canonical(argc, argv);
     return usage("unknown command %s", cmd);

@@ -6,7 +6,8 @@
  *             canonical form of such a tree (the bytes that are signed)
  *   check.c   the "ok / FAIL / note" report lines, hex, SHA-256, file input
  *   shape.c   checks a document against the spec's generated record tables
- *   verify.c  signatures, tree heads, reports, receipts, log consistency
+ *   verify.c  signatures, tree heads, reports, receipts, log consistency,
+ *             deletions
  *   attest.c  the attestation document: quote, report_data binding, event log
  *   main.c    the command line
  *
@@ -57,8 +58,9 @@ struct json_object *tc_json_parse(const char *buf, size_t n, char *err, size_t e
  * with that name are kept): that is how the signed bytes of a record are
  * formed from the record with its signature.
  * Returns a malloc'd buffer (NUL-terminated for convenience; the NUL is not
- * part of the *len bytes), or NULL with err set: a double, or anything the
- * writer refuses (rt_jw_strerror).
+ * part of the *len bytes), or NULL with err set: a top-level scalar (o must
+ * be an object or an array), a double, or anything the writer refuses
+ * (rt_jw_strerror).
  */
 char *tc_canon(struct json_object *o, const char *omit, size_t *len, char *err, size_t errcap);
 
@@ -142,6 +144,11 @@ int tc_verify_receipt(struct json_object *rc, struct json_object *proof, const u
                       const char *payload);
 int tc_verify_log(struct json_object *old_r, struct json_object *new_r,
                   struct json_object *proof, const uint8_t *pub);
+/* The offline verify-deletion: the answer of POST /delete-data (d), its
+ * signed attestation, its data_deleted entry in its signed batch, and, when
+ * receipt is not NULL, that it deletes that receipt.  Returns 1 if every
+ * check passed. */
+int tc_verify_deletion(struct json_object *d, struct json_object *receipt, const uint8_t *pub);
 
 /* -------------------------------------------------------------- attest.c */
 

@@ -189,6 +189,19 @@ for f in "$fx"/*.json; do
     if "$TOYCTL" canonical "$f" > "$work/canon" && cmp -s "$work/canon" "$f"; then pass
     else fail "canonical $(basename "$f") is not the serializer's bytes"; fi
 done
+# The restrictions the help states: no top-level scalar, no U+0000 in a
+# key, integers within +-(2^53-1); each refused with its reason.
+for case in '5|top-level' '"a"|top-level' 'true|top-level' '{"a\u0000":1}|U+0000' \
+            '{"a":9007199254740992}|2^53-1' '{"a":-9007199254740992}|2^53-1' 'null|null'; do
+    doc=${case%|*} why=${case##*|}
+    if printf '%s' "$doc" | "$TOYCTL" canonical - >/dev/null 2>"$work/stderr"; then
+        fail "canonical accepted $doc"
+    elif grep -qF "$why" "$work/stderr"; then pass
+    else fail "canonical $doc: unclear message: $(cat "$work/stderr")"; fi
+done
+if [ "$(printf '{"a":9007199254740991,"b":-9007199254740991}' | "$TOYCTL" canonical -)" = \
+     '{"a":9007199254740991,"b":-9007199254740991}' ]; then pass
+else fail "canonical refused integers at +-(2^53-1)"; fi
 if "$TOYCTL" canonical tests/data/rfc8785/rfc8785-3.2.2.in.json >/dev/null 2>"$work/stderr"; then
     fail "floating point accepted"
 elif grep -q 'fraction or exponent' "$work/stderr"; then pass
