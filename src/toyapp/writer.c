@@ -275,8 +275,8 @@ static void process(job **jobs, int n)
         .timestamp = { now_ts, now_len }, .publicKey = { g_app.k.sign_pub, 32 },
     };
     char *head = NULL;
+    uint8_t sig[64];   /* bh.signature points here until the answers are built */
     if (nw) {
-        uint8_t sig[64];
         size_t head_len = 0;
         rt_merkle_batch_build(&tree, (const uint8_t (*)[32])leaves, (size_t)nw, bh.root);
         if (batch_id(c, &bh.batchId) || sign_record(&toy_rec_batch_head_rec, &bh, sig))
