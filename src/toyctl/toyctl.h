@@ -173,10 +173,10 @@ int tc_verify_attestation(struct json_object *att, struct json_object *r,
 
 /* ---------------------------------------------------------------- ipfs.c */
 
-/* Largest file that toyctl car puts in a CAR, as one block: 1 MiB.  Kubo's
- * `ipfs dag import` refused larger blocks until 2026 (its limit is 2 MiB
- * now), so a CAR within this imports into any IPFS node.  Reports are a
- * few KiB. */
+/* Largest file that toyctl car puts in a CAR, as one block: 1 MiB.  Older
+ * Kubo versions refuse larger blocks on `ipfs dag import` (newer ones take
+ * up to 2 MiB, the bitswap limit), so a CAR within this imports into any
+ * IPFS node.  Reports are a few KiB. */
 #define TC_MAX_BLOCK (1u << 20)
 
 /*

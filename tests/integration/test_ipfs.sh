@@ -102,6 +102,13 @@ detail=$(cat "$work/cid.err" "$work/cid.oerr") check "toyctl cid and multiformat
 detail=$(diff <(paste "$work/list" "$work/cid.toyctl") <(paste "$work/list" "$work/cid.oracle") | head) \
     check "toyctl cid equals multiformats for all $nfiles files (one line each, in order)" \
     test "$(wc -l <"$work/cid.toyctl")" -eq "$nfiles" -a -z "$(cmp "$work/cid.toyctl" "$work/cid.oracle" 2>&1)"
+# The recipe of docs/auditing.md: Python's hashlib and base64 alone.
+python3 -c 'import base64, hashlib, sys
+for path in open(sys.argv[1]).read().split("\n")[:-1]:
+    d = hashlib.sha256(open(path, "rb").read()).digest()
+    print("b" + base64.b32encode(bytes([1, 0x55, 0x12, 0x20]) + d).decode().lower().rstrip("="))' \
+    "$work/list" >"$work/cid.python"
+check "... and equals the Python recipe of docs/auditing.md (hashlib, base64)" cmp -s "$work/cid.toyctl" "$work/cid.python"
 bad=$(grep -cvE '^bafkrei[a-z2-7]{52}$' "$work/cid.toyctl")
 check "every CID is 59 characters: 'b', base32, the raw sha2-256 prefix 'afkrei'" test "$bad" -eq 0
 # Each file's CID names its bytes: distinct contents, distinct CIDs.
