@@ -54,6 +54,15 @@ int rt_cid_uvarint_get(const uint8_t *p, size_t n, uint64_t *v)
 
 /* ------------------------------------------------------ decoding */
 
+static void sha256_of(const void *data, size_t n, uint8_t out[SHA256_DIGEST_SIZE])
+{
+    struct sha256_ctx h;
+    sha256_init(&h);
+    if (n)
+        sha256_update(&h, n, data);
+    sha256_digest(&h, SHA256_DIGEST_SIZE, out);
+}
+
 int rt_cid_decode(const uint8_t *p, size_t n, rt_cid *c)
 {
     if (n >= 1 && p[0] == RT_CID_SHA2_256 && (n < 2 || p[1] == 32)) {
@@ -87,11 +96,7 @@ int rt_cid_matches(const uint8_t *cid, const rt_cid *c, const void *data, size_t
     if (c->hash != RT_CID_SHA2_256 || c->digest_len != SHA256_DIGEST_SIZE)
         return RT_CID_EHASH;
     uint8_t d[SHA256_DIGEST_SIZE];
-    struct sha256_ctx h;
-    sha256_init(&h);
-    if (n)
-        sha256_update(&h, n, data);
-    sha256_digest(&h, sizeof d, d);
+    sha256_of(data, n, d);
     return memcmp(d, cid + c->digest_off, sizeof d) == 0;
 }
 
@@ -109,11 +114,7 @@ void rt_cid_raw_from_digest(const uint8_t digest[32], uint8_t out[RT_CID_RAW_SHA
 void rt_cid_raw_sha256_bytes(const void *data, size_t n, uint8_t out[RT_CID_RAW_SHA256_BYTES])
 {
     uint8_t d[SHA256_DIGEST_SIZE];
-    struct sha256_ctx h;
-    sha256_init(&h);
-    if (n)
-        sha256_update(&h, n, data);
-    sha256_digest(&h, sizeof d, d);
+    sha256_of(data, n, d);
     rt_cid_raw_from_digest(d, out);
 }
 
