@@ -7,6 +7,9 @@
  *   toyctl verify-log OLD_REPORT NEW_REPORT --proof PROOF [--pubkey HEX]
  *   toyctl verify-deletion DELETION [--receipt RECEIPT] [--pubkey HEX]
  *   toyctl canonical FILE
+ *   toyctl cid FILE...
+ *   toyctl car OUT.car FILE...
+ *   toyctl verify-car CAR [FILE...]
  *
  * Everything is verified offline from the files given ("-" reads stdin).
  * Each check prints one line, "ok   <what>" or "FAIL <what>: <why>", plus
@@ -28,6 +31,9 @@ static const char synopsis[] =
     "  toyctl verify-log OLD_REPORT NEW_REPORT [--proof PROOF] [--pubkey HEX]\n"
     "  toyctl verify-deletion DELETION [--receipt RECEIPT] [--pubkey HEX]\n"
     "  toyctl canonical FILE\n"
+    "  toyctl cid FILE...\n"
+    "  toyctl car OUT.car FILE...\n"
+    "  toyctl verify-car CAR [FILE...]\n"
     "  toyctl help\n";
 
 static const char usage_text[] =
@@ -51,6 +57,12 @@ static const char usage_text[] =
     "                  restricted to what toyapp signs: integers within +-(2^53-1) only (no\n"
     "                  fractions or exponents), no U+0000 in keys, no duplicate keys, and an\n"
     "                  object or array at the top (no top-level scalar)\n"
+    "  cid             prints each FILE's IPFS CID (CIDv1, raw, sha2-256, base32), one per\n"
+    "                  line: the name under which any IPFS node serves its exact bytes\n"
+    "  car             writes OUT.car, a CARv1 for `ipfs dag import`: the FILEs' CIDs as its\n"
+    "                  roots and their bytes as its blocks, in order (at most 1 MiB a FILE)\n"
+    "  verify-car      a CAR: its header, that each block hashes to its CID, that each root\n"
+    "                  has a block; with FILEs, that its roots are exactly their CIDs\n"
     "\n"
     "FILE may be - for stdin.  One line per check: \"ok   WHAT\" or \"FAIL WHAT: WHY\";\n"
     "\"note: ...\" says what was not checked.  Exit status: 0 every check passed,\n"
@@ -286,6 +298,56 @@ static int cmd_canonical(int argc, char **argv)
     return 0;
 }
 
+/*
+ * The file arguments of cid, car and verify-car, which take no options:
+ * argv[2..], after an optional "--".  Sets *files (into argv) and *n.
+ * Returns 0, or 2 after a usage message: fewer than min files, an option,
+ * or "-" (stdin) more than once (OUT, the first of car's, is not an input).
+ */
+static int file_args(int argc, char **argv, int min, int out_first, const char ***files, int *n)
+{
+    int i = 2, stdin_uses = 0;
+    if (i < argc && strcmp(argv[i], "--") == 0)
+        i++;
+    else
+        for (int k = i; k < argc; k++)
+            if (argv[k][0] == '-' && argv[k][1] != 0)
+                return usage("unknown option %s for this command", argv[k]);
+    *n = argc - i;
+    if (*n < min)
+        return usage("%s: missing file argument", argv[1]);
+    for (int k = i + (out_first ? 1 : 0); k < argc; k++)
+        stdin_uses += strcmp(argv[k], "-") == 0;
+    if (stdin_uses > 1)
+        return usage("only one input can be read from stdin (-)");
+    *files = (const char **)(argv + i);
+    return 0;
+}
+
+static int cmd_cid(int argc, char **argv)
+{
+    const char **f;
+    int n, rc = file_args(argc, argv, 1, 0, &f, &n);
+    return rc ? rc : tc_cmd_cid(f, n);
+}
+
+static int cmd_car(int argc, char **argv)
+{
+    const char **f;
+    int n, rc = file_args(argc, argv, 2, 1, &f, &n);
+    return rc ? rc : tc_cmd_car(f[0], f + 1, n - 1);
+}
+
+static int cmd_verify_car(int argc, char **argv)
+{
+    const char **f;
+    int n, rc = file_args(argc, argv, 1, 0, &f, &n);
+    if (rc)
+        return rc;
+    tc_verify_car(f[0], f + 1, n - 1);
+    return verdict();
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -307,5 +369,11 @@ int main(int argc, char **argv)
         return cmd_verify_deletion(argc, argv);
     if (strcmp(cmd, "canonical") == 0)
         return cmd_canonical(argc, argv);
+    if (strcmp(cmd, "cid") == 0)
+        return cmd_cid(argc, argv);
+    if (strcmp(cmd, "car") == 0)
+        return cmd_car(argc, argv);
+    if (strcmp(cmd, "verify-car") == 0)
+        return cmd_verify_car(argc, argv);
     return usage("unknown command %s", cmd);
 }

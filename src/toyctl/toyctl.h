@@ -9,6 +9,7 @@
  *   verify.c  signatures, tree heads, reports, receipts, log consistency,
  *             deletions
  *   attest.c  the attestation document: quote, report_data binding, event log
+ *   ipfs.c    IPFS: a file's CID, a CAR of files, the check of a CAR
  *   main.c    the command line
  *
  * Nothing here uses the network: every input is a file the auditor already
@@ -169,5 +170,42 @@ typedef struct tc_attest_opts {
  */
 int tc_verify_attestation(struct json_object *att, struct json_object *r,
                           const tc_attest_opts *o);
+
+/* ---------------------------------------------------------------- ipfs.c */
+
+/* Largest file that toyctl car puts in a CAR, as one block: 1 MiB.  Older
+ * Kubo versions refuse larger blocks on `ipfs dag import` (newer ones take
+ * up to 2 MiB, the bitswap limit), so a CAR within this imports into any
+ * IPFS node.  Reports are a few KiB. */
+#define TC_MAX_BLOCK (1u << 20)
+
+/*
+ * toyctl cid FILE...: prints the CID of each file's bytes (CIDv1, raw,
+ * sha2-256, base32: rt_cid_raw_sha256), one line per file, in order.  A
+ * file of any size is hashed as it is read; "-" is stdin.  Returns 0, or 1
+ * after a message on stderr, with nothing on stdout.
+ */
+int tc_cmd_cid(const char *const *files, int n);
+
+/*
+ * toyctl car OUT FILE...: writes the CARv1 whose roots are the files'
+ * CIDs, in order, and whose blocks are their bytes, one block per file in
+ * the same order (the same bytes given twice are one root and one block).
+ * OUT is replaced by rename, so it is never half written; "-" is stdout.
+ * n >= 1.  Returns 0, or 1 after a message on stderr (a file unreadable or
+ * over TC_MAX_BLOCK, more than RT_CAR_MAX_ROOTS distinct files, a write
+ * error).
+ */
+int tc_cmd_car(const char *out, const char *const *files, int n);
+
+/*
+ * toyctl verify-car CAR [FILE...]: checks the CARv1 file at path, one line
+ * per check: its header; that each block hashes to its CID (sha2-256
+ * CIDs; another hash is a FAIL, as it cannot be checked); that each root
+ * has its block.  Repeated blocks are noted.  With files (n > 0): each
+ * file's raw CID is a root, and every root is one of the files.  Returns 1
+ * if every check passed.
+ */
+int tc_verify_car(const char *path, const char *const *files, int n);
 
 #endif /* TOYCTL_H */
