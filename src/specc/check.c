@@ -52,6 +52,16 @@ sc_endpoint *sc_find_endpoint(const sc_spec *spec, const char *name)
     return NULL;
 }
 
+const sc_sink *sc_from_sink(const sc_from *fr)
+{
+    if (!fr->via || !fr->field)
+        return NULL;
+    for (int i = 0; i < fr->field->nsinks; i++)
+        if (!strcmp(fr->field->sinks[i].name, fr->via))
+            return &fr->field->sinks[i];
+    return NULL;
+}
+
 const char *sc_thread_name(int t)
 {
     static const char *n[] = { "?", "service", "reader", "io", "writer" };

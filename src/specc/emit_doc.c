@@ -266,17 +266,6 @@ static void otype(sc_out *o, const sc_otyp *t)
     }
 }
 
-/* The sink named by a `from ... via`, or NULL for a public field. */
-static const sc_sink *from_sink(const sc_from *fr)
-{
-    if (!fr->via || !fr->field)
-        return NULL;
-    for (int i = 0; i < fr->field->nsinks; i++)
-        if (!strcmp(fr->field->sinks[i].name, fr->via))
-            return &fr->field->sinks[i];
-    return NULL;
-}
-
 /* "from `e.a.b` via `sink`", then what the sink does in a few words. */
 static void from_text(sc_out *o, const sc_from *fr, int long_form)
 {
@@ -288,7 +277,7 @@ static void from_text(sc_out *o, const sc_from *fr, int long_form)
     for (int i = 0; i < fr->npath; i++)
         sc_printf(o, ".%s", fr->path[i]);
     sc_printf(o, "`");
-    const sc_sink *s = from_sink(fr);
+    const sc_sink *s = sc_from_sink(fr);
     if (!s) {
         if (long_form)
             sc_printf(o, " (public; stored as received)");

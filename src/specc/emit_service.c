@@ -39,16 +39,6 @@ static const char *sink_member(const sc_from *fr)
     return sc_strndup(buf, strlen(buf));
 }
 
-static const sc_sink *from_sink(const sc_from *fr)
-{
-    if (!fr->field || !fr->via)
-        return NULL;
-    for (int i = 0; i < fr->field->nsinks; i++)
-        if (!strcmp(fr->field->sinks[i].name, fr->via))
-            return &fr->field->sinks[i];
-    return NULL;
-}
-
 /* A row column's C member type, its encoding, and (for derived values) the
  * derivation's name. */
 typedef struct coltype {
@@ -84,7 +74,7 @@ static coltype col_type(const sc_column *c)
         return t;
     }
     if (c->from) {
-        const sc_sink *s = from_sink(c->from);
+        const sc_sink *s = sc_from_sink(c->from);
         if (s && s->kind == SC_SINK_DERIVE) {
             char buf[256];
             snprintf(buf, sizeof buf, "toy_%s_out", s->name);
@@ -281,7 +271,7 @@ static int c_copies(sc_out *o, const sc_record *r, const char *name)
     int n = 0;
     for (int i = 0; i < r->nfields; i++) {
         const sc_ofield *f = &r->fields[i];
-        if (!f->from || f->from->entry || !from_sink(f->from) || !f->from->ep)
+        if (!f->from || f->from->entry || !sc_from_sink(f->from) || !f->from->ep)
             continue;
         if (!n)
             sc_printf(o, "static const rt_copy %s[] = {\n", name);
@@ -412,7 +402,7 @@ int sc_emit_service(const sc_spec *spec, const char *gendir)
         int n = 0, has_receipt = 0;
         for (int j = 0; j < r->nfields; j++) {
             const sc_ofield *f = &r->fields[j];
-            n += f->from && !f->from->entry && from_sink(f->from) && f->from->ep;
+            n += f->from && !f->from->entry && sc_from_sink(f->from) && f->from->ep;
             has_receipt |= !strcmp(f->name, "receiptId") && f->type.kind == SC_O_ID;
         }
         char recp[256] = "-1";
@@ -444,7 +434,7 @@ int sc_emit_service(const sc_spec *spec, const char *gendir)
         int n = 0;
         for (int j = 0; j < e->response->nfields; j++) {
             const sc_ofield *f = &e->response->fields[j];
-            n += f->from && !f->from->entry && from_sink(f->from) && f->from->ep;
+            n += f->from && !f->from->entry && sc_from_sink(f->from) && f->from->ep;
         }
         if (n)
             sc_printf(c, "    [TOY_R_%s] = { toy_copy_resp_%s, %d },\n", e->name, e->name, n);

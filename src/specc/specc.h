@@ -231,6 +231,9 @@ void sc_parse_file(sc_spec *spec, const sc_src *src);
 /* Resolves names and enforces the flow rules.  Returns sc_nerrors == 0. */
 int sc_check(sc_spec *spec);
 
+/* The sink a `from ... via SINK` names, or NULL (no via, or unresolved). */
+const sc_sink *sc_from_sink(const sc_from *fr);
+
 /* The Postgres type of a column type (enum sc_ctype). */
 const char *sc_sql_type(int t);
 

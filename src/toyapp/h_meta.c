@@ -19,18 +19,14 @@
 #include "handler.h"
 #include "rt_tee.h"
 
-static rt_str str(const char *p)
-{
-    return (rt_str){ p, strlen(p) };
-}
 
 static void info(job *j, worker *w)
 {
     (void)w;
     toy_resp_info r = {
-        .appId = str(g_app.cfg.app_id), .instanceId = str(g_app.k.instance_id),
-        .cvmId = str(g_app.cfg.cvm_id), .role = str(g_app.cfg.role),
-        .composeHash = str(g_app.k.compose_hash), .teeProvider = str(g_app.k.provider),
+        .appId = rt_cstr(g_app.cfg.app_id), .instanceId = rt_cstr(g_app.k.instance_id),
+        .cvmId = rt_cstr(g_app.cfg.cvm_id), .role = rt_cstr(g_app.cfg.role),
+        .composeHash = rt_cstr(g_app.k.compose_hash), .teeProvider = rt_cstr(g_app.k.provider),
         .publicKey = { g_app.k.sign_pub, 32 },
     };
     job_answer(j, 200, &toy_resp_info_rec, &r);
@@ -40,7 +36,7 @@ const toy_handler h_info = { .serve = info };
 static void compose_hash(job *j, worker *w)
 {
     (void)w;
-    toy_resp_compose_hash r = { .composeHash = str(g_app.k.compose_hash) };
+    toy_resp_compose_hash r = { .composeHash = rt_cstr(g_app.k.compose_hash) };
     job_answer(j, 200, &toy_resp_compose_hash_rec, &r);
 }
 const toy_handler h_compose_hash = { .serve = compose_hash };
@@ -70,7 +66,7 @@ static void attestation(job *j, worker *w)
     toy_resp_attestation r = {
         .quote = { quote, qlen }, .eventLog = { log ? log : "", log ? strlen(log) : 0 },
         .reportData = { rd, 64 }, .nonce = { p->nonce, p->nonce_len },
-        .teeProvider = str(g_app.k.provider), .publicKey = { g_app.k.sign_pub, 32 },
+        .teeProvider = rt_cstr(g_app.k.provider), .publicKey = { g_app.k.sign_pub, 32 },
     };
     job_answer(j, 200, &toy_resp_attestation_rec, &r);
     free(quote);

@@ -17,10 +17,6 @@
 #define TOY_BUILD_TIME "unknown"
 #endif
 
-static rt_str str(const char *p)
-{
-    return (rt_str){ p, strlen(p) };
-}
 
 /* The endpoints of the API port, as "METHOD /path", from the route table. */
 static void index_(job *j, worker *w)
@@ -38,7 +34,7 @@ static void index_(job *j, worker *w)
             n++;
         }
     toy_resp_index r = {
-        .service = RT_STR("toyapp"), .version = RT_STR(TOY_VERSION), .cvmId = str(g_app.cfg.cvm_id),
+        .service = RT_STR("toyapp"), .version = RT_STR(TOY_VERSION), .cvmId = rt_cstr(g_app.cfg.cvm_id),
         .endpoints = { eps, n },
     };
     job_answer(j, 200, &toy_resp_index_rec, &r);
@@ -57,8 +53,8 @@ static void version(job *j, worker *w)
     (void)w;
     toy_resp_version r = {
         .version = RT_STR(TOY_VERSION), .gitSha = RT_STR(TOY_GIT_SHA),
-        .buildTime = RT_STR(TOY_BUILD_TIME), .environment = str(g_app.cfg.environment),
-        .composeHash = str(g_app.k.compose_hash), .teeProvider = str(g_app.k.provider),
+        .buildTime = RT_STR(TOY_BUILD_TIME), .environment = rt_cstr(g_app.cfg.environment),
+        .composeHash = rt_cstr(g_app.k.compose_hash), .teeProvider = rt_cstr(g_app.k.provider),
     };
     job_answer(j, 200, &toy_resp_version_rec, &r);
 }

@@ -35,10 +35,6 @@ static int watch_prepare(job *j, wentry *e, PGconn *c)
     return 0;
 }
 
-static rt_str str(const char *p)
-{
-    return (rt_str){ p, strlen(p) };
-}
 
 static void watch_respond(job *j, const wentry *e, const wbatch *b)
 {
@@ -47,7 +43,7 @@ static void watch_respond(job *j, const wentry *e, const wbatch *b)
     toy_rec_watch_item items[WATCH_MAX];
     for (int i = 0; i < l->n; i++) {
         const watch_item *w = &l->items[i];
-        items[i] = (toy_rec_watch_item){ str(w->video_id), str(w->title), str(w->category), str(w->watched_at) };
+        items[i] = (toy_rec_watch_item){ rt_cstr(w->video_id), rt_cstr(w->title), rt_cstr(w->category), rt_cstr(w->watched_at) };
     }
     toy_resp_watch_history r = { .items = { items, (size_t)l->n }, .auditEntry = { e->json, e->len } };
     job_answer(j, 200, &toy_resp_watch_history_rec, &r);
