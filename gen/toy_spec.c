@@ -62,7 +62,7 @@ const rt_params toy_params_receipt_proof_tab = { .params = toy_params_receipt_pr
 
 static const rt_param toy_params_log_consistency_list[] = {
     { .name = "from", .type = RT_P_INT, .optional = 0, .in_path = 0,
-      .min = 1, .max = 9007199254740991, .off = offsetof(toy_params_log_consistency, from),
+      .min = 0, .max = 9007199254740991, .off = offsetof(toy_params_log_consistency, from),
       .has_off = offsetof(toy_params_log_consistency, has_from) },
     { .name = "to", .type = RT_P_INT, .optional = 0, .in_path = 0,
       .min = 1, .max = 9007199254740991, .off = offsetof(toy_params_log_consistency, to),

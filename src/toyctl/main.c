@@ -48,7 +48,7 @@ static const char usage_text[] =
     "                  its audit entry is in its signed batch and in the signed log; --payload\n"
     "                  checks that the receipt commits to that payload\n"
     "  verify-log      two reports and GET /log/consistency?from=OLD&to=NEW: the new log\n"
-    "                  extends the old one (--proof may be left out only if the old log is empty)\n"
+    "                  extends the old one (from an empty old log, the proof is empty: from=0)\n"
     "  verify-deletion the answer of POST /delete-data/ID: its deletion attestation's Ed25519\n"
     "                  signature, its data_deleted entry in the signed batch head, that both name\n"
     "                  the same receipt and user, and (--receipt: the receipt's JSON) that it\n"
