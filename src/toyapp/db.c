@@ -78,6 +78,8 @@ static const struct { int version; const char *sql; } migrations[] = {
     { 15, "ALTER TABLE audit_log ALTER COLUMN entry DROP NOT NULL;"
           " ALTER TABLE user_data_receipts ALTER COLUMN payload_commitment DROP NOT NULL,"
           " ALTER COLUMN safe_derivative DROP NOT NULL" },
+    /* The schema again: the readiness probe's table. */
+    { 16, NULL },
 };
 
 #define MIGRATION_LOCK 0x746f7961  /* "toya" */
