@@ -153,13 +153,16 @@ extern const rt_table toy_table_deletion_outbox;
 /* The batch statement: one execution writes a batch's signed head ($1-$6:
  * batch id, size, root, head JSON, signature, CVM id), its audit entries
  * ($7-$10: arrays of action, receipt id, entry, leaf hash), the queue row
- * the sequencer takes them from, the rows of each table below (one array
- * per column, from its first_param on), and the counters ($30: kinds,
- * $31: counts), returning each bumped counter's name and new value. */
+ * the sequencer takes them from, the idempotency keys of its requests
+ * ($11-$15: key, route, fingerprint, status, sealed answer), the rows of
+ * each table below (one array per column, from its first_param on), and
+ * the counters ($35: kinds, $36: counts). */
+#define TOY_BATCH_P_IDEM 11
+#define TOY_BATCH_P_TABLES 16
 #define TOY_BATCH_NTABLES 4
 extern const rt_table *const toy_batch_tables[TOY_BATCH_NTABLES];
-#define TOY_BATCH_P_COUNTERS 30
-#define TOY_BATCH_NPARAMS 31
+#define TOY_BATCH_P_COUNTERS 35
+#define TOY_BATCH_NPARAMS 36
 extern const char toy_batch_sql[];
 
 #endif

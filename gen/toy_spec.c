@@ -507,11 +507,14 @@ const rt_record toy_resp_reports_rec = {
 
 static const rt_ofield toy_resp_signup_fields[] = {
     { .key = "auditEntry", .key_len = 10, .type = RT_O_RAW, .off = offsetof(toy_resp_signup, auditEntry) },
-    { .key = "totalSignups", .key_len = 12, .type = RT_O_UINT, .off = offsetof(toy_resp_signup, totalSignups) },
+    { .key = "batchHead", .key_len = 9, .type = RT_O_RECORD, .off = offsetof(toy_resp_signup, batchHead), .rec = &toy_rec_batch_head_rec },
+    { .key = "batchIndex", .key_len = 10, .type = RT_O_UINT, .off = offsetof(toy_resp_signup, batchIndex) },
+    { .key = "inclusionPath", .key_len = 13, .type = RT_O_LIST, .off = offsetof(toy_resp_signup, inclusionPath),
+      .elem = RT_O_HASH, .elem_size = sizeof(uint8_t) * 32 },
     { .key = "userIdHash", .key_len = 10, .type = RT_O_HASH, .off = offsetof(toy_resp_signup, userIdHash) },
 };
 const rt_record toy_resp_signup_rec = {
-    .name = "signup_201", .fields = toy_resp_signup_fields, .nfields = 3,
+    .name = "signup_201", .fields = toy_resp_signup_fields, .nfields = 5,
     .size = sizeof(toy_resp_signup),
 };
 

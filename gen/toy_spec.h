@@ -500,8 +500,10 @@ extern const rt_record toy_resp_reports_rec;
 /* response signup 201 */
 typedef struct toy_resp_signup {
     uint8_t userIdHash[32];
-    uint64_t totalSignups;
     rt_str auditEntry;   /* canonical JSON of an audit entry */
+    toy_rec_batch_head batchHead;
+    uint64_t batchIndex;
+    rt_list inclusionPath;   /* of uint8_t[32] */
 } toy_resp_signup;
 extern const rt_record toy_resp_signup_rec;
 

@@ -126,6 +126,16 @@ CREATE TABLE IF NOT EXISTS deletion_outbox (
 );
 COMMENT ON COLUMN deletion_outbox.receipt_id IS 'from entry.receiptId (public; stored as received)';
 
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    idem_key    text PRIMARY KEY,
+    route       text NOT NULL,
+    fingerprint bytea NOT NULL,
+    status      integer NOT NULL,
+    answer      bytea NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS idempotency_keys_created_at_idx ON idempotency_keys (created_at);
+
 CREATE TABLE IF NOT EXISTS ready_probe (
     id integer PRIMARY KEY
 );

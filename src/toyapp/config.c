@@ -54,6 +54,7 @@ int config_load(config *c, char *err, size_t errlen)
     c->idle_timeout_ms = env_int("IDLE_TIMEOUT_MS", 30000, 100, 3600000, &bad);
     c->report_period = env_int("REPORT_PERIOD_SECONDS", 86400, 1, 366 * 86400, &bad);
     c->sequencer = env_int("SEQUENCER", 1, 0, 1, &bad);
+    c->idempotency_ttl = env_int("IDEMPOTENCY_TTL_SECONDS", 86400, 1, 365 * 86400, &bad);
     if (bad) {
         snprintf(err, errlen, "%s=%s is not a number in its range (README.md lists them)", bad, getenv(bad));
         return -1;

@@ -269,11 +269,21 @@ void sql_array(sql_args *a, const rt_pgarr *arr)
     sql_bytes(a, arr->b, arr->n);
 }
 
+/* The SQLSTATE of this thread's last failed statement. */
+static _Thread_local char last_state[6];
+
+const char *sql_last_state(void)
+{
+    return last_state;
+}
+
 static PGresult *checked(PGresult *r, const char *tag)
 {
     int st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return r;
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(last_state, sizeof last_state, "%s", state ? state : "");
     fprintf(stderr, "toyapp: %s: %s", tag, r ? PQresultErrorMessage(r) : "out of memory\n");
     PQclear(r);
     return NULL;
