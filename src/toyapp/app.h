@@ -19,7 +19,10 @@
 
 #include "toy_spec.h"
 
-#define TOY_VERSION "0.3.0"
+/* TOY_VERSION comes from the file VERSION, through the GNUmakefile. */
+#ifndef TOY_VERSION
+#error "TOY_VERSION is not defined: build with make, which reads the file VERSION"
+#endif
 
 typedef struct config {
     const char *host;            /* HOST, default 127.0.0.1 */
