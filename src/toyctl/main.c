@@ -6,6 +6,7 @@
  *   toyctl verify-receipt RECEIPT --proof PROOF [--pubkey HEX] [--payload TEXT]
  *   toyctl verify-log OLD_REPORT NEW_REPORT --proof PROOF [--pubkey HEX]
  *   toyctl canonical FILE
+ *   toyctl compose-hash [--normalized] FILE
  *
  * Everything is verified offline from the files given ("-" reads stdin).
  * Each check prints one line, "ok   <what>" or "FAIL <what>: <why>", plus
@@ -26,6 +27,7 @@ static const char synopsis[] =
     "  toyctl verify-receipt RECEIPT --proof PROOF [--pubkey HEX] [--payload TEXT]\n"
     "  toyctl verify-log OLD_REPORT NEW_REPORT [--proof PROOF] [--pubkey HEX]\n"
     "  toyctl canonical FILE\n"
+    "  toyctl compose-hash [--normalized] FILE\n"
     "  toyctl help\n";
 
 static const char usage_text[] =
@@ -42,6 +44,9 @@ static const char usage_text[] =
     "  verify-log      two reports and GET /log/consistency?from=OLD&to=NEW: the new log\n"
     "                  extends the old one (--proof may be left out only if the old log is empty)\n"
     "  canonical       prints the RFC 8785 canonical JSON of FILE (no trailing newline)\n"
+    "  compose-hash    prints the compose hash of a dstack app-compose.json as dstack computes\n"
+    "                  it (SHA-256 of the file's bytes), after checking that dstack would run\n"
+    "                  it; --normalized: of the manifest re-serialized as dstack's SDKs do\n"
     "\n"
     "FILE may be - for stdin.  One line per check: \"ok   WHAT\" or \"FAIL WHAT: WHY\";\n"
     "\"note: ...\" says what was not checked.  Exit status: 0 every check passed,\n"
@@ -277,5 +282,7 @@ int main(int argc, char **argv)
         return cmd_verify_log(argc, argv);
     if (strcmp(cmd, "canonical") == 0)
         return cmd_canonical(argc, argv);
+    if (strcmp(cmd, "compose-hash") == 0)
+        return tc_cmd_compose_hash(argc, argv);
     return usage("unknown command %s", cmd);
 }

@@ -8,6 +8,7 @@
  *   shape.c   checks a document against the spec's generated record tables
  *   verify.c  signatures, tree heads, reports, receipts, log consistency
  *   attest.c  the attestation document: quote, report_data binding, event log
+ *   compose.c the compose hash of a dstack app-compose.json
  *   main.c    the command line
  *
  * Nothing here uses the network: every input is a file the auditor already
@@ -162,5 +163,11 @@ typedef struct tc_attest_opts {
  */
 int tc_verify_attestation(struct json_object *att, struct json_object *r,
                           const tc_attest_opts *o);
+
+/* ------------------------------------------------------------- compose.c */
+
+/* toyctl compose-hash [--normalized] FILE (argv[1] is "compose-hash"):
+ * prints the compose hash and returns the exit status (0, 1, 2). */
+int tc_cmd_compose_hash(int argc, char **argv);
 
 #endif /* TOYCTL_H */
