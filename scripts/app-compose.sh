@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Renders the dstack app-compose.json of one CVM role from deploy/.
 #
-#   scripts/app-compose.sh [-o FILE] ROLE NAME=IMAGE@sha256:DIGEST...
+#   scripts/app-compose.sh [-o FILE] [-c FILE] ROLE NAME=IMAGE@sha256:DIGEST...
 #
 # ROLE is a folder of deploy/ (app, pg-primary, pg-replica) holding
 #   docker-compose.yml  the containers; our own images appear as ${NAME}
@@ -20,7 +20,10 @@
 # given; any image in the result not pinned by digest; a manifest that sets
 # docker_compose_file itself.  Exit 2: usage.
 #
-# Prints to stdout, or with -o FILE writes FILE (atomically).
+# Prints to stdout, or with -o FILE writes FILE (atomically).  -c FILE also
+# writes the rendered docker-compose.yml alone (the docker_compose_file
+# member, byte for byte): what a deploy tool that takes a compose file is
+# given.
 # Env: DEPLOY_DIR (default: deploy/ of this repository).
 set -euo pipefail
 
@@ -29,16 +32,16 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DEPLOY_DIR=${DEPLOY_DIR:-$ROOT/deploy}
 
 usage() {
-    printf 'usage: scripts/%s [-o FILE] ROLE NAME=IMAGE@sha256:DIGEST...\n' "$PROG" >&2
+    printf 'usage: scripts/%s [-o FILE] [-c FILE] ROLE NAME=IMAGE@sha256:DIGEST...\n' "$PROG" >&2
     exit 2
 }
 
-out=
-if [[ ${1:-} == -o ]]; then
+out='' cout=''
+while [[ ${1:-} == -o || ${1:-} == -c ]]; do
     [[ $# -ge 2 ]] || usage
-    out=$2
+    if [[ $1 == -o ]]; then out=$2; else cout=$2; fi
     shift 2
-fi
+done
 [[ $# -ge 1 && ${1:-} != -* ]] || usage
 role=$1
 shift
@@ -49,10 +52,10 @@ fi
 
 if [[ -n $out ]]; then tmp=$(mktemp "$out.XXXXXX"); else tmp=$(mktemp); fi
 trap 'rm -f "$tmp"' EXIT
-python3 - "$DEPLOY_DIR/$role" "$tmp" "$@" <<'EOF'
-import json, re, sys
+python3 - "$DEPLOY_DIR/$role" "$tmp" "$cout" "$@" <<'EOF'
+import json, os, re, sys
 
-folder, dest, pairs = sys.argv[1], sys.argv[2], sys.argv[3:]
+folder, dest, cdest, pairs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 PROG = "app-compose.sh"
 DIGEST = r"[a-z0-9]+(?:[._/-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?@sha256:[0-9a-f]{64}"
 
@@ -95,6 +98,10 @@ manifest["docker_compose_file"] = compose
 text = json.dumps(manifest, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 with open(dest, "w", encoding="utf-8") as f:
     f.write(text)
+if cdest:
+    with open(cdest + ".tmp", "w", encoding="utf-8") as f:
+        f.write(compose)
+    os.replace(cdest + ".tmp", cdest)
 EOF
 
 if [[ -z $out ]]; then

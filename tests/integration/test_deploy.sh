@@ -271,6 +271,9 @@ detail=$out check "render refuses a compose file with a third-party image not pi
     test -n "$(grep -F 'postgres:16 is not pinned' <<<"$out")"
 "$RENDER" -o "$TMP/nothing.json" app TOYAPP_IMAGE=bad >/dev/null 2>&1
 check "a refused render writes no output file" test ! -e "$TMP/nothing.json"
+"$RENDER" -o "$TMP/c.json" -c "$TMP/c.yml" app "TOYAPP_IMAGE=$IMG_APP"
+check "-c writes the rendered compose file, byte for byte the app-compose's docker_compose_file" \
+    cmp -s "$TMP/c.yml" "$TMP/app.rendered.yml"
 
 # ---- the Dockerfile -------------------------------------------------------------
 
