@@ -84,6 +84,7 @@ for name in names:
         die("%s: registry needs address (0x + 40 hex) and chainId (a number)" % path)
     if not r["roles"]:
         die("%s: no roles" % path)
+    composes = ""
     for role, x in r["roles"].items():
         if not isinstance(x, dict) or not HEX.fullmatch(str(x.get("composeHash", ""))):
             die("%s: role %s needs composeHash (64 hex digits)" % (path, role))
@@ -93,6 +94,10 @@ for name in names:
         h = hashlib.sha256(open(f, "rb").read()).hexdigest()
         if h != x["composeHash"]:
             die("%s: role %s: composeHash %s is not the SHA-256 of %s (%s)" % (path, role, x["composeHash"], f, h))
+        composes += open(f, encoding="utf-8").read()
+    for n, ref in r["images"].items():
+        if str(ref) not in composes:
+            die("%s: image %s (%s) is in none of the recorded app-composes" % (path, n, ref))
     records.append(r)
 seen = set()
 for r in records:
