@@ -22,26 +22,14 @@ V=$ROOT/tests/data/compose/dstack-example
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-passed=0 failed=0
-ok() { passed=$((passed + 1)); printf 'ok    %s\n' "$1"; }
-fail() {
-    failed=$((failed + 1))
-    printf 'FAIL  %s\n' "$1"
-    [[ -z ${2:-} ]] || printf '%s\n' "$2" | tail -n 20 | sed 's/^/      /'
-}
-check() { # check NAME CMD...
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else fail "$name" "${detail:-}"; fi
-    detail=
-}
-detail=
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$ROOT/tests/integration/lib.sh"
 
 if command -v shellcheck >/dev/null 2>&1; then
-    out=$(shellcheck "${BASH_SOURCE[0]}" 2>&1)
+    out=$(shellcheck -x "${BASH_SOURCE[0]}" 2>&1)
     detail=$out check "this test is shellcheck-clean" test -z "$out"
 fi
-[[ -x $TOYCTL ]] || { fail "toyctl is built ($TOYCTL)"; printf '%s passed, %s failed\n' "$passed" "$failed"; exit 1; }
+[[ -x $TOYCTL ]] || { fail "toyctl is built ($TOYCTL)"; finish; }
 
 # hash FILE [ARGS]: runs toyctl compose-hash; sets hrc, hout (stdout), herr.
 hash_of() {
@@ -192,5 +180,4 @@ check "two FILEs: exit 2" test $? -eq 2
 "$TOYCTL" compose-hash --sorted "$V/app-compose.json" >/dev/null 2>&1
 check "an unknown option: exit 2" test $? -eq 2
 
-printf '%s passed, %s failed\n' "$passed" "$failed"
-((failed == 0))
+finish

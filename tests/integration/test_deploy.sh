@@ -40,32 +40,8 @@ DB=$(printf 'b%.0s' {1..64})
 IMG_APP=ghcr.io/example/toyapp:1.0.0@sha256:$DA
 IMG_ATT=ghcr.io/example/toy-attestd:1.0.0@sha256:$DA
 
-passed=0 failed=0
-ok() { passed=$((passed + 1)); printf 'ok    %s\n' "$1"; }
-fail() {
-    failed=$((failed + 1))
-    printf 'FAIL  %s\n' "$1"
-    [[ -z ${2:-} ]] || printf '%s\n' "$2" | tail -n 25 | sed 's/^/      /'
-}
-check() { # check NAME CMD...
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else fail "$name" "${detail:-}"; fi
-    detail=
-}
-detail=
-# report: counts the "ok ..." / "FAIL ..." lines a checker printed (read
-# from a file: in a pipeline the counts would stay in a subshell).
-report() {
-    local line
-    while IFS= read -r line; do
-        case $line in
-        "ok "*) ok "${line#ok }" ;;
-        "FAIL "*) fail "${line#FAIL }" ;;
-        *) [[ -z $line ]] || fail "unexpected output: $line" ;;
-        esac
-    done
-}
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$ROOT/tests/integration/lib.sh"
 images_for() { # the NAME=REF arguments a role's compose file needs
     case $1 in
     app) echo "TOYAPP_IMAGE=$IMG_APP" ;;
@@ -73,7 +49,7 @@ images_for() { # the NAME=REF arguments a role's compose file needs
     esac
 }
 
-out=$(shellcheck "$RENDER" "${BASH_SOURCE[0]}" 2>&1)
+out=$(shellcheck -x "$RENDER" "${BASH_SOURCE[0]}" 2>&1)
 detail=$out check "scripts/app-compose.sh and this test are shellcheck-clean" test -z "$out"
 [[ -x $TOYCTL ]] || fail "toyctl is built ($TOYCTL)"
 NODE_MODULES=$ROOT/node_modules
@@ -288,12 +264,30 @@ const u = require("dockerfile-utils");
 console.log(u.validate("FROM debian:12\nCOPYY a b\nHEALTHCHECK --interval=abc CMD true\n", {}).length);' 2>&1)
 check "... and it does find faults in a broken one (2)" test "$out" = 2
 
-readelf -d "$ROOT/$BUILD/toyapp" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' >"$TMP/needed"
+# The build stage, emulated: only what the Dockerfile copies, a clean
+# directory, the same make target.
+B=$TMP/buildctx
+mkdir -p "$B"
+copies=$(awk '$1 == "COPY" && $2 !~ /^--/ { for (i = 2; i < NF; i++) print $i }' "$DF" | sed 's:/$::' | sort -u)
+for c in $copies; do (cd "$ROOT" && cp -a --parents "$c" "$B/"); done
+out=$(cd "$B" && make --no-print-directory -j2 BUILD=build GIT_SHA=test BUILD_TIME=test build/toyapp 2>&1)
+rc=$?
+detail="copies: $(tr '\n' ' ' <<<"$copies") $out" check "what the Dockerfile copies builds toyapp in a clean directory" \
+    test "$rc" -eq 0 -a -x "$B/build/toyapp"
+out=$("$B/build/toyapp" --version 2>&1)
+check "... and that toyapp prints this tree's version" test "$out" = "toyapp $(cat "$ROOT/VERSION")"
+
+# The shared libraries of that toyapp (what the image holds, whatever
+# SANITIZE this tree's build uses), and the Debian package of each.
+bin=$B/build/toyapp
 : >"$TMP/needed-pkgs"
 while IFS= read -r lib; do
-    pkg=$(dpkg -S "*/$lib" 2>/dev/null | grep -v -e '-dev' -e ':i386' | head -n 1 | cut -d: -f1)
+    path=$(ldd "$bin" 2>/dev/null | awk -v l="$lib" '$1 == l { print $3 }')
+    real=$(readlink -f "$path")
+    pkg=$( (dpkg -S "$real" || dpkg -S "$path") 2>/dev/null | head -n 1 | cut -d: -f1)
     printf '%s %s\n' "$lib" "${pkg:-?}" >>"$TMP/needed-pkgs"
-done <"$TMP/needed"
+done < <(readelf -d "$bin" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+
 python3 - "$DF" "$TMP/needed-pkgs" <<'EOF' >"$TMP/findings" 2>&1
 import re, sys
 text = open(sys.argv[1], encoding="utf-8").read()
@@ -356,20 +350,7 @@ say(needed and not missing, "the runtime stage installs the package of every lib
 EOF
 report <"$TMP/findings"
 
-# The build stage, emulated: only what the Dockerfile copies, a clean
-# directory, the same make target.
-B=$TMP/buildctx
-mkdir -p "$B"
-copies=$(awk '$1 == "COPY" && $2 !~ /^--/ { for (i = 2; i < NF; i++) print $i }' "$DF" | sed 's:/$::' | sort -u)
-for c in $copies; do (cd "$ROOT" && cp -a --parents "$c" "$B/"); done
-out=$(cd "$B" && make --no-print-directory -j2 BUILD=build GIT_SHA=test BUILD_TIME=test build/toyapp 2>&1)
-rc=$?
-detail="copies: $(tr '\n' ' ' <<<"$copies") $out" check "what the Dockerfile copies builds toyapp in a clean directory" \
-    test "$rc" -eq 0 -a -x "$B/build/toyapp"
-out=$("$B/build/toyapp" --version 2>&1)
-check "... and that toyapp prints this tree's version" test "$out" = "toyapp $(cat "$ROOT/VERSION")"
 check "the build arguments GIT_SHA and BUILD_TIME reach the make command" \
     test "$(grep -c 'make GIT_SHA="$GIT_SHA" BUILD_TIME="$BUILD_TIME"' "$DF")" -ge 2
 
-printf '%s passed, %s failed\n' "$passed" "$failed"
-((failed == 0))
+finish

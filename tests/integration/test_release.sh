@@ -30,26 +30,13 @@ DEPLOYMENTS=$ROOT/scripts/deployments.sh
 TMP=$(mktemp -d)
 if [[ -n ${KEEP:-} ]]; then echo "kept $TMP"; else trap 'rm -rf "$TMP"' EXIT; fi
 
-passed=0 failed=0
-ok() { passed=$((passed + 1)); printf 'ok    %s\n' "$1"; }
-fail() {
-    failed=$((failed + 1))
-    printf 'FAIL  %s\n' "$1"
-    [[ -z ${2:-} ]] || printf '%s\n' "$2" | tail -n 40 | sed 's/^/      /'
-}
-check() { # check NAME CMD...
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else fail "$name" "${detail:-}"; fi
-    detail=
-}
-detail=
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$ROOT/tests/integration/lib.sh"
 has() { grep -qF -- "$2" <<<"$1"; }
-hasnt() { ! grep -qF -- "$2" <<<"$1"; }
 # line_of TEXT LINE: the line number of the first line equal to LINE (0: none).
 line_of() { awk -v l="$2" '$0 == l { print NR; f = 1; exit } END { if (!f) print 0 }' <<<"$1"; }
 
-out=$(shellcheck "$CHANGELOG" "$DEPLOYMENTS" "${BASH_SOURCE[0]}" 2>&1)
+out=$(shellcheck -x "$CHANGELOG" "$DEPLOYMENTS" "${BASH_SOURCE[0]}" 2>&1)
 detail=$out check "the scripts and this test are shellcheck-clean" test -z "$out"
 
 # ---- the fixture history --------------------------------------------------------
@@ -279,5 +266,4 @@ rc=$?
 detail=$out check "render refuses a record filed under another version's name" \
     test "$rc" -eq 1 -a -n "$(grep -F 'must be named v0.2.0.json' <<<"$out")"
 
-printf '%s passed, %s failed\n' "$passed" "$failed"
-((failed == 0))
+finish

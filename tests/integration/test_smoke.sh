@@ -24,32 +24,14 @@ TOYCTL=${TOYCTL:-$BUILD_DIR/toyctl}
 CLUSTER=$ROOT/postgres/cluster.sh
 SMOKE=$ROOT/scripts/smoke.sh
 TOKEN=smoke-token-$$
-START_SECONDS=20
 
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 export NO_PROXY='*' no_proxy='*'
 
-passed=0 failed=0
-ok() { passed=$((passed + 1)); printf 'ok    %s\n' "$1"; }
-fail() {
-    failed=$((failed + 1))
-    printf 'FAIL  %s\n' "$1"
-    [[ -z ${2:-} ]] || printf '%s\n' "$2" | tail -n 25 | sed 's/^/      /'
-}
-check() { # check NAME CMD...
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else fail "$name" "${detail:-}"; fi
-    detail=
-}
-finish() {
-    printf '%s passed, %s failed\n' "$passed" "$failed"
-    ((failed == 0))
-    exit
-}
-detail=
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$ROOT/tests/integration/lib.sh"
 
-out=$(shellcheck "$SMOKE" "${BASH_SOURCE[0]}" 2>&1)
+out=$(shellcheck -x "$SMOKE" "${BASH_SOURCE[0]}" 2>&1)
 detail=$out check "scripts/smoke.sh and this test are shellcheck-clean" test -z "$out"
 "$SMOKE" >/dev/null 2>&1
 check "smoke.sh without arguments: usage, exit 2" test $? -eq 2
@@ -77,27 +59,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Five consecutive free ports below the ephemeral range.
-base=$(python3 - "$$" <<'EOF'
-import socket, sys
-pid = int(sys.argv[1])
-for attempt in range(200):
-    base = 20000 + (pid * 5 + attempt * 41 + 7) % 12000
-    socks = []
-    try:
-        for i in range(5):
-            s = socket.socket()
-            s.bind(("127.0.0.1", base + i))
-            socks.append(s)
-        print(base)
-        break
-    except OSError:
-        pass
-    finally:
-        for s in socks:
-            s.close()
-EOF
-)
+base=$(free_ports 5)
 [[ $base =~ ^[0-9]+$ ]] || { fail "five free ports on 127.0.0.1"; finish; }
 PG_P=$base PG_R=$((base + 1)) MOCK=$((base + 2)) API=$((base + 3)) META=$((base + 4))
 
@@ -133,15 +95,6 @@ detail=$got check "on the primary it does not (no WAL receiver): the check would
 
 # ---- toyapp with the rendered app role ---------------------------------------------
 
-wait_listening() { # wait_listening PID LOG
-    local i
-    for ((i = 0; i < START_SECONDS * 10; i++)); do
-        grep -q listening "$2" 2>/dev/null && return 0
-        kill -0 "$1" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
 MOCK_API_TOKEN=$TOKEN "$BUILD_DIR/toy-mockapi" --port "$MOCK" --host 127.0.0.1 >"$TMP/mockapi.out" 2>&1 &
 pids+=($!)
 wait_listening "$!" "$TMP/mockapi.out" || { fail "toy-mockapi starts" "$(cat "$TMP/mockapi.out")"; finish; }

@@ -18,23 +18,11 @@ BUILD=${BUILD:-build}
 TMP=$(mktemp -d)
 [[ -n ${KEEP:-} ]] || trap 'rm -rf "$TMP"' EXIT
 
-passed=0 failed=0
-ok() { passed=$((passed + 1)); printf 'ok    %s\n' "$1"; }
-fail() {
-    failed=$((failed + 1))
-    printf 'FAIL  %s\n' "$1"
-    [[ -z ${2:-} ]] || printf '%s\n' "$2" | tail -n 20 | sed 's/^/      /'
-}
-check() { # check NAME CMD...
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else fail "$name" "${detail:-}"; fi
-    detail=
-}
-detail=
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$ROOT/tests/integration/lib.sh"
 
 if command -v shellcheck >/dev/null 2>&1; then
-    out=$(shellcheck "$ROOT/scripts/bump-version.sh" "${BASH_SOURCE[0]}" 2>&1)
+    out=$(shellcheck -x "$ROOT/scripts/bump-version.sh" "${BASH_SOURCE[0]}" 2>&1)
     detail=$out check "bump-version.sh and this test are shellcheck-clean" test -z "$out"
 else
     fail "shellcheck is installed (Debian: shellcheck)"
@@ -144,5 +132,4 @@ out=$(cd "$C" && make --no-print-directory BUILD=build build/toyapp 2>&1)
 rc=$?
 detail=$out check "make refuses a VERSION that is not a semver, naming it" test "$rc" -ne 0 -a -n "$(grep -F 'x1.2' <<<"$out")"
 
-printf '%s passed, %s failed\n' "$passed" "$failed"
-((failed == 0))
+finish

