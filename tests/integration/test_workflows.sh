@@ -14,7 +14,8 @@
 # pg-primary, pg-replica and the app in that order, smoke-tests each, runs
 # compare-instances, records the deployment, regenerates DEPLOYMENTS.md and
 # creates the release with the changelog; the environment file it writes for
-# each role holds exactly that role's allowed_envs; no workflow passes
+# each role holds exactly that role's allowed_envs, in the manifest's order
+# (the Phala CLI makes allowed_envs from the file); no workflow passes
 # --allow-sim; DEPLOYMENTS.md is what the records say.
 #
 # The last line is "N passed, M failed"; the exit status is non-zero on any
@@ -193,9 +194,9 @@ say(secrets == sorted(["OPERATOR_KEY", "CHAIN_RPC_URL", "PHALA_CLOUD_API_KEY", "
 envstep = next((r for _, r, _, _ in st if "$d/pg-primary.env" in r), "")
 for role in ("app", "pg-primary", "pg-replica"):
     m = re.search(r"printf '%s\\n' ((?:\"[A-Z_]+=[^\"]*\"\s*\\?\s*)+)>\"\$d/" + re.escape(role) + r"\.env\"", envstep)
-    names = sorted(re.findall(r"\"([A-Z_]+)=", m.group(1))) if m else None
-    allowed = sorted(json.load(open(os.path.join(root, "deploy", role, "manifest.json")))["allowed_envs"])
-    say(names == allowed, "deploy.yml: %s's encrypted environment is exactly its allowed_envs" % role, "%s vs %s" % (names, allowed))
+    names = re.findall(r"\"([A-Z_]+)=", m.group(1)) if m else None
+    allowed = json.load(open(os.path.join(root, "deploy", role, "manifest.json")))["allowed_envs"]
+    say(names == allowed, "deploy.yml: %s's encrypted environment is exactly its allowed_envs, in their order" % role, "%s vs %s" % (names, allowed))
 # No sim anywhere in production.
 for f in os.listdir(os.path.join(root, ".github/workflows")):
     t = open(os.path.join(root, ".github/workflows", f), encoding="utf-8").read()
