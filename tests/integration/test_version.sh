@@ -115,20 +115,22 @@ refused "a VERSION file that is not a semver is reported, not overwritten" 1.3.0
 printf '10.0.0\n' >"$C/VERSION"
 
 # ---- the build reads VERSION -------------------------------------------------
+# (a plain build in the copy, whatever a `make test SANITIZE=...` around this
+# test passes down in MAKEFLAGS)
 
 bump 10.2.0-rc.1
 detail=$bout check "bump to 10.2.0-rc.1" test "$brc" -eq 0
-out=$(cd "$C" && make --no-print-directory -j2 BUILD=build build/toyapp 2>&1)
+out=$(cd "$C" && env -u MAKEFLAGS -u MAKELEVEL make --no-print-directory -j2 BUILD=build build/toyapp 2>&1)
 rc=$?
 detail=$out check "the copy builds toyapp after the bump" test "$rc" -eq 0
 out=$("$C/build/toyapp" --version 2>&1)
 detail=$out check "the copy's toyapp --version prints the bumped version" test "$out" = "toyapp 10.2.0-rc.1"
 bump 10.2.0
-out=$(cd "$C" && make --no-print-directory -j2 BUILD=build build/toyapp 2>&1 && build/toyapp --version)
+out=$(cd "$C" && env -u MAKEFLAGS -u MAKELEVEL make --no-print-directory -j2 BUILD=build build/toyapp 2>&1 && build/toyapp --version)
 detail=$out check "a second bump rebuilds toyapp with the new version (objects depend on VERSION)" \
     test "$(tail -n 1 <<<"$out")" = "toyapp 10.2.0"
 printf 'x1.2\n' >"$C/VERSION"
-out=$(cd "$C" && make --no-print-directory BUILD=build build/toyapp 2>&1)
+out=$(cd "$C" && env -u MAKEFLAGS -u MAKELEVEL make --no-print-directory BUILD=build build/toyapp 2>&1)
 rc=$?
 detail=$out check "make refuses a VERSION that is not a semver, naming it" test "$rc" -ne 0 -a -n "$(grep -F 'x1.2' <<<"$out")"
 
