@@ -37,6 +37,7 @@ fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=86"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:exitcode=87:print_stacktrace=1"
 
+# shellcheck disable=SC2046,SC2086 # the flags are word lists
 build() { # build OUT SOURCES...
     local out=$1; shift
     # Ragel output and rt_parse.c fall through on purpose.
