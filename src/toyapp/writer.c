@@ -272,12 +272,14 @@ static int write_batch(PGconn *c, slot **w, int n, const toy_rec_batch_head *bh,
     return r ? 0 : -1;
 }
 
-/* The batch statement failed on a key seen before: look the batch's keys
- * up.  A retry of the same request gets its stored answer, a key reused for
- * another request 422, a key expired but not yet deleted is deleted; every
- * other job of the batch is written again in the next one.  Returns 0, or
+/* Looks the batch's keys up.  A retry of the same request gets its stored
+ * answer, a key reused for another request 422, a key expired but not yet
+ * deleted is deleted and its job retried.  After the batch statement failed
+ * on a key (conflict), every other job is written again in the next batch;
+ * before it (a batch whose lookups answer some jobs without writing, which
+ * would otherwise never meet their key), the others go on.  Returns 0, or
  * -1 when the lookup itself failed (every job then fails with 503). */
-static int resolve_keys(PGconn *c, slot *slots, int n)
+static int resolve_keys(PGconn *c, slot *slots, int n, int conflict)
 {
     rt_pgarr keys = { 0 };
     rt_pgarr_begin(&keys, RT_PG_OID_TEXT);
@@ -299,7 +301,8 @@ static int resolve_keys(PGconn *c, slot *slots, int n)
         slot *s = &slots[i];
         if (s->outcome != W_WRITE)
             continue;
-        s->outcome = W_RETRY;
+        if (conflict)
+            s->outcome = W_RETRY;
         for (int k = 0; s->j->idem_key[0] && k < PQntuples(r); k++) {
             if (strcmp(PQgetvalue(r, k, 0), s->j->idem_key))
                 continue;
@@ -310,6 +313,9 @@ static int resolve_keys(PGconn *c, slot *slots, int n)
             for (int b = 0; b < 4 && PQgetlength(r, k, 3) == 4; b++)
                 st = st << 8 | (uint8_t)PQgetvalue(r, k, 3)[b];
             if (PQgetvalue(r, k, 5)[0]) {
+                /* Written again: in the next batch after a conflict, in this
+                 * one (whose transaction deletes the old row) before. */
+                s->outcome = conflict ? W_RETRY : W_WRITE;
                 sql_args d = { 0 };
                 sql_text(&d, s->j->idem_key);
                 sql_int(&d, g_app.cfg.idempotency_ttl);
@@ -405,6 +411,13 @@ static void process(job **jobs, int n)
     }
     if (tx && sql_exec(c, "writer", "BEGIN", NULL))
         goto done;
+    /* A lookup may answer a job without writing (a deletion already done):
+     * its key must be met first, or a retry would not get its answer. */
+    int keyed = 0;
+    for (int i = 0; i < n; i++)
+        keyed |= slots[i].outcome == W_WRITE && slots[i].j->idem_key[0] && slots[i].h->lookup;
+    if (keyed && resolve_keys(c, slots, n, 0))
+        goto done;
     for (int i = 0; i < n; i++)
         if (slots[i].h->lookup && slots[i].outcome == W_WRITE) {
             cur = slots[i].j;
@@ -469,7 +482,7 @@ static void process(job **jobs, int n)
                 if (tx)
                     sql_exec(c, "writer", "ROLLBACK", NULL);
                 tx = 0;
-                if (resolve_keys(c, slots, n) == 0)
+                if (resolve_keys(c, slots, n, 1) == 0)
                     ok = 1;
             }
             goto done;
