@@ -95,6 +95,11 @@ start() {  # start LOG CMD...
     exit 1
 }
 
+if [[ $own_cluster == 1 ]]; then
+    pg_where="primary 127.0.0.1:$PG_PRIMARY_PORT, replica 127.0.0.1:$PG_REPLICA_PORT (in $PGDIR)"
+else
+    pg_where="the servers of DATABASE_URL and DATABASE_REPLICA_URL"
+fi
 start "$VAR/toy-mockapi.log" "$BUILD/toy-mockapi" --port "$MOCK_API_PORT"
 mock=$started
 start "$VAR/toyapp.log" "$BUILD/toyapp"
@@ -106,7 +111,7 @@ toyapp is running (TEE provider: $TEE_PROVIDER; data under $VAR/, kept between r
   API          http://127.0.0.1:$PORT/
   metadata     http://127.0.0.1:$METADATA_PORT/info
   mock API     $MOCK_API_URL/stats
-  Postgres     $DATABASE_URL
+  Postgres     $pg_where
   logs         $VAR/toyapp.log, $VAR/toy-mockapi.log
 
 Try:
@@ -120,9 +125,10 @@ EOF
 # Stay in the foreground while toyapp runs.  `wait -n` returns when a child
 # ends (or early, on a signal: the trap then stops everything).
 while kill -0 "$app" 2>/dev/null; do
-    wait -n "$app" "$mock" 2>/dev/null || true
+    rc=0
+    wait -n "$app" "$mock" 2>/dev/null || rc=$?
     if ! kill -0 "$mock" 2>/dev/null && kill -0 "$app" 2>/dev/null; then
-        echo "run: toy-mockapi exited ($(tail -n 1 "$VAR/toy-mockapi.log" 2>/dev/null)); starting it again" >&2
+        echo "run: toy-mockapi exited (status $rc; its log: $VAR/toy-mockapi.log.1); starting it again" >&2
         mv -f "$VAR/toy-mockapi.log" "$VAR/toy-mockapi.log.1"
         start "$VAR/toy-mockapi.log" "$BUILD/toy-mockapi" --port "$MOCK_API_PORT"
         mock=$started
