@@ -55,8 +55,14 @@ int config_load(config *c, char *err, size_t errlen)
     c->report_period = env_int("REPORT_PERIOD_SECONDS", 86400, 1, 366 * 86400, &bad);
     c->sequencer = env_int("SEQUENCER", 1, 0, 1, &bad);
     c->idempotency_ttl = env_int("IDEMPOTENCY_TTL_SECONDS", 86400, 1, 365 * 86400, &bad);
+    c->sync_wait_ms = env_int("SYNC_WAIT_MS", 3000, 100, 600000, &bad);
+    const char *sync = env("SYNC_REPLICA", "require");
+    c->sync_replica = !strcmp(sync, "require") ? SYNC_REQUIRE : !strcmp(sync, "degrade") ? SYNC_DEGRADE
+                    : !strcmp(sync, "off") ? SYNC_OFF : -1;
+    if (c->sync_replica < 0 && !bad)
+        bad = "SYNC_REPLICA";
     if (bad) {
-        snprintf(err, errlen, "%s=%s is not a number in its range (README.md lists them)", bad, getenv(bad));
+        snprintf(err, errlen, "%s=%s is not one of its values (README.md lists them)", bad, getenv(bad));
         return -1;
     }
     if (!c->database_url) {

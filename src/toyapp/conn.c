@@ -70,6 +70,8 @@ typedef struct conn {
     lws_sorted_usec_list_t sul;  /* the request deadline, or the idle timeout */
     /* the response to write */
     int have_response, status, retry_after, close_after, keep_alive;
+    int from_replica;           /* the answer was read from the replica, lagging: */
+    long long lag_ms, lag_bytes;
     const char *content_type;   /* NULL: application/json */
     char *body;
     size_t body_len;
@@ -214,6 +216,9 @@ static void take_answer(pss *s, job *j)
 {
     s->retry_after = j->retry_after;
     s->content_type = j->content_type;
+    s->from_replica = j->from_replica;
+    s->lag_ms = j->lag_ms;
+    s->lag_bytes = j->lag_bytes;
     set_response(s, j->status, j->body, j->body_len);
     j->body = NULL;
     job_free(j);
@@ -524,6 +529,10 @@ static int write_response(pss *s)
                      s->content_type ? s->content_type : "application/json", s->body_len, http_date());
     if (s->retry_after)
         n += snprintf((char *)start + n, 512 - (size_t)n, "Retry-After: %d\r\n", s->retry_after);
+    if (s->from_replica)
+        n += snprintf((char *)start + n, 512 - (size_t)n,
+                      "Data-Source: replica\r\nReplica-Lag-Ms: %lld\r\nReplica-Lag-Bytes: %lld\r\n",
+                      s->lag_ms, s->lag_bytes);
     if (s->status == 405)
         n += snprintf((char *)start + n, 512 - (size_t)n, "Allow: %s\r\n", s->allow);
     if (s->close_after)
@@ -538,7 +547,7 @@ static int write_response(pss *s)
     free(s->body);
     s->body = NULL;
     s->have_response = 0;
-    s->status = s->retry_after = 0;
+    s->status = s->retry_after = s->from_replica = 0;
     s->content_type = NULL;
     if (rc)
         return -1;

@@ -39,6 +39,10 @@ typedef struct job {
     size_t body_len;
     int retry_after;             /* seconds; 0: no Retry-After header */
     const char *content_type;    /* NULL: application/json */
+    /* A read served by the replica (the primary down) says so, and how far
+     * behind the replica was: Data-Source, Replica-Lag-Ms, Replica-Lag-Bytes. */
+    int from_replica;
+    long long lag_ms, lag_bytes;
 } job;
 
 /* A job for route, with its request and parameter structs zeroed.  Never
