@@ -1,6 +1,7 @@
 /* rt_chain.c — the registries' ABI and the attestation's on-chain form; see rt_chain.h. */
 #include "rt_chain.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -462,4 +463,73 @@ int rt_chain_attestation_parse(const rt_record *rec, const char *json, size_t n,
 out:
     json_object_put(o);
     return rc;
+}
+
+/* ---- configuration ----------------------------------------------------------- */
+
+static const char *env(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : NULL;
+}
+
+static int env_u64(const char *name, uint64_t lo, uint64_t hi, uint64_t *out, char *err, size_t errlen)
+{
+    const char *v = env(name);
+    if (!v)
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (*v == '-' || *end || errno || x < lo || x > hi) {
+        snprintf(err, errlen, "%s=%s is not a number in %llu..%llu", name, v, (unsigned long long)lo,
+                 (unsigned long long)hi);
+        return -1;
+    }
+    *out = x;
+    return 0;
+}
+
+static int env_address(const char *name, int *has, uint8_t addr[RT_ETH_ADDR_LEN], char *err,
+                       size_t errlen)
+{
+    const char *v = env(name);
+    *has = 0;
+    if (!v)
+        return 0;
+    if (rt_eth_address_parse(v, strlen(v), addr) != 0) {
+        snprintf(err, errlen, "%s=%s is not an address (0x and 40 hex digits, EIP-55 checksum if mixed case)",
+                 name, v);
+        return -1;
+    }
+    *has = 1;
+    return 0;
+}
+
+int rt_chain_config_env(rt_chain_config *c, char *err, size_t errlen)
+{
+    memset(c, 0, sizeof *c);
+    const char *on = env("CHAIN");
+    if (on && strcmp(on, "on") != 0 && strcmp(on, "off") != 0) {
+        snprintf(err, errlen, "CHAIN=%s: expected on or off", on);
+        return -1;
+    }
+    c->on = !on || strcmp(on, "on") == 0;
+    const char *url = env("CHAIN_RPC_URL"), *ca = env("CHAIN_RPC_CA_FILE");
+    if ((url && strlen(url) >= sizeof c->rpc_url) || (ca && strlen(ca) >= sizeof c->ca_file)) {
+        snprintf(err, errlen, "CHAIN_RPC_URL or CHAIN_RPC_CA_FILE is too long");
+        return -1;
+    }
+    snprintf(c->rpc_url, sizeof c->rpc_url, "%s", url ? url : RT_CHAIN_RPC_URL_DEFAULT);
+    snprintf(c->ca_file, sizeof c->ca_file, "%s", ca ? ca : "");
+    uint64_t batch = RT_CHAIN_BATCH_MAX;
+    if (env_u64("CHAIN_ID", 1, UINT64_MAX / 2, &c->chain_id, err, errlen) ||
+        env_u64("CHAIN_CONFIRMATIONS", 0, 1000, &c->confirmations, err, errlen) ||
+        env_u64("CHAIN_BATCH_MAX", 1, RT_CHAIN_BATCH_MAX, &batch, err, errlen) ||
+        env_address("CHAIN_DELETION_REGISTRY", &c->has_deletion_registry, c->deletion_registry, err,
+                    errlen) ||
+        env_address("CHAIN_APP_REGISTRY", &c->has_app_registry, c->app_registry, err, errlen))
+        return -1;
+    c->batch_max = (unsigned)batch;
+    return 0;
 }

@@ -150,4 +150,32 @@ char *rt_chain_attestation_json(const rt_record *rec, const rt_chain_attestation
                                 const char *receipt_id, unsigned flags, size_t *len, char *err,
                                 size_t errlen);
 
+/* ---- configuration ----------------------------------------------------------- */
+
+#define RT_CHAIN_RPC_URL_DEFAULT "http://127.0.0.1:8545"
+#define RT_CHAIN_BATCH_MAX 100       /* attestations per transaction, default and bound */
+
+/* Where the chain is, as the environment says (README, "The chain").  The
+ * same variables configure toyapp, the sim provider's key gate and the
+ * scripts. */
+typedef struct rt_chain_config {
+    int on;                           /* 0: CHAIN=off, no chain at all */
+    char rpc_url[512];                /* CHAIN_RPC_URL (default RT_CHAIN_RPC_URL_DEFAULT) */
+    char ca_file[512];                /* CHAIN_RPC_CA_FILE: CAs for https ("" = the system's) */
+    uint64_t chain_id;                /* CHAIN_ID: the chain the node must serve (0: any) */
+    int has_deletion_registry, has_app_registry;
+    uint8_t deletion_registry[RT_ETH_ADDR_LEN];   /* CHAIN_DELETION_REGISTRY */
+    uint8_t app_registry[RT_ETH_ADDR_LEN];        /* CHAIN_APP_REGISTRY */
+    uint64_t confirmations;           /* CHAIN_CONFIRMATIONS: blocks on top of a record (default 0) */
+    unsigned batch_max;               /* CHAIN_BATCH_MAX: 1..RT_CHAIN_BATCH_MAX (default the bound) */
+} rt_chain_config;
+
+/* Reads the configuration from the environment: CHAIN ("on", the default,
+ * or "off"), CHAIN_RPC_URL, CHAIN_RPC_CA_FILE, CHAIN_ID,
+ * CHAIN_DELETION_REGISTRY, CHAIN_APP_REGISTRY, CHAIN_CONFIRMATIONS,
+ * CHAIN_BATCH_MAX.  Unset or empty variables take their defaults; a value
+ * that is not valid (an address without its EIP-55 checksum, a number out
+ * of range) is an error.  Returns 0, or -1 with the reason in err. */
+int rt_chain_config_env(rt_chain_config *c, char *err, size_t errlen);
+
 #endif
