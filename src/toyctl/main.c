@@ -265,6 +265,7 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         fputs(synopsis, stdout);
+        tc_chain_usage(stdout);
         fputs("\n", stdout);
         fputs(usage_text, stdout);
         return 0;
@@ -277,5 +278,9 @@ int main(int argc, char **argv)
         return cmd_verify_log(argc, argv);
     if (strcmp(cmd, "canonical") == 0)
         return cmd_canonical(argc, argv);
+    /* The chain verbs (chain.c, operator.c), verify-deletion with --rpc among them. */
+    int chain = tc_chain_command(argc, argv);
+    if (chain >= 0)
+        return chain;
     return usage("unknown command %s", cmd);
 }
