@@ -258,6 +258,17 @@ typedef struct toy_audit_report_generated {
 } toy_audit_report_generated;
 extern const rt_record toy_audit_report_generated_rec;
 
+/* audit entry deletion_posted */
+typedef struct toy_audit_deletion_posted {
+    /* envelope: "action" is "deletion_posted" */
+    rt_str cvmId;
+    rt_str timestamp;
+    rt_str receiptId;
+    rt_str txHash;
+    uint64_t blockNumber;
+} toy_audit_deletion_posted;
+extern const rt_record toy_audit_deletion_posted_rec;
+
 /* record batch_head */
 typedef struct toy_rec_batch_head {
     uint64_t batchId;
@@ -377,6 +388,16 @@ typedef struct toy_rec_report_ref {
 extern const rt_record toy_rec_report_ref_rec;
 
 /* response info 200 */
+typedef struct toy_resp_info_chain {
+    rt_str rpcUrl;
+    uint64_t chainId;
+    rt_str deletionRegistry;
+    rt_str appRegistry;
+    rt_str enclaveAddress;
+} toy_resp_info_chain;
+extern const rt_record toy_resp_info_chain_rec;
+
+/* response info 200 */
 typedef struct toy_resp_info {
     rt_str appId;
     rt_str instanceId;
@@ -385,6 +406,8 @@ typedef struct toy_resp_info {
     rt_str composeHash;
     rt_str teeProvider;
     rt_bytes publicKey;
+    toy_resp_info_chain chain;
+    uint8_t chain_null;   /* 1: written as null */
 } toy_resp_info;
 extern const rt_record toy_resp_info_rec;
 
@@ -541,6 +564,7 @@ enum toy_port { TOY_PORT_API = 0, TOY_PORT_METADATA = 1 };
     XX(data_received, &toy_audit_data_received_rec) \
     XX(safe_api_call, &toy_audit_safe_api_call_rec) \
     XX(data_deleted, &toy_audit_data_deleted_rec) \
-    XX(report_generated, &toy_audit_report_generated_rec)
+    XX(report_generated, &toy_audit_report_generated_rec) \
+    XX(deletion_posted, &toy_audit_deletion_posted_rec)
 
 #endif

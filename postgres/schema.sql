@@ -103,11 +103,34 @@ CREATE TABLE IF NOT EXISTS reports (
 CREATE INDEX IF NOT EXISTS reports_time_window_end_idx ON reports (time_window_end);
 
 CREATE TABLE IF NOT EXISTS deletion_outbox (
-    id          bigserial PRIMARY KEY,
-    receipt_id  text UNIQUE NOT NULL,
-    attestation bytea NOT NULL,
-    tx_hash     text,
-    attempts    integer NOT NULL DEFAULT 0,
-    created_at  timestamptz NOT NULL DEFAULT now(),
-    sent_at     timestamptz
+    id              bigserial PRIMARY KEY,
+    receipt_id      text UNIQUE NOT NULL,
+    attestation     bytea NOT NULL,
+    tx_hash         text,
+    attempts        integer NOT NULL DEFAULT 0,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    sent_at         timestamptz,
+    block_number    bigint,
+    chain_tx        bigint,
+    last_error      text,
+    rejected        boolean NOT NULL DEFAULT false,
+    posted_audit_id bigint
 );
+CREATE INDEX IF NOT EXISTS deletion_outbox_block_number_idx ON deletion_outbox (block_number);
+CREATE INDEX IF NOT EXISTS deletion_outbox_chain_tx_idx ON deletion_outbox (chain_tx);
+
+CREATE TABLE IF NOT EXISTS chain_txs (
+    id           bigserial PRIMARY KEY,
+    tx_hash      text UNIQUE NOT NULL,
+    sender       text NOT NULL,
+    nonce        bigint NOT NULL,
+    raw          bytea NOT NULL,
+    records      integer NOT NULL,
+    outcome      text,
+    block_number bigint,
+    gas_used     bigint,
+    detail       text,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    resolved_at  timestamptz
+);
+CREATE INDEX IF NOT EXISTS chain_txs_outcome_idx ON chain_txs (outcome);

@@ -526,6 +526,7 @@ int rt_chain_config_env(rt_chain_config *c, char *err, size_t errlen)
     if (env_u64("CHAIN_ID", 1, UINT64_MAX / 2, &c->chain_id, err, errlen) ||
         env_u64("CHAIN_CONFIRMATIONS", 0, 1000, &c->confirmations, err, errlen) ||
         env_u64("CHAIN_BATCH_MAX", 1, RT_CHAIN_BATCH_MAX, &batch, err, errlen) ||
+        env_u64("CHAIN_GAS_PER_RECORD", 1, 1000000, &c->gas_per_record, err, errlen) ||
         env_address("CHAIN_DELETION_REGISTRY", &c->has_deletion_registry, c->deletion_registry, err,
                     errlen) ||
         env_address("CHAIN_APP_REGISTRY", &c->has_app_registry, c->app_registry, err, errlen))

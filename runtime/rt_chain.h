@@ -168,12 +168,14 @@ typedef struct rt_chain_config {
     uint8_t app_registry[RT_ETH_ADDR_LEN];        /* CHAIN_APP_REGISTRY */
     uint64_t confirmations;           /* CHAIN_CONFIRMATIONS: blocks on top of a record (default 0) */
     unsigned batch_max;               /* CHAIN_BATCH_MAX: 1..RT_CHAIN_BATCH_MAX (default the bound) */
+    uint64_t gas_per_record;          /* CHAIN_GAS_PER_RECORD: a fixed gas limit per attestation
+                                         instead of eth_estimateGas (0, the default: estimate) */
 } rt_chain_config;
 
 /* Reads the configuration from the environment: CHAIN ("on", the default,
  * or "off"), CHAIN_RPC_URL, CHAIN_RPC_CA_FILE, CHAIN_ID,
  * CHAIN_DELETION_REGISTRY, CHAIN_APP_REGISTRY, CHAIN_CONFIRMATIONS,
- * CHAIN_BATCH_MAX.  Unset or empty variables take their defaults; a value
+ * CHAIN_BATCH_MAX, CHAIN_GAS_PER_RECORD.  Unset or empty variables take their defaults; a value
  * that is not valid (an address without its EIP-55 checksum, a number out
  * of range) is an error.  Returns 0, or -1 with the reason in err. */
 int rt_chain_config_env(rt_chain_config *c, char *err, size_t errlen);

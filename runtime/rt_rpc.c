@@ -908,11 +908,11 @@ int rt_rpc_estimate_gas(rt_rpc *c, const uint8_t from[RT_ETH_ADDR_LEN], const ui
     return call_u64(c, "eth_estimateGas", params_of(call_object(from, to, data, n), NULL), gas);
 }
 
-int rt_rpc_eth_call(rt_rpc *c, const uint8_t to[RT_ETH_ADDR_LEN], const uint8_t *data, size_t n,
-                    uint8_t **out, size_t *out_len)
+int rt_rpc_eth_call(rt_rpc *c, const uint8_t *from, const uint8_t to[RT_ETH_ADDR_LEN],
+                    const uint8_t *data, size_t n, uint8_t **out, size_t *out_len)
 {
     return call_data(c, "eth_call",
-                     params_of(call_object(NULL, to, data, n), json_object_new_string("latest")), out,
+                     params_of(call_object(from, to, data, n), json_object_new_string("latest")), out,
                      out_len);
 }
 

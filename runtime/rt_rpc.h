@@ -102,10 +102,11 @@ int rt_rpc_get_block(rt_rpc *c, const char *tag, uint64_t number, rt_rpc_block *
 int rt_rpc_estimate_gas(rt_rpc *c, const uint8_t from[RT_ETH_ADDR_LEN],
                         const uint8_t *to, const uint8_t *data, size_t n, uint64_t *gas);
 
-/* eth_call({to, data}, "latest").  *out (malloc'd, *out_len bytes) is the
- * return data; the caller frees it. */
-int rt_rpc_eth_call(rt_rpc *c, const uint8_t to[RT_ETH_ADDR_LEN], const uint8_t *data, size_t n,
-                    uint8_t **out, size_t *out_len);
+/* eth_call({from, to, data}, "latest"); from may be NULL.  *out (malloc'd,
+ * *out_len bytes) is the return data; the caller frees it.  A reverting
+ * call is RT_RPC_E_REVERT. */
+int rt_rpc_eth_call(rt_rpc *c, const uint8_t *from, const uint8_t to[RT_ETH_ADDR_LEN],
+                    const uint8_t *data, size_t n, uint8_t **out, size_t *out_len);
 
 /* eth_getCode(addr, "latest"); *code is malloc'd (possibly 0 bytes). */
 int rt_rpc_get_code(rt_rpc *c, const uint8_t addr[RT_ETH_ADDR_LEN], uint8_t **code, size_t *n);

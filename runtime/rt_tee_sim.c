@@ -321,7 +321,7 @@ static int kms_check(rt_tee *t, sim *s)
     if (!c)
         return rt_tee_fail(t, "sim KMS: %s", err);
     rt_chain_call_bytes32(RT_CHAIN_FN_ALLOWED, h, call);
-    int rc = rt_rpc_eth_call(c, s->kms.app_registry, call, sizeof call, &ret, &rn);
+    int rc = rt_rpc_eth_call(c, NULL, s->kms.app_registry, call, sizeof call, &ret, &rn);
     if (rc != 0)
         rt_tee_fail(t, "sim KMS: cannot ask the app registry %s whether compose hash %s is allowed: %s",
                     reg, hx, rt_rpc_error(c));

@@ -67,6 +67,13 @@ static const struct { int version; const char *sql; } migrations[] = {
           "  string_agg(leaf_hash, ''::bytea ORDER BY audit_id) FROM log_pending HAVING count(*) > 0;"
           " DROP TABLE log_pending;"
           " END IF; END $$" },
+    /* The chain poster (poster.c): the outbox's new columns (14), then the
+     * schema again for chain_txs and the outbox's indexes (15). */
+    { 14, "ALTER TABLE deletion_outbox ADD COLUMN IF NOT EXISTS block_number bigint,"
+          " ADD COLUMN IF NOT EXISTS chain_tx bigint, ADD COLUMN IF NOT EXISTS last_error text,"
+          " ADD COLUMN IF NOT EXISTS rejected boolean NOT NULL DEFAULT false,"
+          " ADD COLUMN IF NOT EXISTS posted_audit_id bigint" },
+    { 15, NULL },
 };
 
 #define MIGRATION_LOCK 0x746f7961  /* "toya" */

@@ -347,7 +347,7 @@ static int cmd_verify_deletion(int argc, char **argv)
     rt_hex_encode(h, 32, hx);
     snprintf(what, sizeof what, "record: the registry has a record of receipt %s (SHA-256 %s)", receipt, hx);
     rt_chain_call_bytes32(RT_CHAIN_FN_RECORDED_IN, h, call);
-    if (rt_rpc_eth_call(c, a.registry, call, sizeof call, &ret, &rn) != 0 ||
+    if (rt_rpc_eth_call(c, NULL, a.registry, call, sizeof call, &ret, &rn) != 0 ||
         rt_chain_ret_u64(ret, rn, &block) != 0) {
         tc_fail(what, "recordedIn: %s", rt_rpc_error(c)[0] ? rt_rpc_error(c) : "not a number");
         goto out;

@@ -129,7 +129,7 @@ static int send_call(rt_rpc *c, const uint8_t key[32], const uint8_t *to, const 
 static int view(rt_rpc *c, const uint8_t to[20], const uint8_t *call, size_t n, uint8_t **ret,
                 size_t *rn, const char *what)
 {
-    if (rt_rpc_eth_call(c, to, call, n, ret, rn) == 0)
+    if (rt_rpc_eth_call(c, NULL, to, call, n, ret, rn) == 0)
         return 0;
     fprintf(stderr, "toyctl: %s: %s\n", what, rt_rpc_error(c));
     return -1;
