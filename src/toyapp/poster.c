@@ -416,7 +416,9 @@ static int settle(poster *p, PGconn *db, const in_flight *g, size_t ng, size_t m
         goto out;
     }
 
-    /* The receipts this transaction recorded, from its events. */
+    /* The receipts this transaction recorded, from its events; the others
+     * it carried were recorded before (the registry skipped them) or not. */
+    int by_it = 0, before = 0;
     uint8_t topic[32];
     rt_chain_hash_sig(RT_CHAIN_EV_RECORDED, topic);
     for (size_t i = 0; i < nrows; i++) {
@@ -429,6 +431,7 @@ static int settle(poster *p, PGconn *db, const in_flight *g, size_t ng, size_t m
                 rows[i].recorded = 1;
                 memcpy(rows[i].tx, tx, sizeof tx);
                 rows[i].block = r->block_number;
+                by_it++;
             }
         }
         /* Skipped by the registry: recorded before (a resend after a crash). */
@@ -436,6 +439,7 @@ static int settle(poster *p, PGconn *db, const in_flight *g, size_t ng, size_t m
             if (find_record(p, h, &rows[i].block, rows[i].tx) != 0)
                 goto out;
             rows[i].recorded = rows[i].block != 0;
+            before += rows[i].recorded;
         }
     }
     arr a_ids, a_tx, a_blk, a_back;
@@ -458,7 +462,8 @@ static int settle(poster *p, PGconn *db, const in_flight *g, size_t ng, size_t m
         arr_add(&a_tx, rows[i].tx);
         arr_add(&a_blk, bn);
     }
-    snprintf(detail, sizeof detail, "recorded %d of %zu attestations", (int)(nrows - (size_t)nback), nrows);
+    snprintf(detail, sizeof detail, "%d recorded by it, %d recorded before, %d back to the queue", by_it,
+             before, nback);
     const char *vr[] = { a_ids.s, a_tx.s, a_blk.s };
     const char *vb[] = { a_back.s };
     const char *vt[] = { mid, blk, gas, detail };
