@@ -65,7 +65,7 @@ load_conf() {
     if [[ -f $CONF ]]; then
         PORT=$(conf_get "$CONF" PORT)
         CID=$(conf_get "$CONF" CHAIN_ID)
-        valid_port "$PORT" && [[ $CID =~ ^[0-9]+$ ]] || die "$CONF is damaged"
+        if ! valid_port "$PORT" || ! [[ $CID =~ ^[0-9]+$ ]]; then die "$CONF is damaged"; fi
         if [[ -n ${CHAIN_PORT:-} && $CHAIN_PORT != "$PORT" ]]; then
             die "$DIR was initialized with port $PORT, but CHAIN_PORT=$CHAIN_PORT"
         fi
@@ -73,7 +73,7 @@ load_conf() {
         PORT=${CHAIN_PORT:-8545}
         CID=${CHAIN_ID:-31337}
         valid_port "$PORT" || die "CHAIN_PORT=$PORT is not a port number"
-        [[ $CID =~ ^[0-9]+$ ]] && ((CID > 0)) || die "CHAIN_ID=$CID is not a chain id"
+        if ! [[ $CID =~ ^[0-9]+$ ]] || ((CID == 0)); then die "CHAIN_ID=$CID is not a chain id"; fi
     fi
     URL=http://127.0.0.1:$PORT
 }
@@ -96,6 +96,7 @@ running() {
 
 answers() { [[ -n $(rpc eth_chainId '[]') ]]; }
 
+# shellcheck disable=SC2016 # $1 is expanded by the inner bash
 port_in_use() { timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"' _ "$1" 2>/dev/null; }
 
 cmd_start() {

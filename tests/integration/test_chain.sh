@@ -9,10 +9,12 @@
 # transaction then mined, or dropped), a database that lost records, a
 # reverted transaction, two posters at once; the sim provider's KMS gate
 # with toyapp itself.  The last line is "N passed, M failed".
+# shellcheck disable=SC2034,SC2016 # `check` evals its expression: single-quoted, reading variables set here
+# shellcheck disable=SC2317 # cleanup and helpers run through trap and check
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$ROOT"
+cd "$ROOT" || exit 1
 BUILD=${BUILD:-build}
 DRIVER=$ROOT/$BUILD/chain_driver
 TOYCTL=$ROOT/$BUILD/toyctl
@@ -44,9 +46,10 @@ free_port() {  # free_port FROM: the first port >= FROM nothing listens on
     done
 }
 base=$((21000 + $$ % 3000 * 3))
-export PG_PRIMARY_PORT=$(free_port "$base")
-export PG_REPLICA_PORT=$(free_port $((PG_PRIMARY_PORT + 1)))
-export CHAIN_PORT=$(free_port $((PG_REPLICA_PORT + 1)))
+PG_PRIMARY_PORT=$(free_port "$base")
+PG_REPLICA_PORT=$(free_port $((PG_PRIMARY_PORT + 1)))
+CHAIN_PORT=$(free_port $((PG_REPLICA_PORT + 1)))
+export PG_PRIMARY_PORT PG_REPLICA_PORT CHAIN_PORT
 API_PORT=$(free_port $((CHAIN_PORT + 1)))
 META_PORT=$(free_port $((API_PORT + 1)))
 export PG_WAIT_SECONDS=30 PGCONNECT_TIMEOUT=5
@@ -87,7 +90,7 @@ run_bg() {  # run_bg OUT ARGS...: the driver in the background
     local out=$1
     shift
     "$DRIVER" run "$@" >"$out" 2>&1 &
-    pids+=($!)
+    pids+=("$!")
     BG=$!
 }
 wait_pending() {  # until the node's pool holds a transaction (automine off)
@@ -348,7 +351,7 @@ start_toyapp() {  # start_toyapp LOG [VAR=VALUE...]: toyapp in the background, u
     shift
     "${toyapp_env[@]}" "$@" "$TOYAPP" >"$log" 2>&1 &
     APP=$!
-    pids+=($APP)
+    pids+=("$APP")
     for _ in $(seq 100); do
         grep -q listening "$log" && return 0
         kill -0 "$APP" 2>/dev/null || return 1
