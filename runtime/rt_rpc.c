@@ -13,6 +13,7 @@
 #endif
 #include "rt_rpc.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +32,7 @@
 #include <json-c/json.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "rt_hex.h"
 
@@ -277,8 +279,13 @@ static int conn_open(rt_rpc *c)
                         : SSL_CTX_set_default_verify_paths(c->ctx)) != 1)
             return tls_fail(c, c->ca_file ? "CA file loading" : "CA store loading");
     }
+    /* The certificate must name the host: a DNS name (sent as SNI too), or
+     * an IP address in an IP subjectAltName (RFC 6066 sends no SNI for it). */
+    unsigned char ip[16];
+    int is_ip = inet_pton(AF_INET, c->host, ip) == 1 || inet_pton(AF_INET6, c->host, ip) == 1;
     if (!(c->ssl = SSL_new(c->ctx)) || SSL_set_fd(c->ssl, c->fd) != 1 ||
-        SSL_set_tlsext_host_name(c->ssl, c->host) != 1 || SSL_set1_host(c->ssl, c->host) != 1)
+        (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), c->host) != 1
+               : SSL_set_tlsext_host_name(c->ssl, c->host) != 1 || SSL_set1_host(c->ssl, c->host) != 1))
         return tls_fail(c, "setup");
     if (arm(c, "connecting") != 0)
         return c->err;

@@ -58,7 +58,7 @@ DIR=$(mktemp -d "${TMPDIR:-/tmp}/toyapp-chain-test.XXXXXX")
 chmod 0755 "$DIR"
 pids=()
 cleanup() {
-    for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+    for p in "${pids[@]}"; do { kill -KILL "$p" && wait "$p"; } 2>/dev/null; done
     scripts/chain.sh stop "$DIR/chain" >/dev/null 2>&1
     timeout 120 postgres/cluster.sh stop "$DIR/pg" >/dev/null 2>&1
     rm -rf -- "$DIR"
@@ -162,6 +162,23 @@ v=$("$TOYCTL" verify-deletion basic-2 --rpc "$CHAIN_RPC_URL" --registry 0x000000
 check "verify-deletion against an address without a contract fails" '[[ $? == 1 && $v == *"no contract at that address"* ]]' "$v"
 v=$("$TOYCTL" verify-deletion basic-2 --rpc "http://127.0.0.1:$API_PORT" --registry "$CHAIN_DELETION_REGISTRY")
 check "verify-deletion with no node at the URL fails and says so" '[[ $? == 1 && $v == *"FAIL chain: the node answers"* ]]' "$v"
+
+# The same over TLS: an HTTPS front with a certificate of our own.
+TLS_PORT=$(free_port $((META_PORT + 1)))
+if openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$DIR/tls.key" -out "$DIR/tls.pem" >/dev/null 2>&1; then
+    node tests/chain/tls_proxy.js "$TLS_PORT" "$DIR/tls.pem" "$DIR/tls.key" "$CHAIN_RPC_URL" >"$DIR/tls.log" 2>&1 &
+    pids+=("$!")
+    for _ in $(seq 50); do grep -q listening "$DIR/tls.log" && break; sleep 0.1; done
+    v=$("$TOYCTL" verify-deletion basic-2 --rpc "https://127.0.0.1:$TLS_PORT" --registry "$CHAIN_DELETION_REGISTRY" \
+        --ca-file "$DIR/tls.pem")
+    check "verify-deletion over https, the node's certificate checked against --ca-file" '[[ $? == 0 ]]' "$v"
+    v=$("$TOYCTL" verify-deletion basic-2 --rpc "https://127.0.0.1:$TLS_PORT" --registry "$CHAIN_DELETION_REGISTRY")
+    check "... and refused without it: the certificate is not one the system trusts" \
+        '[[ $? == 1 && $v == *"TLS handshake failed"*"certificate"* ]]' "$v"
+else
+    fail "openssl makes a test certificate"
+fi
 
 # A tampered record: the operator makes itself the enclave and posts a
 # genuine attestation with one byte of its userIdHash changed.
