@@ -58,7 +58,7 @@ static long now_ms(void)
 int rt_txsend_wait(rt_rpc *c, const uint8_t hash[32], int timeout_ms, rt_rpc_receipt *r)
 {
     long end = now_ms() + timeout_ms;
-    int pause = 20, rc;
+    int pause = 2, rc;
     for (;;) {
         rc = rt_rpc_receipt_get(c, hash, r);
         if (rc == 0 && r->found)

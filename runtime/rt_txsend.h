@@ -31,8 +31,8 @@ int rt_txsend_gas(rt_rpc *c, const uint8_t from[RT_ETH_ADDR_LEN], const uint8_t 
                   const uint8_t *data, size_t n, uint64_t *gas);
 
 /*
- * Polls eth_getTransactionReceipt for hash, from every 20 ms up to every
- * second, until a receipt comes or timeout_ms passes.  Returns 0 with
+ * Polls eth_getTransactionReceipt for hash, after 2 ms, then twice as long
+ * each time up to every second, until a receipt comes or timeout_ms passes.  Returns 0 with
  * r->found set (0 after the timeout), or an rt_rpc error of the last poll
  * when the node stayed unreachable.  Free r with rt_rpc_receipt_free.
  */

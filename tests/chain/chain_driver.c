@@ -18,10 +18,10 @@
  *                                      random keys, and N random Keccak-256 inputs,
  *                                      one JSON object a line, for tests/chain/ethers_check.js
  *
- * The callback stands in for the service's writer: in one transaction it
- * sets the row's posted_audit_id (guarded by "IS NULL", as the writer
- * will), and prints "posted RECEIPT TX BLOCK", or "DUPLICATE RECEIPT" if the
- * row had been handed over before.  Poster log lines are printed as
+ * The callback stands in for the service's writer: after each round, in
+ * one transaction, it sets the handed rows' posted_audit_id (guarded by
+ * "IS NULL", as the writer will), and prints "posted RECEIPT TX BLOCK", or
+ * "DUPLICATE RECEIPT" for a row that had been handed over before.  Poster log lines are printed as
  * "log: ...".  Exit status 0 when WANT was reached (or no WANT was given).
  */
 #include <signal.h>
@@ -130,28 +130,73 @@ static int cmd_enqueue(int n, const char *prefix)
 
 /* ---- run ---------------------------------------------------------------------- */
 
+/* The rows handed over by a round, written to the log together afterwards,
+ * as the service's writer group-commits the deletion_posted entries. */
+typedef struct handed_row {
+    int64_t id;
+    char receipt[128], tx[67];
+    uint64_t block;
+} handed_row;
+
 typedef struct run_ctx {
     PGconn *db;
     long handed, duplicates;
+    handed_row *rows;
+    size_t n, cap;
 } run_ctx;
 
 static void on_posted(void *vctx, const poster_posted *pp)
 {
     run_ctx *c = vctx;
-    char id[24];
-    snprintf(id, sizeof id, "%lld", (long long)pp->outbox_id);
-    const char *v[] = { id };
-    PGresult *r = PQexecParams(c->db, "UPDATE deletion_outbox SET posted_audit_id = id"
-                                      " WHERE id = $1 AND posted_audit_id IS NULL", 1, NULL, v, NULL, NULL, 0);
-    int changed = PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdTuples(r), "1") == 0;
-    PQclear(r);
-    if (changed) {
-        c->handed++;
-        printf("posted %s %s %llu\n", pp->receipt_id, pp->tx_hash, (unsigned long long)pp->block_number);
-    } else {
-        c->duplicates++;
-        printf("DUPLICATE %s\n", pp->receipt_id);
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 256;
+        c->rows = realloc(c->rows, c->cap * sizeof *c->rows);
+        if (!c->rows)
+            die("run", "out of memory");
     }
+    handed_row *r = &c->rows[c->n++];
+    r->id = pp->outbox_id;
+    snprintf(r->receipt, sizeof r->receipt, "%s", pp->receipt_id);
+    snprintf(r->tx, sizeof r->tx, "%s", pp->tx_hash);
+    r->block = pp->block_number;
+}
+
+/* One transaction sets posted_audit_id where it is still null, as the
+ * writer will; a row it does not change was handed over before. */
+static void flush_handed(run_ctx *c)
+{
+    if (!c->n)
+        return;
+    char *ids = malloc(c->n * 21 + 3);
+    size_t k = 0;
+    if (!ids)
+        die("run", "out of memory");
+    ids[k++] = '{';
+    for (size_t i = 0; i < c->n; i++)
+        k += (size_t)sprintf(ids + k, "%s%lld", i ? "," : "", (long long)c->rows[i].id);
+    strcpy(ids + k, "}");
+    const char *v[] = { ids };
+    PGresult *r = PQexecParams(c->db, "UPDATE deletion_outbox SET posted_audit_id = id"
+                                      " WHERE id = ANY($1::bigint[]) AND posted_audit_id IS NULL RETURNING id",
+                               1, NULL, v, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        die("handing over", PQresultErrorMessage(r));
+    for (size_t i = 0; i < c->n; i++) {
+        int changed = 0;
+        for (int j = 0; j < PQntuples(r) && !changed; j++)
+            changed = strtoll(PQgetvalue(r, j, 0), NULL, 10) == c->rows[i].id;
+        if (changed) {
+            c->handed++;
+            printf("posted %s %s %llu\n", c->rows[i].receipt, c->rows[i].tx,
+                   (unsigned long long)c->rows[i].block);
+        } else {
+            c->duplicates++;
+            printf("DUPLICATE %s\n", c->rows[i].receipt);
+        }
+    }
+    PQclear(r);
+    free(ids);
+    c->n = 0;
     fflush(stdout);
 }
 
@@ -205,6 +250,7 @@ static int cmd_run(int seconds, long want)
     PGconn *pdb = connect_db();
     if (poster_unlogged(c.db, on_posted, &c, err, sizeof err) < 0)
         die("poster_unlogged", err);
+    flush_handed(&c);
     printf("address %s\n", poster_address(p));
     fflush(stdout);
     struct timespec t0, now;
@@ -224,6 +270,7 @@ static int cmd_run(int seconds, long want)
             }
         }
         int n = poster_round(p, pdb, on_posted, &c);
+        flush_handed(&c);
         if (n < 0) {
             printf("fault: %s\n", poster_error(p));
             fflush(stdout);
@@ -237,6 +284,7 @@ static int cmd_run(int seconds, long want)
     printf("handed %ld duplicates %ld recorded %ld leader %d\n", c.handed, c.duplicates, recorded_rows(c.db),
            poster_is_leader(p));
     poster_free(p);
+    free(c.rows);
     PQfinish(pdb);
     PQfinish(c.db);
     return want > 0 && got < want ? 1 : 0;
