@@ -15,9 +15,7 @@
 #define _GNU_SOURCE
 #endif
 #define RT_TEE_PROVIDER
-#include "rt_chain.h"
 #include "rt_hex.h"
-#include "rt_rpc.h"
 #include "rt_tee.h"
 
 #include <errno.h>
@@ -39,6 +37,10 @@
 #include <openssl/obj_mac.h>
 #include <openssl/param_build.h>
 #include <openssl/rand.h>
+
+/* The KMS gate's: the app registry's ABI and the chain client. */
+#include "rt_chain.h"
+#include "rt_rpc.h"
 
 #define SIM_SALT "toyapp-sim-v1"
 #define SIM_NOTE "toyapp-sim: not a real TDX quote"
@@ -302,7 +304,7 @@ static int att_sign(rt_tee *t, sim *s, const uint8_t *msg, size_t n, uint8_t sig
 
 /* ---- provider operations ------------------------------------------------ */
 
-static int sim_compose_hash(rt_tee *t, uint8_t h[32]);
+static int sim_info(rt_tee *t, rt_tee_info_t *info);
 
 /* The KMS gate: dstack's KMS releases an app's keys only when the app's
  * on-chain contract allows its compose hash (DstackApp.isAppAllowed); the
@@ -311,11 +313,13 @@ static int kms_check(rt_tee *t, sim *s)
 {
     uint8_t h[32], call[36], *ret = NULL;
     size_t rn = 0;
-    char hx[65], reg[RT_ETH_ADDR_STR], err[256];
+    char reg[RT_ETH_ADDR_STR], err[256];
     int allowed = 0;
-    if (sim_compose_hash(t, h) != 0)
+    rt_tee_info_t info = { 0 };   /* the compose hash, as rt_tee_info reports it */
+    if (sim_info(t, &info) != 0)
         return -1;
-    rt_hex_encode(h, 32, hx);
+    const char *hx = info.compose_hash;
+    rt_hex_decode(hx, 64, h, 32);
     rt_eth_address_str(s->kms.app_registry, reg);
     rt_rpc *c = rt_rpc_open(s->kms.rpc_url, s->kms.ca_file[0] ? s->kms.ca_file : NULL, err, sizeof err);
     if (!c)
@@ -440,17 +444,6 @@ static int file_sha256(rt_tee *t, const char *path, uint8_t out[32])
     return ok ? 0 : rt_tee_fail(t, "sim info: cannot hash TOYAPP_COMPOSE_FILE %s", path);
 }
 
-/* The compose hash: SHA-256 of TOYAPP_COMPOSE_FILE, or of "" without one. */
-static int sim_compose_hash(rt_tee *t, uint8_t h[32])
-{
-    const char *compose = getenv("TOYAPP_COMPOSE_FILE");
-    if (compose)
-        return file_sha256(t, compose, h);
-    if (digest(EVP_sha256(), "", 0, NULL, 0, h) != 0)
-        return rt_tee_fail(t, "sim info: SHA-256 failed (OpenSSL)");
-    return 0;
-}
-
 static int sim_info(rt_tee *t, rt_tee_info_t *info)
 {
     sim *s = t->impl;
@@ -458,8 +451,14 @@ static int sim_info(rt_tee *t, rt_tee_info_t *info)
     if (digest(EVP_sha256(), s->seed, sizeof s->seed, "instance", 8, h) != 0)
         return rt_tee_fail(t, "sim info: SHA-256 failed (OpenSSL)");
     rt_hex_encode(h, 20, info->instance_id);
-    if (sim_compose_hash(t, h) != 0)
-        return -1;
+
+    const char *compose = getenv("TOYAPP_COMPOSE_FILE");
+    if (compose) {
+        if (file_sha256(t, compose, h) != 0)
+            return -1;
+    } else if (digest(EVP_sha256(), "", 0, NULL, 0, h) != 0) {
+        return rt_tee_fail(t, "sim info: SHA-256 failed (OpenSSL)");
+    }
     rt_hex_encode(h, 32, info->compose_hash);
     snprintf(info->app_id, sizeof info->app_id, "%s", t->app_id);
     return 0;

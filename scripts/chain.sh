@@ -10,7 +10,7 @@ ROOT=$PWD
 PROG=chain.sh
 WAIT=${CHAIN_WAIT_SECONDS:-30}
 BUILD=${BUILD:-build}
-TOYCTL=${TOYCTL:-$ROOT/$BUILD/toyctl}
+if [[ $BUILD == /* ]]; then TOYCTL=${TOYCTL:-$BUILD/toyctl}; else TOYCTL=${TOYCTL:-$ROOT/$BUILD/toyctl}; fi
 
 usage() {
     cat <<EOF
@@ -152,6 +152,14 @@ fund() {
     [[ $(rpc anvil_setBalance "[\"$1\",\"0x56bc75e2d63100000\"]") == null ]] || die "cannot fund $1 on $URL"
 }
 
+# toyctl signs the operator's transactions; make run builds only the
+# servers, so build it here when it is missing.
+need_toyctl() {
+    [[ -x $TOYCTL ]] && return 0
+    [[ $TOYCTL == "$ROOT/$BUILD/toyctl" ]] && make --no-print-directory -C "$ROOT" "$BUILD/toyctl" >&2
+    [[ -x $TOYCTL ]] || die "$TOYCTL is missing (make $BUILD/toyctl)"
+}
+
 has_code() { local c; c=$(rpc eth_getCode "[\"$1\",\"latest\"]"); [[ -n $c && $c != 0x ]]; }
 
 ensure_contracts() {
@@ -165,7 +173,7 @@ ensure_contracts() {
         fi
         say "chain: the contracts of $env are not on the chain (state lost?); deploying again"
     fi
-    [[ -x $TOYCTL ]] || die "$TOYCTL is missing (make $BUILD/toyctl)"
+    need_toyctl
     fund "$("$TOYCTL" address --key-file "$DIR/operator.key")"
     "$TOYCTL" chain-deploy --rpc "$URL" --key-file "$DIR/operator.key" >"$env.tmp" \
         || die "deploying the contracts failed"
@@ -216,7 +224,7 @@ cmd_register() {
     local version=$1 hash addr dreg areg
     require_chain
     answers || die "the node on $URL does not answer (run: $PROG start $DIR)"
-    [[ -x $TOYCTL ]] || die "$TOYCTL is missing (make $BUILD/toyctl)"
+    need_toyctl
     dreg=$(conf_get "$DIR/contracts.env" CHAIN_DELETION_REGISTRY)
     areg=$(conf_get "$DIR/contracts.env" CHAIN_APP_REGISTRY)
     hash=$(CHAIN=off "$TOYCTL" tee-info | sed -n 's/^composeHash=//p')

@@ -58,8 +58,8 @@ if [ "${CHAIN:-on}" != off ] && [ -z "${CHAIN_RPC_URL:-}" ]; then
     BUILD=$BUILD scripts/chain.sh init "$VAR/chain"
     own_chain=1
     eval "$(scripts/chain.sh env "$VAR/chain" | sed 's/^/export /')"
-    BUILD=$BUILD scripts/chain.sh register "$VAR/chain" \
-        "$(sed -n 's/^#define TOY_VERSION "\(.*\)"/\1/p' src/toyapp/app.h)"
+    version=$(cat VERSION 2>/dev/null || sed -n 's/^#define TOY_VERSION "\(.*\)"/\1/p' src/toyapp/app.h)
+    BUILD=$BUILD scripts/chain.sh register "$VAR/chain" "$version"
 fi
 
 # Starts CMD with its output in LOG and waits (up to 15 s) for "listening".

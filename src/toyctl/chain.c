@@ -19,6 +19,7 @@
  * several) is how an auditor removes that trust.
  */
 #include "toyctl.h"
+#include "tc_chain.h"
 
 #include <errno.h>
 #include <stdarg.h>

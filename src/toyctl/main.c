@@ -14,6 +14,7 @@
  * could not be read or parsed, 2 for a usage error.
  */
 #include "toyctl.h"
+#include "tc_chain.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -270,6 +271,10 @@ int main(int argc, char **argv)
         fputs(usage_text, stdout);
         return 0;
     }
+    /* The chain verbs (tc_chain.h), first: verify-deletion with --rpc is one. */
+    int chain = tc_chain_command(argc, argv);
+    if (chain >= 0)
+        return chain;
     if (strcmp(cmd, "verify-report") == 0)
         return cmd_verify_report(argc, argv);
     if (strcmp(cmd, "verify-receipt") == 0)
@@ -278,9 +283,5 @@ int main(int argc, char **argv)
         return cmd_verify_log(argc, argv);
     if (strcmp(cmd, "canonical") == 0)
         return cmd_canonical(argc, argv);
-    /* The chain verbs (chain.c, operator.c), verify-deletion with --rpc among them. */
-    int chain = tc_chain_command(argc, argv);
-    if (chain >= 0)
-        return chain;
     return usage("unknown command %s", cmd);
 }

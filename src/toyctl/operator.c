@@ -25,6 +25,7 @@
  * to change, so running it twice does no harm.
  */
 #include "toyctl.h"
+#include "tc_chain.h"
 
 #include <errno.h>
 #include <fcntl.h>

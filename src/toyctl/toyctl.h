@@ -8,15 +8,10 @@
  *   shape.c   checks a document against the spec's generated record tables
  *   verify.c  signatures, tree heads, reports, receipts, log consistency
  *   attest.c  the attestation document: quote, report_data binding, event log
- *   chain.c   the verbs that read the chain: verify-deletion --rpc, history
- *   operator.c the operator's chain verbs: chain-deploy, register-enclave,
- *             register-compose, unregister-compose, and tee-info
  *   main.c    the command line
  *
- * The verifiers of files use no network: every input is a file the auditor
- * already has, which is what makes the verdict reproducible by anyone.  The
- * chain verbs read (and the operator's write) a chain through the node the
- * user names with --rpc, with runtime/rt_rpc.c, the one chain client.
+ * Nothing here uses the network: every input is a file the auditor already
+ * has, which is what makes the verdict reproducible by anyone.
  */
 #ifndef TOYCTL_H
 #define TOYCTL_H
@@ -25,8 +20,6 @@
 #include <stdint.h>
 
 #include <json-c/json.h>
-
-#include <stdio.h>
 
 #include "rt_hex.h"
 #include "rt_ser.h"
@@ -169,69 +162,5 @@ typedef struct tc_attest_opts {
  */
 int tc_verify_attestation(struct json_object *att, struct json_object *r,
                           const tc_attest_opts *o);
-
-/* --------------------------------------------------- chain.c, operator.c */
-
-struct rt_rpc;
-struct rt_contract;
-
-/* Options of the chain verbs. */
-enum {
-    TC_O_RPC = 1 << 0,
-    TC_O_REGISTRY = 1 << 1,
-    TC_O_KEY_FILE = 1 << 2,
-    TC_O_VERSION = 1 << 3,
-    TC_O_PUBKEY = 1 << 4,
-    TC_O_ATTEST = 1 << 5,
-    TC_O_NONCE = 1 << 6,
-    TC_O_ALLOW_SIM = 1 << 7,
-    TC_O_CA_FILE = 1 << 8,
-    TC_O_FROM_BLOCK = 1 << 9,
-    TC_O_KEYS = 1 << 10,
-};
-
-typedef struct tc_chain_opts {
-    const char *pos[2];
-    int npos;
-    unsigned seen;
-    const char *rpc, *registry_text, *key_file, *version, *pubkey_text, *attestation, *nonce,
-        *ca_file, *from_block_text;
-    uint8_t registry[20], pubkey[32];
-    uint64_t from_block;
-} tc_chain_opts;
-
-/* Runs a chain verb (verify-deletion with --rpc, history, and the
- * operator's verbs).  Returns its exit status, or -1 if argv[1] is not one
- * of them (verify-deletion without --rpc is the offline form). */
-int tc_chain_command(int argc, char **argv);
-
-/* The operator's verbs (operator.c); -1 if argv[1] is not one of them. */
-int tc_operator_command(int argc, char **argv);
-
-/* The chain verbs' synopsis lines. */
-void tc_chain_usage(FILE *f);
-
-/* Parses argv[2..] for a chain verb taking npos positionals, the options
- * in allowed, of which those in required must be given.  Returns 0, or 2
- * after printing a usage message. */
-int tc_chain_args(int argc, char **argv, int npos, unsigned allowed, unsigned required,
-                  tc_chain_opts *a);
-
-/* Prints "toyctl CMD: <message>" and the synopsis on stderr; returns 2. */
-int tc_chain_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Opens the node of --rpc and asks its chain id and latest block (an ok or
- * FAIL line).  Returns the client (rt_rpc_close) or NULL. */
-struct rt_rpc *tc_chain_connect(const tc_chain_opts *a, uint64_t *chain_id, uint64_t *head);
-
-/* 1 if addr holds exactly the runtime code of want, 0 if not (*len: the
- * bytes it holds), -1 if the node did not answer. */
-int tc_chain_code_equal(struct rt_rpc *c, const uint8_t addr[20], const struct rt_contract *want,
-                        size_t *len);
-
-/* Whether addr holds exactly the runtime code of want (one ok or FAIL line,
- * role naming the address's part).  Returns 1 if it does. */
-int tc_chain_code_is(struct rt_rpc *c, const uint8_t addr[20], const struct rt_contract *want,
-                     const char *role);
 
 #endif /* TOYCTL_H */

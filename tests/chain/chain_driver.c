@@ -86,32 +86,35 @@ static void sleep_ms(int ms)
 static int cmd_enqueue(int n, const char *prefix)
 {
     rt_tee *t = open_tee();
-    uint8_t seed[32], pub[32], sig[64];
+    uint8_t seed[32];
     rt_tee_info_t info;
-    if (rt_tee_ed25519(t, "toyapp/ed25519/signing/v1", seed, pub) != 0 || rt_tee_info(t, &info) != 0)
+    rt_chain_attestation a;
+    memset(&a, 0, sizeof a);
+    if (rt_tee_ed25519(t, "toyapp/ed25519/signing/v1", seed, a.public_key) != 0 || rt_tee_info(t, &info) != 0)
         die("TEE provider", rt_tee_error(t));
+    rt_hex_decode(info.compose_hash, 64, a.compose_hash, 32);
     PGconn *db = connect_db();
     for (int i = 1; i <= n; i++) {
-        char rid[128], when[32];
+        char rid[128], when[32], err[256];
         snprintf(rid, sizeof rid, "%s-%d", prefix, i);
         rt_ser_now(when);
-        toy_rec_deletion_attestation a;
-        memset(&a, 0, sizeof a);
+        if (rt_chain_time_parse(when, strlen(when), &a.deleted_at) != 0)
+            die("time", when);
         /* A pseudonym-like user id hash, distinct per receipt. */
-        rt_chain_receipt_hash(rid, strlen(rid), a.userIdHash);
-        a.userIdHash[0] ^= 0x55;
-        a.deletionTimestamp = (rt_str){ when, strlen(when) };
-        a.composeHash = (rt_str){ info.compose_hash, strlen(info.compose_hash) };
-        a.publicKey = (rt_bytes){ pub, 32 };
+        rt_chain_receipt_hash(rid, strlen(rid), a.user_id_hash);
+        a.user_id_hash[0] ^= 0x55;
+        /* The record as the spec declares it, built and signed as toyapp
+         * does: the signature over its canonical JSON without "signature". */
         size_t un, sn;
-        char *u = rt_ser_alloc(&toy_rec_deletion_attestation_rec, &a, RT_SER_UNSIGNED, &un, NULL);
-        if (!u || rt_ed25519_sign(seed, (const uint8_t *)u, un, sig) != 0)
-            die("signing", "failed");
+        char *u = rt_chain_attestation_json(&toy_rec_deletion_attestation_rec, &a, rid, RT_SER_UNSIGNED, &un,
+                                            err, sizeof err);
+        if (!u || rt_ed25519_sign(seed, (const uint8_t *)u, un, a.signature) != 0)
+            die("signing", u ? "failed" : err);
         free(u);
-        a.signature = (rt_bytes){ sig, 64 };
-        char *json = rt_ser_alloc(&toy_rec_deletion_attestation_rec, &a, 0, &sn, NULL);
+        char *json = rt_chain_attestation_json(&toy_rec_deletion_attestation_rec, &a, rid, 0, &sn, err,
+                                               sizeof err);
         if (!json)
-            die("serializing", "failed");
+            die("serializing", err);
         const char *v[] = { rid, json };
         int len[] = { 0, (int)sn }, fmt[] = { 0, 1 };
         PGresult *r = PQexecParams(db, "INSERT INTO deletion_outbox (receipt_id, attestation) VALUES ($1, $2)",

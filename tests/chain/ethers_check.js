@@ -81,6 +81,15 @@ async function count(url, registry) {
     console.log(JSON.stringify({ events: logs.length, distinct }));
 }
 
+// The fields of spec record deletion_attestation, without its signature.
+function attestationFields() {
+    const spec = fs.readFileSync(path.join(__dirname, '..', '..', 'spec', 'records', 'log.spec'), 'utf8');
+    const m = spec.match(/record deletion_attestation \{([^}]*)\}/);
+    if (!m) fail('spec/records/log.spec declares no record deletion_attestation');
+    return m[1].split('\n').map((l) => l.replace(/#.*/, '').trim().split(/\s+/))
+        .filter((w) => w[0] && !w.includes('signature')).map((w) => w[0]);
+}
+
 // RFC 8785 for this record: string values only, keys sorted.
 function canonical(obj) {
     return '{' + Object.keys(obj).sort().map((k) => JSON.stringify(k) + ':' + JSON.stringify(obj[k])).join(',') + '}';
@@ -102,12 +111,19 @@ async function record(url, registry, receiptId) {
     const l = logs[0], a = l.args;
     const tx = await p.getTransaction(l.transactionHash);
     const hex = (b) => b.slice(2);
-    const att = {
+    const onChain = {
+        receiptId,
         composeHash: hex(a.composeHash),
         deletionTimestamp: new Date(Number(a.deletedAt)).toISOString(),
         publicKey: hex(a.publicKey),
         userIdHash: hex(a.userIdHash),
     };
+    // The signed fields are the record's in the spec, read here, not assumed.
+    const att = {};
+    for (const f of attestationFields()) {
+        if (!(f in onChain)) fail(`record deletion_attestation has a field ${f} the registry does not carry`);
+        att[f] = onChain[f];
+    }
     const sig = hex(a.signature[0]) + hex(a.signature[1]);
     console.log(JSON.stringify({
         receiptIdHash: a.receiptIdHash,
@@ -115,7 +131,7 @@ async function record(url, registry, receiptId) {
         blockNumber: l.blockNumber,
         from: tx.from,
         to: tx.to,
-        ...att,
+        ...onChain,
         signature: sig,
         signatureValid: ed25519Verify(att.publicKey, canonical(att), sig),
     }));
