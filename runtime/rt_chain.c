@@ -42,14 +42,7 @@ static void word_address(uint8_t *w, const uint8_t addr[RT_ETH_ADDR_LEN])
 /* A word holding a number below 2^64: 0 and *v, or -1. */
 static int get_u64(const uint8_t *w, uint64_t *v)
 {
-    for (int i = 0; i < 24; i++)
-        if (w[i])
-            return -1;
-    uint64_t x = 0;
-    for (int i = 24; i < 32; i++)
-        x = x << 8 | w[i];
-    *v = x;
-    return 0;
+    return rt_eth_u256_u64(w, v);
 }
 
 /* ---- calldata ------------------------------------------------------------ */

@@ -26,6 +26,18 @@ const char *rt_eth_strerror(int err)
     }
 }
 
+int rt_eth_u256_u64(const uint8_t be[32], uint64_t *v)
+{
+    for (int i = 0; i < 24; i++)
+        if (be[i])
+            return -1;
+    uint64_t x = 0;
+    for (int i = 24; i < 32; i++)
+        x = x << 8 | be[i];
+    *v = x;
+    return 0;
+}
+
 /* A context for the secret-key operations, blinded with fresh randomness
  * (side-channel protection); one per call keeps this thread-safe, and
  * since libsecp256k1 0.2 its tables are static, so creation is cheap. */

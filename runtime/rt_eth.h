@@ -51,6 +51,10 @@ typedef struct rt_eth_sig {
 /* Text of an error code (static). */
 const char *rt_eth_strerror(int err);
 
+/* A 256-bit big-endian number (an ABI word, a quantity) that fits 64 bits:
+ * returns 0 with its value in *v, or -1 if it does not fit. */
+int rt_eth_u256_u64(const uint8_t be[32], uint64_t *v);
+
 /* 1 if seckey is a valid secp256k1 secret key (1 <= k < n), else 0. */
 int rt_eth_seckey_valid(const uint8_t seckey[32]);
 

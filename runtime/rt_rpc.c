@@ -763,16 +763,7 @@ static int parse_u256(const char *s, size_t n, uint8_t out[32])
 static int parse_u64(const char *s, size_t n, uint64_t *v)
 {
     uint8_t b[32];
-    if (parse_u256(s, n, b) != 0)
-        return -1;
-    for (int i = 0; i < 24; i++)
-        if (b[i])
-            return -1;
-    uint64_t x = 0;
-    for (int i = 24; i < 32; i++)
-        x = x << 8 | b[i];
-    *v = x;
-    return 0;
+    return parse_u256(s, n, b) == 0 ? rt_eth_u256_u64(b, v) : -1;
 }
 
 /* "0x" and an even number of hex digits into a malloc'd buffer. */

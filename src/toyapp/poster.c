@@ -274,6 +274,15 @@ typedef struct in_flight {
     int records;
 } in_flight;
 
+/* The ids of the transactions of one nonce, as an array literal (malloc'd). */
+static char *group_ids(const in_flight *g, size_t ng)
+{
+    int64_t ids[MAX_IN_FLIGHT];
+    for (size_t i = 0; i < ng; i++)
+        ids[i] = g[i].id;
+    return id_array(ids, ng);
+}
+
 typedef struct row {
     int64_t id;
     char *receipt_id;
@@ -366,16 +375,28 @@ static void arr_add(arr *a, const char *v)
     a->len = at + (size_t)sprintf(a->s + at, "%s%s}", a->len ? "," : "", v) - 1;
 }
 
+/* In the caller's database transaction: the mined transaction mid gets
+ * its outcome, block, gas and detail; the others of its nonce (group) are
+ * marked replaced. */
+static int mark_mined(poster *p, PGconn *db, const char *mid, const char *blk, const char *gas,
+                      const char *detail, const char *group, const char *outcome)
+{
+    const char *vt[] = { mid, blk, gas, detail, outcome };
+    const char *vg[] = { mid, group };
+    return exec(p, db, "UPDATE chain_txs SET outcome = $5, block_number = $2, gas_used = $3,"
+                       " detail = $4, resolved_at = now() WHERE id = $1", 5, vt) != 0 ||
+                   exec(p, db, "UPDATE chain_txs SET outcome = 'replaced', resolved_at = now()"
+                               " WHERE id = ANY($2::bigint[]) AND id <> $1 AND outcome IS NULL", 2, vg) != 0
+               ? -1 : 0;
+}
+
 /* Settles the transactions of one nonce, one of which, mined, has
  * receipt r: its rows are recorded (or, when it reverted, go back to the
  * queue), the others are marked replaced.  Returns the rows recorded, or -1. */
 static int settle(poster *p, PGconn *db, const in_flight *g, size_t ng, size_t mined,
                   const rt_rpc_receipt *r, poster_posted_fn cb, void *ctx)
 {
-    int64_t ids[MAX_IN_FLIGHT];
-    for (size_t i = 0; i < ng; i++)
-        ids[i] = g[i].id;
-    char *group = id_array(ids, ng), tx[67], mid[24], blk[24], gas[24], detail[600];
+    char *group = group_ids(g, ng), tx[67], mid[24], blk[24], gas[24], detail[600];
     hash_text(g[mined].hash, tx);
     snprintf(mid, sizeof mid, "%lld", (long long)g[mined].id);
     snprintf(blk, sizeof blk, "%llu", (unsigned long long)r->block_number);
@@ -397,14 +418,9 @@ static int settle(poster *p, PGconn *db, const in_flight *g, size_t ng, size_t m
             rt_rpc_tx_free(&t);
         }
         snprintf(detail, sizeof detail, "transaction %s reverted in block %s: %s", tx, blk, why);
-        const char *vt[] = { mid, blk, gas, detail };
-        const char *vg[] = { mid, group };
         const char *vo[] = { group, detail };
         if (exec(p, db, "BEGIN", 0, NULL) != 0 ||
-            exec(p, db, "UPDATE chain_txs SET outcome = 'reverted', block_number = $2, gas_used = $3,"
-                        " detail = $4, resolved_at = now() WHERE id = $1", 4, vt) != 0 ||
-            exec(p, db, "UPDATE chain_txs SET outcome = 'replaced', resolved_at = now()"
-                        " WHERE id = ANY($2::bigint[]) AND id <> $1 AND outcome IS NULL", 2, vg) != 0 ||
+            mark_mined(p, db, mid, blk, gas, detail, group, "reverted") != 0 ||
             exec(p, db, "UPDATE deletion_outbox SET chain_tx = NULL, last_error = $2"
                         " WHERE chain_tx = ANY($1::bigint[])", 2, vo) != 0 ||
             exec(p, db, "COMMIT", 0, NULL) != 0) {
@@ -466,8 +482,6 @@ static int settle(poster *p, PGconn *db, const in_flight *g, size_t ng, size_t m
              before, nback);
     const char *vr[] = { a_ids.s, a_tx.s, a_blk.s };
     const char *vb[] = { a_back.s };
-    const char *vt[] = { mid, blk, gas, detail };
-    const char *vg[] = { mid, group };
     PGresult *res = NULL;
     if (exec(p, db, "BEGIN", 0, NULL) != 0 ||
         !(res = sql(p, db, "UPDATE deletion_outbox o SET tx_hash = u.tx, block_number = u.blk,"
@@ -478,10 +492,7 @@ static int settle(poster *p, PGconn *db, const in_flight *g, size_t ng, size_t m
         exec(p, db, "UPDATE deletion_outbox SET chain_tx = NULL,"
                     " last_error = 'the transaction that carried it did not record it'"
                     " WHERE id = ANY($1::bigint[])", 1, vb) != 0 ||
-        exec(p, db, "UPDATE chain_txs SET outcome = 'recorded', block_number = $2, gas_used = $3,"
-                    " detail = $4, resolved_at = now() WHERE id = $1", 4, vt) != 0 ||
-        exec(p, db, "UPDATE chain_txs SET outcome = 'replaced', resolved_at = now()"
-                    " WHERE id = ANY($2::bigint[]) AND id <> $1 AND outcome IS NULL", 2, vg) != 0 ||
+        mark_mined(p, db, mid, blk, gas, detail, group, "recorded") != 0 ||
         exec(p, db, "COMMIT", 0, NULL) != 0) {
         rollback(db);
     } else {
@@ -513,10 +524,7 @@ out:
 static int give_up(poster *p, PGconn *db, const in_flight *g, size_t ng, const char *outcome,
                    const char *why)
 {
-    int64_t ids[MAX_IN_FLIGHT];
-    for (size_t i = 0; i < ng; i++)
-        ids[i] = g[i].id;
-    char *group = id_array(ids, ng);
+    char *group = group_ids(g, ng);
     if (!group)
         return fault(p, "out of memory");
     const char *v[] = { group, outcome, why };
@@ -603,10 +611,7 @@ static int bump(poster *p, PGconn *db, in_flight *g, size_t ng)
         tx.max_fee = maxfee;
     size_t cap = tx.data_len + RT_ETH_TX_OVERHEAD, len;
     uint8_t *raw = malloc(cap), hash[32], sent[32];
-    int64_t ids[MAX_IN_FLIGHT];
-    for (size_t i = 0; i < ng; i++)
-        ids[i] = g[i].id;
-    char *group = id_array(ids, ng), th[67];
+    char *group = group_ids(g, ng), th[67];
     int rc = -1;
     if (!raw || !group || rt_eth_tx_sign(&tx, p->cfg.seckey, raw, cap, &len, hash, NULL) != RT_ETH_OK) {
         fault(p, "cannot sign the replacement transaction");

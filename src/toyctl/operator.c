@@ -103,12 +103,16 @@ static rt_rpc *open_node(const tc_chain_opts *a)
     return c;
 }
 
-/* Sends one call and reports it; returns 0 if it succeeded. */
+/* Sends one call and reports it: its transaction on stderr, then, when it
+ * succeeded, "toyctl: DONE (block N)" on stdout (done may be NULL).
+ * Returns 0 if it succeeded; r, if not NULL, then holds the receipt (the
+ * caller frees it). */
 static int send_call(rt_rpc *c, const uint8_t key[32], const uint8_t *to, const uint8_t *data,
-                     size_t n, const char *what, rt_rpc_receipt *r)
+                     size_t n, const char *what, const char *done, rt_rpc_receipt *keep)
 {
     uint8_t hash[32];
     char err[512], hx[65];
+    rt_rpc_receipt own, *r = keep ? keep : &own;
     if (rt_txsend_call(c, key, to, data, n, TX_TIMEOUT_MS, hash, r, err, sizeof err) != 0) {
         fprintf(stderr, "toyctl: %s: %s\n", what, err);
         rt_rpc_receipt_free(r);
@@ -123,6 +127,10 @@ static int send_call(rt_rpc *c, const uint8_t key[32], const uint8_t *to, const 
     }
     fprintf(stderr, "toyctl: %s: transaction 0x%s, block %llu, gas %llu\n", what, hx,
             (unsigned long long)r->block_number, (unsigned long long)r->gas_used);
+    if (done)
+        printf("toyctl: %s (block %llu)\n", done, (unsigned long long)r->block_number);
+    if (!keep)
+        rt_rpc_receipt_free(r);
     return 0;
 }
 
@@ -163,7 +171,7 @@ static int cmd_deploy(int argc, char **argv)
         rt_rpc_receipt r;
         char what[64];
         snprintf(what, sizeof what, "deploying %s", k[i]->name);
-        if (send_call(c, key, NULL, k[i]->init, k[i]->init_len, what, &r) != 0 || !r.has_contract) {
+        if (send_call(c, key, NULL, k[i]->init, k[i]->init_len, what, NULL, &r) != 0 || !r.has_contract) {
             rc = 1;
             break;
         }
@@ -210,14 +218,10 @@ static int cmd_register_enclave(int argc, char **argv)
         rc = 0;
         goto out;
     }
-    rt_rpc_receipt r;
+    char done[200];
+    snprintf(done, sizeof done, "registered enclave %s in %s", a.pos[0], a.registry_text);
     rt_chain_call_set_enclave(enclave, call);
-    if (send_call(c, key, a.registry, call, sizeof call, "setEnclave", &r) == 0) {
-        printf("toyctl: registered enclave %s in %s (block %llu)\n", a.pos[0], a.registry_text,
-               (unsigned long long)r.block_number);
-        rt_rpc_receipt_free(&r);
-        rc = 0;
-    }
+    rc = send_call(c, key, a.registry, call, sizeof call, "setEnclave", done, NULL) == 0 ? 0 : 1;
 out:
     free(ret);
     OPENSSL_cleanse(key, sizeof key);
@@ -267,14 +271,11 @@ static int cmd_compose(int argc, char **argv, int add)
         rt_chain_call_bytes32(RT_CHAIN_FN_REMOVE_COMPOSE, hash, call);
         n = 36;
     }
-    rt_rpc_receipt r;
-    if (send_call(c, key, a.registry, call, n, add ? "addComposeHash" : "removeComposeHash", &r) == 0) {
-        printf("toyctl: %s compose hash %s%s%s in %s (block %llu)\n", add ? "registered" : "removed", hx,
-               add ? " as version " : "", add ? a.version : "", a.registry_text,
-               (unsigned long long)r.block_number);
-        rt_rpc_receipt_free(&r);
-        rc = 0;
-    }
+    char done[300];
+    snprintf(done, sizeof done, "%s compose hash %s%s%s in %s", add ? "registered" : "removed", hx,
+             add ? " as version " : "", add ? a.version : "", a.registry_text);
+    rc = send_call(c, key, a.registry, call, n, add ? "addComposeHash" : "removeComposeHash", done, NULL) == 0
+             ? 0 : 1;
 out:
     free(ret);
     OPENSSL_cleanse(key, sizeof key);

@@ -215,49 +215,49 @@ check "... 50 handed to the log once each, in the outbox with their transaction 
     "$(tail -n 5 <<<"$out")"
 
 # ---- killed -9 between sending and recording -----------------------------------------
-rpc evm_setAutomine '[false]' >/dev/null
-w=$(want 10)
-enqueue 10 kill
-POSTER_RECEIPT_WAIT_MS=60000 run_bg "$DIR/kill1.out" 60
-if wait_pending; then
-    kill -KILL "$BG"
-    wait "$BG" 2>/dev/null
-    inflight=$(sql "SELECT count(*) FROM deletion_outbox WHERE receipt_id LIKE 'kill-%' AND chain_tx IS NOT NULL")
-    rpc evm_mine '[]' >/dev/null
+# kill_between PREFIX THEN: with mining off, 10 rows are sent and the poster
+# is killed -9 before their receipt; THEN runs (it mines the transaction, or
+# drops it from the pool), mining resumes, and a new poster runs to the end.
+# Sets: inflight (rows in flight after the kill), stored (the stored
+# transaction's hash), out (the new poster's output), added (new records).
+kill_between() {
+    local prefix=$1 then=$2 w e0 e1
+    read -r e0 _ <<<"$(events)"
+    rpc evm_setAutomine '[false]' >/dev/null
+    w=$(want 10)
+    enqueue 10 "$prefix"
+    POSTER_RECEIPT_WAIT_MS=60000 run_bg "$DIR/$prefix.out" 60
+    if ! wait_pending; then
+        rpc evm_setAutomine '[true]' >/dev/null
+        return 1
+    fi
+    { kill -KILL "$BG" && wait "$BG"; } 2>/dev/null
+    inflight=$(sql "SELECT count(*) FROM deletion_outbox WHERE receipt_id LIKE '$prefix-%' AND chain_tx IS NOT NULL")
+    stored=$(sql "SELECT tx_hash FROM chain_txs WHERE outcome IS NULL")
+    rpc "$then" '[]' >/dev/null
     rpc evm_setAutomine '[true]' >/dev/null
     out=$("$DRIVER" run 30 "$w" 2>&1)
-    read -r ev2 _ <<<"$(events)"
+    read -r e1 _ <<<"$(events)"
+    added=$((e1 - e0))
+}
+once_each() {  # once_each PREFIX: each of the 10 rows handed to the log once, 10 new records
+    [[ $(posted_count <(echo "$out") "$1-") == 10 && $out != *DUPLICATE* && $added == 10 ]]
+}
+if kill_between kill evm_mine; then
     check "killed -9 after sending (10 in flight), the transaction then mined: a restart records each once" \
-        '[[ $inflight == 10 && $(posted_count <(echo "$out") kill-) == 10 && $out != *DUPLICATE* && $((ev2 - ev1)) == 10 ]]' \
-        "in flight $inflight, events $ev1 -> $ev2
+        '[[ $inflight == 10 ]] && once_each kill' "in flight $inflight, added $added
 $out"
 else
     fail "killed -9 after sending: the transaction reached the node's pool"
-    rpc evm_setAutomine '[true]' >/dev/null
 fi
-read -r ev2 _ <<<"$(events)"
-
-rpc evm_setAutomine '[false]' >/dev/null
-w=$(want 10)
-enqueue 10 drop
-POSTER_RECEIPT_WAIT_MS=60000 run_bg "$DIR/kill2.out" 60
-if wait_pending; then
-    kill -KILL "$BG"
-    wait "$BG" 2>/dev/null
-    stored=$(sql "SELECT tx_hash FROM chain_txs WHERE outcome IS NULL")
-    rpc anvil_dropAllTransactions '[]' >/dev/null
-    rpc evm_setAutomine '[true]' >/dev/null
-    out=$("$DRIVER" run 30 "$w" 2>&1)
-    read -r ev3 _ <<<"$(events)"
+if kill_between drop anvil_dropAllTransactions; then
     check "killed -9 after sending, the transaction then dropped: a restart sends the same bytes again, records each once" \
         '[[ -n $stored && $out == *"was not in the node'"'"'s pool: sent the same bytes again"* &&
-            $(posted_count <(echo "$out") drop-) == 10 && $out != *DUPLICATE* && $((ev3 - ev2)) == 10 &&
-            $(sql "SELECT count(DISTINCT tx_hash) || '"'"' '"'"' || min(tx_hash) FROM deletion_outbox WHERE receipt_id LIKE '"'"'drop-%'"'"'") == "1 $stored" ]]' \
-        "stored $stored, events $ev2 -> $ev3
+            $(sql "SELECT count(DISTINCT tx_hash) || '"'"' '"'"' || min(tx_hash) FROM deletion_outbox WHERE receipt_id LIKE '"'"'drop-%'"'"'") == "1 $stored" ]] &&
+            once_each drop' "stored $stored, added $added
 $out"
 else
     fail "killed -9 after sending (dropped): the transaction reached the node's pool"
-    rpc evm_setAutomine '[true]' >/dev/null
 fi
 read -r ev3 _ <<<"$(events)"
 
