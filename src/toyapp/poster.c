@@ -587,6 +587,20 @@ static int64_t store_tx(poster *p, PGconn *db, const uint8_t hash[32], uint64_t 
     return id;
 }
 
+/* Whether the node's refusal of a transaction means it is there anyway. */
+static int already_there(const char *msg)
+{
+    return strstr(msg, "already known") || strstr(msg, "already imported") ||
+           strstr(msg, "AlreadyKnown") || strstr(msg, "already exists");
+}
+
+/* Whether the node refused a transaction because another of ours holds its
+ * nonce in the pool (a replacement not priced above it): still in flight. */
+static int nonce_taken_in_pool(const char *msg)
+{
+    return strstr(msg, "underpriced") != NULL;
+}
+
 /* Sends a stuck transaction again with 25% higher fees (at least what the
  * node suggests now), the same nonce and data: stored first, like any. */
 static int bump(poster *p, PGconn *db, in_flight *g, size_t ng)
@@ -613,27 +627,45 @@ static int bump(poster *p, PGconn *db, in_flight *g, size_t ng)
     uint8_t *raw = malloc(cap), hash[32], sent[32];
     char *group = group_ids(g, ng), th[67];
     int rc = -1;
+    int64_t id = -1;
     if (!raw || !group || rt_eth_tx_sign(&tx, p->cfg.seckey, raw, cap, &len, hash, NULL) != RT_ETH_OK) {
         fault(p, "cannot sign the replacement transaction");
-    } else if (store_tx(p, db, hash, tx.nonce, raw, len, last->records, NULL, group) >= 0) {
+    } else if ((id = store_tx(p, db, hash, tx.nonce, raw, len, last->records, NULL, group)) >= 0) {
         hash_text(hash, th);
         say(p, "transaction of nonce %llu stuck for %ld s: sent again as %s with fees %llu/%llu wei",
             (unsigned long long)tx.nonce, last->age_ms / 1000, th, (unsigned long long)tx.max_priority_fee,
             (unsigned long long)tx.max_fee);
-        rc = rt_rpc_send_raw(p->rpc, raw, len, sent) == 0 || rt_rpc_errcode(p->rpc) == RT_RPC_E_RPC ? 0
-                                                                                          : rpc_fault(p, "eth_sendRawTransaction");
+        if (rt_rpc_send_raw(p->rpc, raw, len, sent) == 0 || already_there(rt_rpc_error(p->rpc))) {
+            rc = 0;
+        } else if (rt_rpc_errcode(p->rpc) != RT_RPC_E_RPC) {
+            rc = rpc_fault(p, "eth_sendRawTransaction");   /* in flight: the next round sees */
+        } else {
+            /* Refused: the replacement is not in flight; the rows go back
+             * to the transaction it was to replace. */
+            char idt[24], prev[24], why[600];
+            snprintf(idt, sizeof idt, "%lld", (long long)id);
+            snprintf(prev, sizeof prev, "%lld", (long long)last->id);
+            snprintf(why, sizeof why, "the node refused the replacement: %s", rt_rpc_error(p->rpc));
+            const char *v[] = { idt, prev };
+            const char *w[] = { idt, why };
+            if (exec(p, db, "BEGIN", 0, NULL) == 0 &&
+                exec(p, db, "UPDATE deletion_outbox SET chain_tx = $2 WHERE chain_tx = $1", 2, v) == 0 &&
+                exec(p, db, "UPDATE chain_txs SET outcome = 'refused', detail = $2, resolved_at = now()"
+                            " WHERE id = $1", 2, w) == 0 &&
+                exec(p, db, "COMMIT", 0, NULL) == 0) {
+                char ph[67];
+                hash_text(last->hash, ph);
+                say(p, "%s; waiting for %s instead", why, ph);
+                rc = 0;
+            } else {
+                rollback(db);
+            }
+        }
     }
     free(group);
     free(raw);
     rt_rpc_tx_free(&t);
     return rc;
-}
-
-/* Whether the node's refusal of a transaction means it is there anyway. */
-static int already_there(const char *msg)
-{
-    return strstr(msg, "already known") || strstr(msg, "already imported") ||
-           strstr(msg, "AlreadyKnown") || strstr(msg, "already exists");
 }
 
 /*
@@ -694,6 +726,10 @@ static int resolve(poster *p, PGconn *db, in_flight *g, size_t ng, poster_posted
             if (rt_rpc_send_raw(p->rpc, last->raw, last->raw_len, sent) != 0) {
                 if (rt_rpc_errcode(p->rpc) != RT_RPC_E_RPC)
                     return rpc_fault(p, "eth_sendRawTransaction");
+                if (nonce_taken_in_pool(rt_rpc_error(p->rpc))) {
+                    *open = 1;    /* an older one of this nonce is still in the pool */
+                    return 0;
+                }
                 if (!already_there(rt_rpc_error(p->rpc))) {
                     char why[600];
                     snprintf(why, sizeof why, "the node refused transaction %s again: %s", th, rt_rpc_error(p->rpc));

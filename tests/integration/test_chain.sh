@@ -261,6 +261,31 @@ else
 fi
 read -r ev3 _ <<<"$(events)"
 
+# ---- a stuck transaction is replaced with higher fees -------------------------------------
+rpc evm_setAutomine '[false]' >/dev/null
+w=$(want 5)
+enqueue 5 stuck
+POSTER_STUCK_MS=1500 POSTER_RECEIPT_WAIT_MS=300 run_bg "$DIR/stuck.out" 60 "$w"
+if wait_sql "SELECT count(*) FROM chain_txs WHERE outcome IS NULL" 2 20; then
+    rpc evm_mine '[]' >/dev/null
+    rpc evm_setAutomine '[true]' >/dev/null
+    wait "$BG"
+    rc=$?
+    out=$(cat "$DIR/stuck.out")
+    read -r e _ <<<"$(events)"
+    check "a transaction stuck in the pool is replaced (same nonce, 25% higher fees); the replacement records each once" \
+        '[[ $rc == 0 && $out == *"stuck for"*"sent again as"* && $(posted_count <(echo "$out") stuck-) == 5 &&
+            $out != *DUPLICATE* && $((e - ev3)) == 5 &&
+            $(sql "SELECT string_agg(outcome, '"'"' '"'"' ORDER BY outcome) FROM chain_txs WHERE nonce = (SELECT max(nonce) FROM chain_txs)") == "recorded replaced" ]]' \
+        "$out
+$(sql "SELECT nonce, outcome, tx_hash FROM chain_txs ORDER BY id DESC LIMIT 3")"
+else
+    rpc evm_setAutomine '[true]' >/dev/null
+    wait "$BG"
+    fail "a stuck transaction is sent again with higher fees" "$(cat "$DIR/stuck.out")"
+fi
+read -r ev3 _ <<<"$(events)"
+
 # ---- a database that lost records: the resend finds the first record --------------
 first=$(sql "SELECT tx_hash FROM deletion_outbox WHERE receipt_id = 'down1-1'")
 sql "UPDATE deletion_outbox SET tx_hash = NULL, block_number = NULL, posted_audit_id = NULL
