@@ -27,6 +27,8 @@ const rt_kind toy_kinds[TOY_K__COUNT] = {
         .receipt_off = (int32_t)offsetof(toy_audit_data_deleted, receiptId) },
     [TOY_K_report_generated] = { .name = "report_generated", .rec = &toy_audit_report_generated_rec, .size = sizeof(toy_audit_report_generated),
         .receipt_off = -1 },
+    [TOY_K_deletion_posted] = { .name = "deletion_posted", .rec = &toy_audit_deletion_posted_rec, .size = sizeof(toy_audit_deletion_posted),
+        .receipt_off = (int32_t)offsetof(toy_audit_deletion_posted, receiptId) },
 };
 
 static const rt_copy toy_copy_resp_signup[] = {

@@ -46,7 +46,8 @@ enum toy_kind {
     TOY_K_safe_api_call = 2,
     TOY_K_data_deleted = 3,
     TOY_K_report_generated = 4,
-    TOY_K__COUNT = 5
+    TOY_K_deletion_posted = 5,
+    TOY_K__COUNT = 6
 };
 extern const rt_kind toy_kinds[TOY_K__COUNT];
 
@@ -101,7 +102,8 @@ extern const rt_kind toy_kinds[TOY_K__COUNT];
     XX(data_received, &toy_audit_data_received_rec) \
     XX(safe_api_call, &toy_audit_safe_api_call_rec) \
     XX(data_deleted, &toy_audit_data_deleted_rec) \
-    XX(report_generated, &toy_audit_report_generated_rec)
+    XX(report_generated, &toy_audit_report_generated_rec) \
+    XX(deletion_posted, &toy_audit_deletion_posted_rec)
 
 /* What each route's response takes from its request's sinks (the
  * response's `from` lines), by route. */

@@ -223,6 +223,19 @@ const rt_record toy_audit_report_generated_rec = {
     .size = sizeof(toy_audit_report_generated),
 };
 
+static const rt_ofield toy_audit_deletion_posted_fields[] = {
+    { .key = "action", .key_len = 6, .type = RT_O_CONST, .cval = "deletion_posted" },
+    { .key = "blockNumber", .key_len = 11, .type = RT_O_UINT, .off = offsetof(toy_audit_deletion_posted, blockNumber) },
+    { .key = "cvmId", .key_len = 5, .type = RT_O_STR, .off = offsetof(toy_audit_deletion_posted, cvmId) },
+    { .key = "receiptId", .key_len = 9, .type = RT_O_STR, .off = offsetof(toy_audit_deletion_posted, receiptId) },
+    { .key = "timestamp", .key_len = 9, .type = RT_O_STR, .off = offsetof(toy_audit_deletion_posted, timestamp) },
+    { .key = "txHash", .key_len = 6, .type = RT_O_STR, .off = offsetof(toy_audit_deletion_posted, txHash) },
+};
+const rt_record toy_audit_deletion_posted_rec = {
+    .name = "deletion_posted", .fields = toy_audit_deletion_posted_fields, .nfields = 6,
+    .size = sizeof(toy_audit_deletion_posted),
+};
+
 static const rt_ofield toy_rec_batch_head_fields[] = {
     { .key = "batchId", .key_len = 7, .type = RT_O_UINT, .off = offsetof(toy_rec_batch_head, batchId) },
     { .key = "cvmId", .key_len = 5, .type = RT_O_STR, .off = offsetof(toy_rec_batch_head, cvmId) },
@@ -370,8 +383,22 @@ const rt_record toy_rec_report_ref_rec = {
     .size = sizeof(toy_rec_report_ref),
 };
 
+static const rt_ofield toy_resp_info_chain_fields[] = {
+    { .key = "appRegistry", .key_len = 11, .type = RT_O_STR, .off = offsetof(toy_resp_info_chain, appRegistry) },
+    { .key = "chainId", .key_len = 7, .type = RT_O_UINT, .off = offsetof(toy_resp_info_chain, chainId) },
+    { .key = "deletionRegistry", .key_len = 16, .type = RT_O_STR, .off = offsetof(toy_resp_info_chain, deletionRegistry) },
+    { .key = "enclaveAddress", .key_len = 14, .type = RT_O_STR, .off = offsetof(toy_resp_info_chain, enclaveAddress) },
+    { .key = "rpcUrl", .key_len = 6, .type = RT_O_STR, .off = offsetof(toy_resp_info_chain, rpcUrl) },
+};
+const rt_record toy_resp_info_chain_rec = {
+    .name = "toy_resp_info_chain", .fields = toy_resp_info_chain_fields, .nfields = 5,
+    .size = sizeof(toy_resp_info_chain),
+};
+
 static const rt_ofield toy_resp_info_fields[] = {
     { .key = "appId", .key_len = 5, .type = RT_O_STR, .off = offsetof(toy_resp_info, appId) },
+    { .key = "chain", .key_len = 5, .type = RT_O_RECORD, .off = offsetof(toy_resp_info, chain),
+      .flags = RT_OF_NULLABLE, .null_off = offsetof(toy_resp_info, chain_null), .rec = &toy_resp_info_chain_rec },
     { .key = "composeHash", .key_len = 11, .type = RT_O_STR, .off = offsetof(toy_resp_info, composeHash) },
     { .key = "cvmId", .key_len = 5, .type = RT_O_STR, .off = offsetof(toy_resp_info, cvmId) },
     { .key = "instanceId", .key_len = 10, .type = RT_O_STR, .off = offsetof(toy_resp_info, instanceId) },
@@ -380,7 +407,7 @@ static const rt_ofield toy_resp_info_fields[] = {
     { .key = "teeProvider", .key_len = 11, .type = RT_O_STR, .off = offsetof(toy_resp_info, teeProvider) },
 };
 const rt_record toy_resp_info_rec = {
-    .name = "info_200", .fields = toy_resp_info_fields, .nfields = 7,
+    .name = "info_200", .fields = toy_resp_info_fields, .nfields = 8,
     .size = sizeof(toy_resp_info),
 };
 

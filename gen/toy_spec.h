@@ -270,6 +270,17 @@ typedef struct toy_audit_report_generated {
 } toy_audit_report_generated;
 extern const rt_record toy_audit_report_generated_rec;
 
+/* audit entry deletion_posted */
+typedef struct toy_audit_deletion_posted {
+    /* envelope: "action" is "deletion_posted" */
+    rt_str cvmId;
+    rt_str timestamp;
+    rt_str receiptId;
+    rt_str txHash;
+    uint64_t blockNumber;
+} toy_audit_deletion_posted;
+extern const rt_record toy_audit_deletion_posted_rec;
+
 /* record batch_head */
 typedef struct toy_rec_batch_head {
     uint64_t batchId;
@@ -390,6 +401,16 @@ typedef struct toy_rec_report_ref {
 extern const rt_record toy_rec_report_ref_rec;
 
 /* response info 200 */
+typedef struct toy_resp_info_chain {
+    rt_str rpcUrl;
+    uint64_t chainId;
+    rt_str deletionRegistry;
+    rt_str appRegistry;
+    rt_str enclaveAddress;
+} toy_resp_info_chain;
+extern const rt_record toy_resp_info_chain_rec;
+
+/* response info 200 */
 typedef struct toy_resp_info {
     rt_str appId;
     rt_str instanceId;
@@ -398,6 +419,8 @@ typedef struct toy_resp_info {
     rt_str composeHash;
     rt_str teeProvider;
     rt_bytes publicKey;
+    toy_resp_info_chain chain;
+    uint8_t chain_null;   /* 1: written as null */
 } toy_resp_info;
 extern const rt_record toy_resp_info_rec;
 

@@ -115,16 +115,39 @@ COMMENT ON COLUMN reports.report_id IS 'from entry.reportId (public; stored as r
 COMMENT ON COLUMN reports.tree_size IS 'from entry.treeSize (public; stored as received)';
 
 CREATE TABLE IF NOT EXISTS deletion_outbox (
-    id          bigserial PRIMARY KEY,
+    id              bigserial PRIMARY KEY,
     -- from entry.receiptId (public; stored as received)
-    receipt_id  text UNIQUE NOT NULL,
-    attestation bytea NOT NULL,
-    tx_hash     text,
-    attempts    integer NOT NULL DEFAULT 0,
-    created_at  timestamptz NOT NULL DEFAULT now(),
-    sent_at     timestamptz
+    receipt_id      text UNIQUE NOT NULL,
+    attestation     bytea NOT NULL,
+    tx_hash         text,
+    attempts        integer NOT NULL DEFAULT 0,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    sent_at         timestamptz,
+    block_number    bigint,
+    chain_tx        bigint,
+    last_error      text,
+    rejected        boolean NOT NULL DEFAULT false,
+    posted_audit_id bigint
 );
+CREATE INDEX IF NOT EXISTS deletion_outbox_block_number_idx ON deletion_outbox (block_number);
+CREATE INDEX IF NOT EXISTS deletion_outbox_chain_tx_idx ON deletion_outbox (chain_tx);
 COMMENT ON COLUMN deletion_outbox.receipt_id IS 'from entry.receiptId (public; stored as received)';
+
+CREATE TABLE IF NOT EXISTS chain_txs (
+    id           bigserial PRIMARY KEY,
+    tx_hash      text UNIQUE NOT NULL,
+    sender       text NOT NULL,
+    nonce        bigint NOT NULL,
+    raw          bytea NOT NULL,
+    records      integer NOT NULL,
+    outcome      text,
+    block_number bigint,
+    gas_used     bigint,
+    detail       text,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    resolved_at  timestamptz
+);
+CREATE INDEX IF NOT EXISTS chain_txs_outcome_idx ON chain_txs (outcome);
 
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     idem_key    text PRIMARY KEY,

@@ -14,8 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <nettle/sha2.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+
+#include "rt_eth.h"
 
 /* rt_tee_open cannot report through an object that does not exist yet, and
  * its message often names a path, so it goes to a per-thread buffer. */
@@ -191,4 +194,34 @@ int rt_tee_ed25519(rt_tee *t, const char *path, uint8_t seed_out[32], uint8_t pu
         memcpy(seed_out, seed, 32);
     OPENSSL_cleanse(seed, sizeof seed);
     return 0;
+}
+
+/* ---- the chain key and the report data ---------------------------------- */
+
+int rt_tee_secp256k1(rt_tee *t, const char *path, uint8_t seckey_out[32], uint8_t addr_out[20])
+{
+    uint8_t k[32];
+    if (rt_tee_derive(t, path, k) != 0)
+        return -1;
+    int rc = rt_eth_address(k, addr_out);
+    if (rc == RT_ETH_OK && seckey_out)
+        memcpy(seckey_out, k, 32);
+    OPENSSL_cleanse(k, sizeof k);
+    return rc == RT_ETH_OK ? 0 : rt_tee_fail(t, "secp256k1 key for %s: %s", path, rt_eth_strerror(rc));
+}
+
+void rt_tee_report_data(const uint8_t ed25519_pub[32], const uint8_t chain_addr[20],
+                        const char *nonce, size_t nonce_len, uint8_t out[64])
+{
+    struct sha256_ctx h;
+    sha256_init(&h);
+    sha256_update(&h, 32, ed25519_pub);
+    sha256_update(&h, 20, chain_addr);
+    sha256_digest(&h, 32, out);
+    memset(out + 32, 0, 32);
+    if (nonce_len) {
+        sha256_init(&h);
+        sha256_update(&h, nonce_len, (const uint8_t *)nonce);
+        sha256_digest(&h, 32, out + 32);
+    }
 }

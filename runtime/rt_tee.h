@@ -75,6 +75,13 @@ typedef struct rt_tee_info {
  *           must be a regular file (symlinks are not followed), must not be
  *           accessible to group or other (mode & 077 == 0) and must be exactly
  *           RT_TEE_SEED_LEN bytes long; otherwise it is refused.
+ *           Like dstack's KMS, the sim gives keys only to a compose hash
+ *           that the app registry allows, when one is configured: with
+ *           CHAIN_APP_REGISTRY set and CHAIN not "off" (rt_chain_config_env),
+ *           the first rt_tee_derive asks the registry at CHAIN_RPC_URL
+ *           (allowedComposeHashes(compose hash)) and fails, naming the hash
+ *           and how to register it, unless it is allowed.  Without a
+ *           registry it releases keys as dstack's local key provider does.
  *           dstack: path of the agent's Unix socket (NULL:
  *           RT_TEE_DSTACK_SOCKET).  It must exist and be a socket; open does
  *           not talk to the agent, the first request does.
@@ -142,6 +149,30 @@ int rt_ed25519_public(const uint8_t seed[32], uint8_t pub[32]);
  */
 int rt_ed25519_verify(const uint8_t pub[32], const uint8_t *msg, size_t n, const uint8_t sig[64]);
 
+/* The key path of the enclave's chain key (secp256k1), which signs the
+ * transactions that post deletion attestations. */
+#define RT_TEE_PATH_CHAIN "toyapp/secp256k1/chain/v1"
+
+/*
+ * Derives a secp256k1 key pair for chain transactions: the secret key is
+ * rt_tee_derive(t, path) (dstack's GetKey returns a secp256k1 secret key
+ * already; the sim's HKDF output is one unless it is 0 or not below the
+ * group order, a 2^-128 chance, which is reported as an error), addr_out
+ * its Ethereum address (20 bytes).  seckey_out may be NULL.  Returns 0 or -1.
+ */
+int rt_tee_secp256k1(rt_tee *t, const char *path, uint8_t seckey_out[32], uint8_t addr_out[20]);
+
+/*
+ * The report_data of an attestation quote: what binds the enclave's public
+ * keys and the auditor's nonce to the quote.
+ *   [0:32)  = SHA-256(Ed25519 public key (32 bytes) || chain address (20 bytes))
+ *   [32:64) = SHA-256(nonce[0..nonce_len)), or 32 zero bytes when nonce_len is 0
+ * One implementation for the service (which asks for the quote) and toyctl
+ * (which checks it); docs/auditing.md states it for everyone else.
+ */
+void rt_tee_report_data(const uint8_t ed25519_pub[32], const uint8_t chain_addr[20],
+                        const char *nonce, size_t nonce_len, uint8_t out[64]);
+
 /*
  * Produces a quote whose report_data is the given 64 bytes.
  *   dstack: POST /GetQuote {"report_data": hex}; the quote is the agent's
@@ -194,7 +225,7 @@ struct rt_tee {
     void *impl; /* provider state */
     char app_id[RT_TEE_APP_ID_MAX + 1];
     int timeout_ms;
-    char err[320];
+    char err[1024];
 };
 
 /* Records a printf-style error message on t; returns -1 for `return rt_tee_fail(...)`. */

@@ -39,6 +39,10 @@
 #include <openssl/param_build.h>
 #include <openssl/rand.h>
 
+/* The KMS gate's: the app registry's ABI and the chain client. */
+#include "rt_chain.h"
+#include "rt_rpc.h"
+
 #define SIM_SALT "toyapp-sim-v1"
 #define SIM_NOTE "toyapp-sim: not a real TDX quote"
 /* Certification data type 6 = "QE report certification data" in a real
@@ -49,6 +53,8 @@ typedef struct sim {
     uint8_t seed[RT_TEE_SEED_LEN];
     EVP_PKEY *att_key;   /* P-256 simulated attestation key */
     uint8_t att_pub[64]; /* its public key, x || y */
+    rt_chain_config kms; /* the app registry that gates keys (kms.on && has_app_registry) */
+    int kms_allowed;     /* the registry allowed this compose hash */
 } sim;
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -299,9 +305,53 @@ static int att_sign(rt_tee *t, sim *s, const uint8_t *msg, size_t n, uint8_t sig
 
 /* ---- provider operations ------------------------------------------------ */
 
+static int sim_info(rt_tee *t, rt_tee_info_t *info);
+
+/* The KMS gate: dstack's KMS releases an app's keys only when the app's
+ * on-chain contract allows its compose hash (DstackApp.isAppAllowed); the
+ * sim asks the app registry the same question, once, before the first key. */
+static int kms_check(rt_tee *t, sim *s)
+{
+    uint8_t h[32], call[36], *ret = NULL;
+    size_t rn = 0;
+    char reg[RT_ETH_ADDR_STR], err[256];
+    int allowed = 0;
+    rt_tee_info_t info = { 0 };   /* the compose hash, as rt_tee_info reports it */
+    if (sim_info(t, &info) != 0)
+        return -1;
+    const char *hx = info.compose_hash;
+    rt_hex_decode(hx, 64, h, 32);
+    rt_eth_address_str(s->kms.app_registry, reg);
+    rt_rpc *c = rt_rpc_open(s->kms.rpc_url, s->kms.ca_file[0] ? s->kms.ca_file : NULL, err, sizeof err);
+    if (!c)
+        return rt_tee_fail(t, "sim KMS: %s", err);
+    rt_chain_call_bytes32(RT_CHAIN_FN_ALLOWED, h, call);
+    int rc = rt_rpc_eth_call(c, NULL, s->kms.app_registry, call, sizeof call, &ret, &rn);
+    if (rc != 0)
+        rt_tee_fail(t, "sim KMS: cannot ask the app registry %s whether compose hash %s is allowed: %s",
+                    reg, hx, rt_rpc_error(c));
+    else if (rt_chain_ret_bool(ret, rn, &allowed) != 0)
+        rt_tee_fail(t, "sim KMS: %s at %s does not answer as an app registry (allowedComposeHashes)",
+                    reg, s->kms.rpc_url);
+    else if (!allowed)
+        rt_tee_fail(t, "sim KMS: compose hash %s is not registered in the app registry %s on %s, so no "
+                       "keys are released (as dstack's KMS refuses an unregistered compose hash). "
+                       "Register the release with: toyctl register-compose %s --version VERSION "
+                       "--rpc %s --registry %s --key-file OPERATOR_KEY_FILE (or run with CHAIN=off)",
+                    hx, reg, s->kms.rpc_url, hx, s->kms.rpc_url, reg);
+    free(ret);
+    rt_rpc_close(c);
+    if (rc != 0 || !allowed)
+        return -1;
+    s->kms_allowed = 1;
+    return 0;
+}
+
 static int sim_derive(rt_tee *t, const char *path, uint8_t out[32])
 {
     sim *s = t->impl;
+    if (s->kms.on && s->kms.has_app_registry && !s->kms_allowed && kms_check(t, s) != 0)
+        return -1;
     uint8_t info[RT_TEE_APP_ID_MAX + 1 + RT_TEE_PATH_MAX];
     size_t na = strlen(t->app_id), np = strlen(path);
     memcpy(info, t->app_id, na);
@@ -423,6 +473,13 @@ int rt_tee_sim_init(rt_tee *t, const char *seed_path)
         return rt_tee_fail(t, "sim: out of memory");
     t->impl = s;
     t->ops = &sim_ops;
+    char err[256];
+    if (rt_chain_config_env(&s->kms, err, sizeof err) != 0) {
+        rt_tee_fail(t, "sim KMS: %s", err);
+        sim_close(t);
+        t->ops = NULL;
+        return -1;
+    }
     if (seed_load(t, seed_path, s->seed) != 0 || att_key_make(t, s) != 0) {
         sim_close(t);
         t->ops = NULL;

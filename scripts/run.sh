@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # make run: the whole system on loopback, in the foreground.
 #   a Postgres primary and streaming replica under var/pg (kept between runs),
-#   toy-mockapi, and toyapp with the simulated TEE provider.
+#   a local EVM chain under var/chain (anvil, kept between runs) with the
+#   deletion and app registries, toy-mockapi, and toyapp with the simulated
+#   TEE provider, its release registered on the chain on first start.
 # Ctrl-C or SIGTERM stops everything this script started, and it exits 0.
 # A toy-mockapi that dies is reported and started again; a toyapp that dies
 # ends the run (its log says why).
 # Environment (defaults in brackets): PORT [8080], METADATA_PORT [8090],
 #   MOCK_API_PORT [3000], MOCK_API_TOKEN [mock-token], PG_PRIMARY_PORT [15432],
 #   PG_REPLICA_PORT [15433], DATABASE_URL / DATABASE_REPLICA_URL (use these
-#   servers instead of the local cluster), BUILD [build], VAR [var],
+#   servers instead of the local cluster), CHAIN_PORT [18545], CHAIN=off (no
+#   chain), CHAIN_RPC_URL with CHAIN_DELETION_REGISTRY and CHAIN_APP_REGISTRY
+#   (use that chain instead of a local one), BUILD [build], VAR [var],
 #   PGDATA_DIR (where the local cluster lives, default VAR/pg; as root, when
 #   the Postgres system user cannot reach VAR, /var/lib/toyapp-pg/<repo>).
 set -euo pipefail
@@ -54,6 +58,7 @@ fi
 
 pids=()
 own_cluster=0
+own_chain=0
 stopped=0
 # shellcheck disable=SC2317 # run through the traps
 stop_all() {
@@ -64,6 +69,7 @@ stop_all() {
     for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
     if [[ $own_cluster == 1 ]]; then postgres/cluster.sh stop "$PGDIR" >/dev/null || true; fi
+    if [[ $own_chain == 1 ]]; then scripts/chain.sh stop "$VAR/chain" >/dev/null || true; fi
     echo "run: stopped"
 }
 trap 'stop_all; exit 0' INT TERM
@@ -73,6 +79,19 @@ if [[ -z ${DATABASE_URL:-} ]]; then
     postgres/cluster.sh init "$PGDIR"
     own_cluster=1
     eval "$(postgres/cluster.sh env "$PGDIR" | sed 's/^/export /')"
+fi
+
+# The chain: a local anvil under var/chain unless one is given (or CHAIN=off).
+# The sim provider gives toyapp its keys only once its compose hash is in the
+# app registry, as dstack's KMS does; chain.sh register adds it (and lets the
+# enclave's address post deletions) the first time, and then does nothing.
+if [[ ${CHAIN:-on} != off && -z ${CHAIN_RPC_URL:-} ]]; then
+    export CHAIN_PORT=${CHAIN_PORT:-18545}
+    BUILD=$BUILD scripts/chain.sh init "$VAR/chain"
+    own_chain=1
+    eval "$(scripts/chain.sh env "$VAR/chain" | sed 's/^/export /')"
+    version=$(cat VERSION 2>/dev/null || sed -n 's/^#define TOY_VERSION "\(.*\)"/\1/p' src/toyapp/app.h)
+    BUILD=$BUILD scripts/chain.sh register "$VAR/chain" "$version"
 fi
 
 # Starts CMD with its output in LOG and waits (up to 15 s) for "listening";
@@ -100,6 +119,18 @@ if [[ $own_cluster == 1 ]]; then
 else
     pg_where="the servers of DATABASE_URL and DATABASE_REPLICA_URL"
 fi
+
+chain_lines() {
+    if [[ ${CHAIN:-on} == off ]]; then
+        echo "  chain        off (CHAIN=off)"
+        return
+    fi
+    echo "  chain        $CHAIN_RPC_URL (chain id ${CHAIN_ID:-as the node says})"
+    echo "    deletion registry  ${CHAIN_DELETION_REGISTRY:-none}"
+    echo "    app registry       ${CHAIN_APP_REGISTRY:-none}"
+    echo "    history            $BUILD/toyctl history --rpc $CHAIN_RPC_URL --registry ${CHAIN_APP_REGISTRY:-?}"
+}
+
 start "$VAR/toy-mockapi.log" "$BUILD/toy-mockapi" --port "$MOCK_API_PORT"
 mock=$started
 start "$VAR/toyapp.log" "$BUILD/toyapp"
@@ -113,6 +144,7 @@ toyapp is running (TEE provider: $TEE_PROVIDER; data under $VAR/, kept between r
   mock API     $MOCK_API_URL/stats
   Postgres     $pg_where
   logs         $VAR/toyapp.log, $VAR/toy-mockapi.log
+$(chain_lines)
 
 Try:
   curl -s -H 'Content-Type: application/json' \\

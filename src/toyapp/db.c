@@ -83,6 +83,13 @@ static const struct { int version; const char *sql; } migrations[] = {
           " ALTER COLUMN safe_derivative DROP NOT NULL" },
     /* The schema again: the readiness probe's table. */
     { 16, NULL },
+    /* The chain poster (poster.c): the outbox's new columns (17), then the
+     * schema again for chain_txs and the outbox's indexes (18). */
+    { 17, "ALTER TABLE deletion_outbox ADD COLUMN IF NOT EXISTS block_number bigint,"
+          " ADD COLUMN IF NOT EXISTS chain_tx bigint, ADD COLUMN IF NOT EXISTS last_error text,"
+          " ADD COLUMN IF NOT EXISTS rejected boolean NOT NULL DEFAULT false,"
+          " ADD COLUMN IF NOT EXISTS posted_audit_id bigint" },
+    { 18, NULL },
 };
 
 #define MIGRATION_LOCK 0x746f7961  /* "toya" */

@@ -19,6 +19,7 @@
  * could not be read or parsed, 2 for a usage error.
  */
 #include "toyctl.h"
+#include "tc_chain.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -362,10 +363,15 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         fputs(synopsis, stdout);
+        tc_chain_usage(stdout);
         fputs("\n", stdout);
         fputs(usage_text, stdout);
         return 0;
     }
+    /* The chain verbs (tc_chain.h), first: verify-deletion with --rpc is one. */
+    int chain = tc_chain_command(argc, argv);
+    if (chain >= 0)
+        return chain;
     if (strcmp(cmd, "verify-report") == 0)
         return cmd_verify_report(argc, argv);
     if (strcmp(cmd, "verify-receipt") == 0)

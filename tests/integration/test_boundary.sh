@@ -5,12 +5,13 @@
 #   src/toyapp/mockclient.o     the mock TikTok API client (safe endpoint only)
 #   src/toyapp/db.o             libpq connection setup (primary and replica)
 #   runtime/rt_tee_dstack.o     the dstack guest agent's Unix socket
+#   runtime/rt_rpc.o            the chain node's JSON-RPC (deletion and app registries)
 # Anything else that references one of these symbols fails the test.
 set -uo pipefail
 BUILD=${BUILD:-build}
 cd "$(dirname "$0")/../.." || exit 1
 
-allow=" src/toyapp/mockclient.o src/toyapp/db.o runtime/rt_tee_dstack.o "
+allow=" src/toyapp/mockclient.o src/toyapp/db.o runtime/rt_tee_dstack.o runtime/rt_rpc.o "
 calls='connect|socket|getaddrinfo|gethostbyname|sendto|sendmsg|PQconnectdb|PQconnectdbParams|PQconnectStart|PQconnectStartParams|PQsetdbLogin|lws_client_connect_via_info|curl_easy_perform'
 passed=0 failed=0
 for o in "$BUILD"/src/toyapp/*.o "$BUILD"/runtime/*.o "$BUILD"/gen/*.o; do
