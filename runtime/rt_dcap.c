@@ -508,9 +508,131 @@ static int crl_valid(ctx *c, const char *what, X509_CRL *crl, X509 *issuer)
 
 /* ------------------------------------------------------------- JSON */
 
+/* RFC 8259 syntax, which json-c's strict mode does not quite enforce (it
+ * takes "-01", raw control characters in strings): what JavaScript's
+ * JSON.parse refuses must be refused here too. */
+typedef struct jscan {
+    const char *s;
+    size_t n, i;
+} jscan;
+
+static void jws(jscan *j)
+{
+    while (j->i < j->n && (j->s[j->i] == ' ' || j->s[j->i] == '\t' || j->s[j->i] == '\n' || j->s[j->i] == '\r'))
+        j->i++;
+}
+
+static int jdigits(jscan *j)
+{
+    size_t start = j->i;
+    while (j->i < j->n && j->s[j->i] >= '0' && j->s[j->i] <= '9')
+        j->i++;
+    return j->i > start;
+}
+
+static int jvalue(jscan *j, int depth);
+
+static int jstring(jscan *j)
+{
+    j->i++; /* the opening quote */
+    while (j->i < j->n) {
+        unsigned char ch = (unsigned char)j->s[j->i++];
+        if (ch == '"')
+            return 1;
+        if (ch < 0x20)
+            return 0;
+        if (ch != '\\')
+            continue;
+        if (j->i >= j->n)
+            return 0;
+        ch = (unsigned char)j->s[j->i++];
+        if (ch == 'u') {
+            for (int k = 0; k < 4; k++)
+                if (j->i >= j->n || rt_hex_digit(j->s[j->i++]) < 0)
+                    return 0;
+        } else if (!strchr("\"\\/bfnrt", ch) || ch == 0) {
+            return 0;
+        }
+    }
+    return 0;
+}
+
+static int jcontainer(jscan *j, int depth, char close)
+{
+    j->i++;
+    jws(j);
+    if (j->i < j->n && j->s[j->i] == close) {
+        j->i++;
+        return 1;
+    }
+    for (;;) {
+        jws(j);
+        if (close == '}') {
+            if (j->i >= j->n || j->s[j->i] != '"' || !jstring(j))
+                return 0;
+            jws(j);
+            if (j->i >= j->n || j->s[j->i++] != ':')
+                return 0;
+        }
+        if (!jvalue(j, depth + 1))
+            return 0;
+        jws(j);
+        if (j->i >= j->n)
+            return 0;
+        char ch = j->s[j->i++];
+        if (ch == close)
+            return 1;
+        if (ch != ',')
+            return 0;
+    }
+}
+
+static int jvalue(jscan *j, int depth)
+{
+    jws(j);
+    if (j->i >= j->n || depth > 64)
+        return 0;
+    char ch = j->s[j->i];
+    if (ch == '{' || ch == '[')
+        return jcontainer(j, depth, ch == '{' ? '}' : ']');
+    if (ch == '"')
+        return jstring(j);
+    static const char *const words[] = { "true", "false", "null" };
+    for (int k = 0; k < 3; k++) {
+        size_t wl = strlen(words[k]);
+        if (j->n - j->i >= wl && memcmp(j->s + j->i, words[k], wl) == 0) {
+            j->i += wl;
+            return 1;
+        }
+    }
+    if (ch == '-')
+        j->i++;
+    if (j->i < j->n && j->s[j->i] == '0')
+        j->i++;
+    else if (!jdigits(j))
+        return 0;
+    if (j->i < j->n && j->s[j->i] == '.') {
+        j->i++;
+        if (!jdigits(j))
+            return 0;
+    }
+    if (j->i < j->n && (j->s[j->i] == 'e' || j->s[j->i] == 'E')) {
+        j->i++;
+        if (j->i < j->n && (j->s[j->i] == '+' || j->s[j->i] == '-'))
+            j->i++;
+        if (!jdigits(j))
+            return 0;
+    }
+    return 1;
+}
+
 static struct json_object *json_parse(const char *s, size_t n)
 {
-    if (n > (16u << 20))
+    jscan j = { s, n, 0 };
+    if (!s || n > (16u << 20) || !jvalue(&j, 0))
+        return NULL;
+    jws(&j);
+    if (j.i != n)
         return NULL;
     struct json_tokener *tok = json_tokener_new();
     if (!tok)
@@ -1014,6 +1136,9 @@ static int step_quote_signature(ctx *c)
     if (!rt_p256_verify_xy(q->att_key, q->raw, q->signed_len, q->sig))
         return fail(c, RT_DCAP_QUOTE_SIGNATURE, ROOTED, what, "does not verify");
     pass(c, ROOTED, "%s", what);
+    if (q->version == 5 && q->body_size != q->body_len)
+        return fail(c, RT_DCAP_QUOTE_FORMAT, ROOTED, "quote: the v5 body size is its type's",
+                    "%u bytes for a TD report of %zu", q->body_size, q->body_len);
     return 0;
 }
 

@@ -50,8 +50,9 @@ int rt_quote_parse(rt_quote *q, const uint8_t *b, size_t n)
             q->body_len = RT_QUOTE_TD15_LEN;
         else
             return bad(q, off, "v5 body type is not 2 (TD report 1.0) or 3 (TD report 1.5)");
-        if (size != q->body_len)
-            return bad(q, off + 2, "v5 body size does not match its type");
+        /* The size is signed like the rest of the header: rt_dcap checks
+         * it once the signature is known to be good. */
+        q->body_size = size;
         off += 6;
     }
     if (n - off < q->body_len)

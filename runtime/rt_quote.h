@@ -82,6 +82,7 @@ typedef struct rt_quote {
     const uint8_t *user_data;    /* 20 */
     /* TD report */
     uint16_t body_type;  /* 2: TD report 1.0, 3: TD report 1.5 (v4 is always 2) */
+    uint32_t body_size;  /* v5: the descriptor's size, not checked here (see rt_dcap) */
     const uint8_t *body; /* body_len bytes */
     size_t body_off, body_len;
     size_t signed_len; /* bytes [0, signed_len) are signed by the attestation key */
