@@ -968,8 +968,6 @@ static int step_crls(ctx *c)
                   c->anchor) != 0)
         return -1;
     pass(c, ROOTED, "root CA CRL: signed by the root, valid at %s", c->now_s);
-    if (revoked_by(c->root_crl, c->anchor))
-        return fail(c, RT_DCAP_REVOKED, ROOTED, "root CA CRL: the root is not revoked", "it is");
     h = str_of(c->col, "pck_crl", &n);
     if (!(c->pck_crl = crl_from_hex(h, n)))
         return fail(c, RT_DCAP_CRL, ROOTED, "PCK CRL", "pck_crl is not the hex of a DER CRL");
@@ -980,7 +978,10 @@ static int step_tcb_info_signed(ctx *c)
 {
     size_t n;
     const char *pem = str_of(c->col, "tcb_info_issuer_chain", &n);
+    /* The chain first, then the CRLs (signed by the root it leads to), then
+     * revocation with them. */
     if (verify_chain(c, "TCB info signing chain to the root", pem, n, 0, &c->tcb_chain) != 0 ||
+        step_crls(c) != 0 ||
         not_revoked(c, "TCB info signing chain: no certificate revoked", &c->tcb_chain) != 0)
         return -1;
     pass(c, ROOTED, "TCB info signing chain to the root (%d certificates), none revoked", c->tcb_chain.n);
@@ -1354,8 +1355,6 @@ int rt_dcap_verify(const uint8_t *quote, size_t qlen, const char *col, size_t cl
         rc = step_collateral(&c, col, clen);
     if (rc == 0 && col)
         rc = step_tcb_info_read(&c);
-    if (rc == 0 && col)
-        rc = step_crls(&c);
     if (rc == 0 && col)
         rc = step_tcb_info_signed(&c);
     if (rc == 0 && col)

@@ -9,9 +9,10 @@
  *   2 the collateral parses: the JSON object @phala/dcap-qvl takes
  *     (tcb_info, tcb_info_signature, tcb_info_issuer_chain, qe_identity, ...)
  *   3 the TCB info's structure and its issueDate..nextUpdate window at now
- *   4 the CRLs: the root CA CRL signed by the root, the PCK CRL parses; each
- *     within its thisUpdate..nextUpdate window; the root not revoked
- *   5 the TCB info signing chain to the root, and the TCB info signature
+ *   4 the TCB info signing chain to the root, at now
+ *   5 the CRLs: the root CA CRL signed by the root and within its
+ *     thisUpdate..nextUpdate window, the PCK CRL parses; no certificate of
+ *     the TCB signing chain, nor the root, revoked; the TCB info signature
  *   6 the QE identity: structure, window, signing chain, signature, and
  *     that it is the TDX quoting enclave's (id TD_QE, version 2 or 3)
  *   7 the PCK chain (the quote's inner PEM chain, or the collateral's
@@ -24,6 +25,7 @@
  *     debug, MISCSELECT and ATTRIBUTES under their masks, the TCB level of
  *     its ISVSVN)
  *  11 the quote's signature by the attestation key over [0, signed_len)
+ *     (then, for v5, that the body descriptor's size is its type's)
  *  12 the PCK certificate's Intel SGX extension (FMSPC, CPUSVN, PCESVN)
  *  13 the TCB info is TDX (version 3 or later) for the PCK's FMSPC
  *  14 the first TCB level whose PCESVN, SGX and TDX components the quote's
@@ -39,7 +41,7 @@
  * RT_DCAP_SIM_ROOT_CN is verified against that certificate instead, and
  * the report says so (r->sim); nothing else changes.
  *
- * Without collateral, steps 2-6, the CRLs and steps 10 and 12-15 are
+ * Without collateral, steps 2-6, the PCK CRL and steps 10 and 12-15 are
  * skipped (r->partial): what remains shows the quote was signed by a key
  * that an Intel-certified quoting enclave vouched for, not its TCB status.
  *

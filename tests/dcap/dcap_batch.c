@@ -9,6 +9,12 @@
  *   dcap_batch --bench QUOTE COLLATERAL TIME N
  *                                     verifies the same quote N times and
  *                                     prints "rt_dcap: X ms per verification"
+ *   dcap_batch --sim DIR TIME         writes sim base cases into DIR: quotes of
+ *                                     the sim platform (rt_simca, on a fixed
+ *                                     test seed), its root (sim-root.der),
+ *                                     collateral valid at TIME in a variant
+ *                                     for every TCB status and revocation,
+ *                                     and sim-bases.json listing the cases
  *
  * The file format is described at the top of tests/dcap/diff.js.
  */
@@ -17,7 +23,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+
 #include "rt_dcap.h"
+#include "rt_simca.h"
 
 static void die(const char *what)
 {
@@ -182,12 +191,98 @@ static int bench(const char *qpath, const char *cpath, const char *when, long n)
     return 0;
 }
 
+static void write_file(const char *dir, const char *name, const void *b, size_t n)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(b, 1, n, f) != n || fclose(f) != 0)
+        die(path);
+}
+
+static int sim_bases(const char *dir, const char *when)
+{
+    static const char label[] = "toyapp dcap differential: sim seed";
+    uint8_t seed[32];
+    int64_t now;
+    if (rt_dcap_time(when, strlen(when), &now) != 0)
+        die("TIME must be YYYY-MM-DDTHH:MM:SSZ");
+    EVP_Digest(label, sizeof label - 1, seed, NULL, EVP_sha256(), NULL);
+    const char *err;
+    rt_simca *ca = rt_simca_new(seed, &err);
+    if (!ca)
+        die(err);
+    uint8_t *der, *q;
+    size_t n;
+    if (rt_simca_root_der(ca, &der, &n) != 0)
+        die("root");
+    write_file(dir, "sim-root.der", der, n);
+    free(der);
+    rt_simca_td td = { .td_attributes = RT_SIMCA_TD_ATTRIBUTES };
+    for (int i = 0; i < 64; i++)
+        td.report_data[i] = (uint8_t)i;
+    memset(td.rtmr, 0x5a, sizeof td.rtmr);
+    if (rt_simca_quote(ca, &td, &q, &n) != 0)
+        die("quote");
+    write_file(dir, "sim.quote.bin", q, n);
+    free(q);
+    td.td_attributes[0] = 1; /* DEBUG */
+    if (rt_simca_quote(ca, &td, &q, &n) != 0)
+        die("quote");
+    write_file(dir, "sim-debug.quote.bin", q, n);
+    free(q);
+    static const struct {
+        const char *name;
+        rt_simca_variant v;
+    } variants[] = {
+        { "uptodate", { 0 } },
+        { "swhardening", { .status = "SWHardeningNeeded", .advisories = "INTEL-SA-00615,INTEL-SA-00657" } },
+        { "configneeded", { .status = "ConfigurationNeeded", .advisories = "INTEL-SA-00960" } },
+        { "config-swhardening", { .status = "ConfigurationAndSWHardeningNeeded" } },
+        { "outofdate", { .status = "OutOfDate", .advisories = "INTEL-SA-00837,INTEL-SA-00106" } },
+        { "outofdate-config", { .status = "OutOfDateConfigurationNeeded" } },
+        { "revoked-status", { .status = "Revoked" } },
+        { "unknown-status", { .status = "NotAStatus" } },
+        { "nomatch", { .above = 1 } },
+        { "qe-outofdate", { .qe_status = "OutOfDate" } },
+        { "qe-below", { .qe_above = 1 } },
+        { "pck-revoked", { .revoke_pck = 1 } },
+        { "tcbsigner-revoked", { .revoke_tcb_signer = 1 } },
+    };
+    char json[8192];
+    size_t at = (size_t)snprintf(json, sizeof json, "[\n");
+    for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
+        char *col, name[96];
+        if (rt_simca_collateral(ca, now, &variants[i].v, &col) != 0)
+            die("collateral");
+        snprintf(name, sizeof name, "sim-%s.collateral.json", variants[i].name);
+        write_file(dir, name, col, strlen(col));
+        free(col);
+        at += (size_t)snprintf(json + at, sizeof json - at,
+                               " {\"name\": \"sim-%s\", \"quote\": \"sim.quote.bin\", \"collateral\": \"%s\", "
+                               "\"now\": \"%s\", \"root\": \"sim-root.der\", \"weight\": %s%s},\n",
+                               variants[i].name, name, when, i == 0 ? "3" : "0.4", i == 0 ? ", \"times\": 50" : "");
+    }
+    at += (size_t)snprintf(json + at, sizeof json - at,
+                           " {\"name\": \"sim-debug\", \"quote\": \"sim-debug.quote.bin\", "
+                           "\"collateral\": \"sim-uptodate.collateral.json\", \"now\": \"%s\", "
+                           "\"root\": \"sim-root.der\", \"weight\": 0.4},\n"
+                           " {\"name\": \"sim-intel-root\", \"quote\": \"sim.quote.bin\", "
+                           "\"collateral\": \"sim-uptodate.collateral.json\", \"now\": \"%s\", \"weight\": 0.4}\n]\n",
+                           when, when);
+    write_file(dir, "sim-bases.json", json, at);
+    rt_simca_free(ca);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 2)
         return batch(argv[1]);
+    if (argc == 4 && strcmp(argv[1], "--sim") == 0)
+        return sim_bases(argv[2], argv[3]);
     if (argc == 6 && strcmp(argv[1], "--bench") == 0)
         return bench(argv[2], argv[3], argv[4], atol(argv[5]));
-    fprintf(stderr, "usage: dcap_batch MUTANTS.bin | dcap_batch --bench QUOTE COLLATERAL TIME N\n");
+    fprintf(stderr, "usage: dcap_batch MUTANTS.bin | --bench QUOTE COLLATERAL TIME N | --sim DIR TIME\n");
     return 2;
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // diff.js - the differential test of rt_dcap against @phala/dcap-qvl.
 //
-//   node tests/dcap/diff.js gen BASES.json OUT N   writes OUT/mutants.bin:
-//        the base cases of BASES.json and N mutants of them
+//   node tests/dcap/diff.js gen BASES.json[,MORE.json] OUT N   writes
+//        OUT/mutants.bin: the base cases of the BASES files and N mutants
 //   node tests/dcap/diff.js ref OUT                verifies every case of
 //        OUT/mutants.bin with dcap-qvl, in this one process -> OUT/ref.txt
 //   node tests/dcap/diff.js compare OUT            reads OUT/ref.txt and
@@ -188,16 +188,20 @@ function apply(buf, m) {
 }
 
 // ---- commands -------------------------------------------------------------------
-function gen(basesFile, out, n) {
-    const spec = JSON.parse(fs.readFileSync(basesFile, 'utf8'));
-    const dir = path.dirname(basesFile);
-    const rel = (f) => (path.isAbsolute(f) ? f : path.join(dir, f));
+function gen(basesFiles, out, n) {
+    // Several files may be given, comma-separated; each file's paths are
+    // relative to that file.
+    const spec = [];
+    for (const f of basesFiles.split(','))
+        for (const b of JSON.parse(fs.readFileSync(f, 'utf8')))
+            spec.push({ ...b, dir: path.dirname(f) });
+    const rel = (f, dir) => (path.isAbsolute(f) ? f : path.join(dir, f));
     const bases = spec.map((b) => ({
         name: b.name,
-        quote: fs.readFileSync(rel(b.quote)),
-        collateral: fs.readFileSync(rel(b.collateral)),
+        quote: fs.readFileSync(rel(b.quote, b.dir)),
+        collateral: fs.readFileSync(rel(b.collateral, b.dir)),
         now: Math.floor(Date.parse(b.now) / 1000),
-        root: b.root ? rel(b.root) : null,
+        root: b.root ? rel(b.root, b.dir) : null,
         weight: b.weight || 1,
         times: b.times || 0,
     }));
@@ -237,7 +241,7 @@ function gen(basesFile, out, n) {
         b.root = b.root ? 1 : 0;
     fs.mkdirSync(out, { recursive: true });
     writeBin(path.join(out, 'mutants.bin'), bases, muts);
-    fs.writeFileSync(path.join(out, 'roots.json'), JSON.stringify(spec.map((b) => (b.root ? rel(b.root) : null))));
+    fs.writeFileSync(path.join(out, 'roots.json'), JSON.stringify(spec.map((b) => (b.root ? rel(b.root, b.dir) : null))));
     console.log(`${muts.length} cases (${bases.length} bases) written to ${out}/mutants.bin`);
 }
 
