@@ -26,30 +26,32 @@
 
 int tc_verify_attestation(struct json_object *att, struct json_object *r, const tc_attest_opts *o)
 {
-    char what[200];
+    char what[300];
+    const char *P = o->prefix ? o->prefix : "attestation: ";
+    const char *R = o->ref ? o->ref : "the report's"; /* what binds the attestation */
     if (!tc_shape(att, &toy_resp_attestation_rec, NULL, "attestation"))
         return 0;
     int ok = 1;
 
-    snprintf(what, sizeof what, "attestation: publicKey is the report's publicKey");
+    snprintf(what, sizeof what, "%spublicKey is %s publicKey", P, R);
     if (strcmp(tc_str(att, "publicKey"), tc_str(r, "publicKey")) == 0 &&
         tc_strlen(att, "publicKey") == tc_strlen(r, "publicKey")) {
         tc_ok("%s", what);
     } else {
-        tc_fail(what, "attestation %s, report %s", tc_str(att, "publicKey"), tc_str(r, "publicKey"));
+        tc_fail(what, "attestation %s, %s %s", tc_str(att, "publicKey"), R, tc_str(r, "publicKey"));
         ok = 0;
     }
     const char *prov = tc_str(att, "teeProvider");
-    snprintf(what, sizeof what, "attestation: teeProvider is the report's teeProvider");
+    snprintf(what, sizeof what, "%steeProvider is %s teeProvider", P, R);
     if (strcmp(prov, tc_str(r, "teeProvider")) == 0 &&
         tc_strlen(att, "teeProvider") == tc_strlen(r, "teeProvider")) {
         tc_ok("%s (%s)", what, prov);
     } else {
-        tc_fail(what, "attestation \"%s\", report \"%s\"", prov, tc_str(r, "teeProvider"));
+        tc_fail(what, "attestation \"%s\", %s \"%s\"", prov, R, tc_str(r, "teeProvider"));
         ok = 0;
     }
     if (o->nonce) {
-        snprintf(what, sizeof what, "attestation: nonce is the one given with --nonce");
+        snprintf(what, sizeof what, "%snonce is the one asked for", P);
         if (strcmp(tc_str(att, "nonce"), o->nonce) == 0 &&
             tc_strlen(att, "nonce") == strlen(o->nonce)) {
             tc_ok("%s", what);
@@ -60,10 +62,14 @@ int tc_verify_attestation(struct json_object *att, struct json_object *r, const 
     }
 
     /* reportData = SHA-256(publicKey) || SHA-256(nonce), the nonce half
-     * zero when no nonce was asked for. */
+     * zero when no nonce was asked for.  The nonce is the one the auditor
+     * asked for when there is one (not the document's own word for it), so
+     * that this line alone shows freshness. */
+    const char *nonce = o->nonce ? o->nonce : tc_str(att, "nonce");
+    size_t nonce_len = o->nonce ? strlen(o->nonce) : tc_strlen(att, "nonce");
     uint8_t rd[64], want[64], pub[32];
-    snprintf(what, sizeof what, "attestation: reportData is SHA-256(publicKey) || %s",
-             tc_strlen(att, "nonce") ? "SHA-256(nonce)" : "32 zero bytes (no nonce)");
+    snprintf(what, sizeof what, "%sreportData is SHA-256(publicKey) || %s", P,
+             nonce_len ? "SHA-256(nonce)" : "32 zero bytes (no nonce)");
     if (rt_hex_decode(tc_str(att, "reportData"), tc_strlen(att, "reportData"), rd, 64) != 0) {
         tc_fail(what, "reportData is %zu hex digits, expected 128", tc_strlen(att, "reportData"));
         ok = 0;
@@ -72,8 +78,8 @@ int tc_verify_attestation(struct json_object *att, struct json_object *r, const 
         ok = 0;
     } else {
         tc_sha256(pub, 32, NULL, 0, want);
-        if (tc_strlen(att, "nonce"))
-            tc_sha256(tc_str(att, "nonce"), tc_strlen(att, "nonce"), NULL, 0, want + 32);
+        if (nonce_len)
+            tc_sha256(nonce, nonce_len, NULL, 0, want + 32);
         else
             memset(want + 32, 0, 32);
         if (memcmp(rd, want, 64) == 0) {
@@ -86,14 +92,14 @@ int tc_verify_attestation(struct json_object *att, struct json_object *r, const 
 
     size_t qn = tc_strlen(att, "quote") / 2;
     uint8_t *q = malloc(qn ? qn : 1);
-    rt_dcap_report *dr = malloc(sizeof *dr);
+    rt_dcap_report *dr = calloc(1, sizeof *dr);
     if (!q || !dr) {
         fprintf(stderr, "toyctl: out of memory\n");
         exit(1);
     }
     rt_hex_decode(tc_str(att, "quote"), 2 * qn, q, qn); /* hex checked by tc_shape */
     rt_quote pq;
-    snprintf(what, sizeof what, "attestation: quote is a TDX quote v4 or v5");
+    snprintf(what, sizeof what, "%squote is a TDX quote v4 or v5", P);
     if (rt_quote_parse(&pq, q, qn) != 0) {
         tc_fail(what, "byte %zu: %s", pq.err_off, pq.reason);
         free(q);
@@ -102,7 +108,7 @@ int tc_verify_attestation(struct json_object *att, struct json_object *r, const 
     }
     tc_ok("%s", what);
 
-    snprintf(what, sizeof what, "attestation: the quote's report_data is reportData");
+    snprintf(what, sizeof what, "%sthe quote's report_data is reportData", P);
     if (tc_strlen(att, "reportData") == 128 && memcmp(rt_quote_td(&pq, RT_QUOTE_TD_REPORT_DATA), rd, 64) == 0) {
         tc_ok("%s", what);
     } else {
@@ -111,7 +117,7 @@ int tc_verify_attestation(struct json_object *att, struct json_object *r, const 
     }
 
     rt_evlog ev;
-    int log_ok = tc_check_event_log(&pq, tc_str(att, "eventLog"), tc_strlen(att, "eventLog"), "attestation: ", &ev);
+    int log_ok = tc_check_event_log(&pq, tc_str(att, "eventLog"), tc_strlen(att, "eventLog"), P, &ev);
     ok &= log_ok;
     if (log_ok) {
         const char *ch = tc_str(r, "composeHash");
@@ -120,23 +126,23 @@ int tc_verify_attestation(struct json_object *att, struct json_object *r, const 
         char measured[65] = "";
         if (ev.have_compose_hash)
             rt_hex_encode(ev.compose_hash, 32, measured);
-        snprintf(what, sizeof what, "attestation: the report's composeHash is the one measured in RTMR3");
+        snprintf(what, sizeof what, "%s%s composeHash is the one measured in RTMR3", P, R);
         if (!ev.have_compose_hash) {
             tc_fail(what, "the event log has no compose-hash event");
             ok = 0;
         } else if (strcmp(ch, measured) != 0) {
-            tc_fail(what, "report %s, measured %s", tc_str(r, "composeHash"), measured);
+            tc_fail(what, "%s %s, measured %s", R, tc_str(r, "composeHash"), measured);
             ok = 0;
         } else {
             tc_ok("%s", what);
         }
     }
 
-    tc_quote_opts qo = { .prefix = "attestation: ", .collateral = o->collateral,
+    tc_quote_opts qo = { .prefix = P, .collateral = o->collateral,
                          .collateral_len = o->collateral_len, .now = o->now, .allow_sim = 0 };
     int sim_vendor = memcmp(pq.qe_vendor_id, rt_dcap_sim_qe_vendor, 16) == 0;
     if (strcmp(prov, "sim") == 0) {
-        snprintf(what, sizeof what, "attestation: simulated quote accepted");
+        snprintf(what, sizeof what, "%ssimulated quote accepted", P);
         if (!o->allow_sim) {
             tc_fail(what, "teeProvider is \"sim\": its quote proves nothing about hardware; "
                           "refused without --allow-sim");
@@ -144,7 +150,7 @@ int tc_verify_attestation(struct json_object *att, struct json_object *r, const 
         } else {
             qo.allow_sim = 1;
             ok &= tc_check_quote(q, qn, &qo, dr);
-            snprintf(what, sizeof what, "attestation: the quote is the sim provider's (SIM root, sim QE vendor id)");
+            snprintf(what, sizeof what, "%sthe quote is the sim provider's (SIM root, sim QE vendor id)", P);
             if (dr->err == RT_DCAP_OK && (!dr->sim || !sim_vendor)) {
                 tc_fail(what, "teeProvider is \"sim\" but the quote is not simulated");
                 ok = 0;
@@ -153,7 +159,7 @@ int tc_verify_attestation(struct json_object *att, struct json_object *r, const 
             }
         }
     } else if (strcmp(prov, "dstack") == 0) {
-        snprintf(what, sizeof what, "attestation: quote is not a simulated quote");
+        snprintf(what, sizeof what, "%squote is not a simulated quote", P);
         if (sim_vendor) {
             tc_fail(what, "teeProvider is \"dstack\" but the quote's QE vendor id is the sim's");
             ok = 0;
@@ -162,8 +168,21 @@ int tc_verify_attestation(struct json_object *att, struct json_object *r, const 
         }
         ok &= tc_check_quote(q, qn, &qo, dr);
     } else {
-        tc_fail("attestation: teeProvider is known", "\"%s\" is neither \"sim\" nor \"dstack\"", prov);
+        snprintf(what, sizeof what, "%steeProvider is known", P);
+        tc_fail(what, "\"%s\" is neither \"sim\" nor \"dstack\"", prov);
         ok = 0;
+    }
+    if (o->out) {
+        tc_attest_result *res = o->out;
+        memset(res, 0, sizeof *res);
+        res->quote_ok = dr->err == RT_DCAP_OK && dr->nlines > 0 && (strcmp(prov, "sim") != 0 || o->allow_sim);
+        snprintf(res->status, sizeof res->status, "%s", res->quote_ok ? dr->status : "");
+        res->sim = dr->sim;
+        memcpy(res->mrtd, rt_quote_td(&pq, RT_QUOTE_TD_MR_TD), 48);
+        memcpy(res->rtmr, rt_quote_td(&pq, RT_QUOTE_TD_RTMR0), sizeof res->rtmr);
+        res->log_ok = log_ok;
+        if (log_ok)
+            res->ev = ev;
     }
     free(dr);
     free(q);

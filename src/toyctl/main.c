@@ -483,5 +483,7 @@ int main(int argc, char **argv)
         return cmd_canonical(argc, argv);
     if (strcmp(cmd, "sim-collateral") == 0)
         return cmd_sim_collateral(argc, argv);
+    if (strcmp(cmd, "compare-instances") == 0)
+        return tc_compare_instances(argc, argv);
     return usage("unknown command %s", cmd);
 }

@@ -23,6 +23,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <json-c/json.h>
 
@@ -78,6 +79,10 @@ void tc_fail(const char *what, const char *fmt, ...) __attribute__((format(print
 void tc_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int tc_failures(void);
 int tc_passes(void);
+
+/* Where the lines go (stdout by default); compare-instances --json
+ * collects them in a memory stream. */
+void tc_set_output(FILE *f);
 
 /* Reads a whole file ("-" is stdin) into a malloc'd NUL-terminated buffer.
  * Returns it, or NULL with err set.  At most TC_MAX_INPUT bytes. */
@@ -152,6 +157,16 @@ int tc_verify_log(struct json_object *old_r, struct json_object *new_r,
 
 /* -------------------------------------------------------------- attest.c */
 
+/* What the attestation check learned, for compare-instances. */
+typedef struct tc_attest_result {
+    int quote_ok;              /* the quote verified (rt_dcap) */
+    char status[48];           /* its TCB status, "" without collateral */
+    int sim;                   /* verified against the sim root */
+    uint8_t mrtd[48], rtmr[4][48];
+    int log_ok;                /* the event log replayed to the quote's RTMRs */
+    rt_evlog ev;               /* the replay, when log_ok */
+} tc_attest_result;
+
 /* Options of the attestation check. */
 typedef struct tc_attest_opts {
     int allow_sim;      /* accept a "sim" quote (after checking it) */
@@ -159,6 +174,9 @@ typedef struct tc_attest_opts {
     const char *collateral; /* DCAP collateral (JSON text) or NULL */
     size_t collateral_len;
     int64_t now;        /* the time the quote is verified at */
+    const char *prefix; /* of every line: "attestation: " if NULL */
+    const char *ref;    /* what r is, in lines: "the report's" if NULL */
+    tc_attest_result *out; /* if not NULL, receives what was learned */
 } tc_attest_opts;
 
 /*
@@ -172,6 +190,36 @@ typedef struct tc_attest_opts {
  */
 int tc_verify_attestation(struct json_object *att, struct json_object *r,
                           const tc_attest_opts *o);
+
+/* --------------------------------------------------------------- fetch.c */
+
+typedef struct tc_http_response {
+    int status;
+    char *body; /* malloc'd, NUL-terminated after len bytes */
+    size_t len;
+} tc_http_response;
+
+/*
+ * Splits "http://HOST[:PORT][/BASE]" (HOST may be [IPv6]) into its parts;
+ * BASE loses its trailing slashes.  Returns 0, or -1 if url is not that.
+ */
+int tc_url_parse(const char *url, char *host, size_t hostcap, char *port, size_t portcap, char *base,
+                 size_t basecap);
+
+/*
+ * GET url's BASE followed by path ("/info", "/attestation?nonce=..."), all
+ * of it within timeout_ms.  On success *res holds the status and the body
+ * (free res->body) and 0 is returned; else -1 with err set.  A non-2xx
+ * status is a success here: the caller decides.
+ */
+int tc_http_get(const char *url, const char *path, int timeout_ms, tc_http_response *res, char *err,
+                size_t errcap);
+
+/* ------------------------------------------------------------- compare.c */
+
+/* The compare-instances command (argv[1] is "compare-instances"); returns
+ * the exit status: 0 all passed, 1 a check failed, 2 usage. */
+int tc_compare_instances(int argc, char **argv);
 
 /* --------------------------------------------------------------- quote.c */
 

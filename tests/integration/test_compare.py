@@ -1,0 +1,229 @@
+#!/usr/bin/env python3
+"""toyctl compare-instances on the local topology: real toyapp processes on
+127.0.0.1 with a real Postgres primary and streaming replica
+(postgres/cluster.sh), the sim TEE provider, and the sim collateral
+(toyctl sim-collateral).  Until the Postgres CVMs have their own metadata
+sidecar, toyapp processes started with TOYAPP_ROLE=pg-primary / pg-replica
+and the Postgres compose files stand in for them: compare-instances only
+sees metadata URLs with a role.
+
+Checks:
+  - two app instances, a pg-primary and a pg-replica, each role with its
+    compose file: every check passes (exit 0), the table lists the four
+    with their TCB status, and --json says the same;
+  - an app instance started with another compose file: exit 1, and the
+    failure names that instance (its label and URL), in the table too;
+  - an attestation replayed with an old nonce (a relay on 127.0.0.1 that
+    answers /attestation with a recorded response): exit 1, named;
+  - no --allow-sim: refused; no --collateral: the TCB status is not checked
+    (said), the rest passes; a mislabelled role and a dead URL: exit 1.
+Ends with "N passed, M failed".  Env: BUILD (default build), TOYCTL."""
+import hashlib, http.server, json, os, shutil, socket, subprocess, sys, tempfile, threading, time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
+TOYCTL = os.environ.get("TOYCTL", os.path.join(BUILD, "toyctl"))
+passed = failed = 0
+
+
+def check(cond, what, detail=""):
+    global passed, failed
+    if cond:
+        passed += 1
+        print("ok   ", what)
+    else:
+        failed += 1
+        print("FAIL ", what)
+        if detail:
+            # The failed checks wherever they are, then the end.
+            print("\n".join(l for l in detail.splitlines() if l.startswith("FAIL"))[:3000])
+            print(detail[-1500:])
+    return cond
+
+
+def ports(n):
+    """n ports on 127.0.0.1 that are free now, below the ephemeral range."""
+    got = []
+    for p in range(21000 + (os.getpid() * 13) % 9000, 31000):
+        if len(got) == n:
+            break
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", p))
+            got.append(p)
+        except OSError:
+            pass
+        finally:
+            s.close()
+    return got
+
+
+tmp = tempfile.mkdtemp(prefix="toyctl-compare-")
+os.chmod(tmp, 0o755)
+procs = []
+PG_P, PG_R, A1, A2, PP, PR, A3, RELAY, DEAD, *API = ports(14)
+seed = os.path.join(tmp, "seed")
+composes = {}
+for name, text in (("app", "services:\n  toyapp:\n    image: toyapp\n"),
+                   ("other", "services:\n  toyapp:\n    image: toyapp-modified\n")):
+    composes[name] = os.path.join(tmp, name + ".compose.yml")
+    with open(composes[name], "w") as f:
+        f.write(text)
+composes["pg-primary"] = os.path.join(ROOT, "postgres", "docker-compose.yml")
+composes["pg-replica"] = os.path.join(ROOT, "postgres", "docker-compose.replica.yml")
+
+
+def start(meta, role, compose, cvm):
+    env = dict(os.environ, PORT=str(API.pop()), METADATA_PORT=str(meta), CVM_ID=cvm, DATABASE_URL=DB, DATABASE_REPLICA_URL=DB_R,
+               TEE_PROVIDER="sim", TEE_SIM_SEED=seed, APP_ID="toyapp-compare", SEQUENCER="0",
+               TOYAPP_ROLE=role, TOYAPP_COMPOSE_FILE=compose)
+    log = open(os.path.join(tmp, cvm + ".log"), "a")
+    p = subprocess.Popen([os.path.join(BUILD, "toyapp")], env=env, stdout=subprocess.PIPE, stderr=log, text=True)
+    procs.append(p)
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        line = p.stdout.readline()
+        if "listening" in line:
+            return p
+        if not line and p.poll() is not None:
+            break
+    raise SystemExit("toyapp %s did not start (see %s)" % (cvm, log.name))
+
+
+def toyctl(*args):
+    r = subprocess.run([TOYCTL] + list(args), capture_output=True, text=True, timeout=120)
+    return r.returncode, r.stdout, r.stderr
+
+
+def url(port):
+    return "http://127.0.0.1:%d" % port
+
+
+class Relay(http.server.BaseHTTPRequestHandler):
+    """Forwards /info to the real instance; answers /attestation with the
+    response recorded earlier for another nonce."""
+    recorded = b""
+    target = 0
+
+    def do_GET(self):
+        if self.path.startswith("/attestation"):
+            body = Relay.recorded
+        else:
+            body = urllib.request.urlopen(url(Relay.target) + self.path, timeout=10).read()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+cluster = [os.path.join(ROOT, "postgres", "cluster.sh")]
+pgdir = os.path.join(tmp, "pg")
+cenv = dict(os.environ, PG_PRIMARY_PORT=str(PG_P), PG_REPLICA_PORT=str(PG_R))
+try:
+    subprocess.run(cluster + ["init", pgdir], env=cenv, check=True, capture_output=True, timeout=120)
+    urls = dict(l.split("=", 1) for l in subprocess.run(cluster + ["env", pgdir], env=cenv, check=True,
+                capture_output=True, text=True).stdout.split() if "=" in l)
+    DB, DB_R = urls["DATABASE_URL"], urls["DATABASE_REPLICA_URL"]
+    start(A1, "app", composes["app"], "app-a")
+    start(A2, "app", composes["app"], "app-b")
+    start(PP, "pg-primary", composes["pg-primary"], "pg-primary")
+    start(PR, "pg-replica", composes["pg-replica"], "pg-replica")
+    start(A3, "app", composes["other"], "app-other")
+
+    col = os.path.join(tmp, "collateral.json")
+    rc, out, err = toyctl("sim-collateral", "--seed", seed)
+    with open(col, "w") as f:
+        f.write(out)
+    check(rc == 0 and json.loads(out)["tcb_info"], "toyctl sim-collateral writes the sim platform's collateral", err)
+
+    topo = ["--app", url(A1), "--app", url(A2), "--pg-primary", url(PP), "--pg-replica", url(PR)]
+    expect = ["--expect-compose", "app=" + composes["app"],
+              "--expect-compose", "pg-primary=" + composes["pg-primary"],
+              "--expect-compose", "pg-replica=" + composes["pg-replica"]]
+    base = ["compare-instances"] + topo + expect + ["--collateral", col, "--allow-sim"]
+
+    # ---- the local topology passes
+    rc, out, err = toyctl(*base)
+    lines = out.splitlines()
+    check(rc == 0 and lines[-1].startswith("verified: all "), "the local topology: all checks pass (exit 0)", out + err)
+    rows = [l for l in lines if l.startswith(("app-", "pg-"))]
+    check(len(rows) == 4 and all(r.split()[-1] == "ok" and "UpToDate" in r for r in rows),
+          "the table lists the four instances, UpToDate, each ok", out)
+    for label in ("app-1", "app-2", "pg-primary", "pg-replica"):
+        check(any(l.startswith("ok   %s: nonce is the one asked for" % label) for l in lines)
+              and any(l.startswith("ok   %s: reportData is SHA-256(publicKey) || SHA-256(nonce)" % label) for l in lines),
+              "%s: its fresh nonce is bound in its quote" % label, out)
+    check(any(l.startswith("ok   role app: MRTD and RTMR0-2 equal across its instances (2 instances)") for l in lines),
+          "MRTD and RTMR0-2 compared within role app", out)
+    check(any(l.startswith("ok   app id (measured in RTMR3) equal across all instances (4 instances") for l in lines),
+          "the app id compared across all four", out)
+    h = hashlib.sha256(open(composes["pg-replica"], "rb").read()).hexdigest()
+    check(any(l.startswith("ok   role pg-replica: compose hash (measured in RTMR3) is SHA-256 of") and h in l for l in lines),
+          "pg-replica's compose hash is its compose file's", out)
+    check(sum("[SIM root: --allow-sim]" in l for l in lines) >= 40, "every line the sim root vouches for says so", out)
+
+    rc, out, err = toyctl(*(base + ["--json"]))
+    try:
+        doc = json.loads(out)
+    except ValueError:
+        doc = {}
+    check(rc == 0 and doc.get("verified") is True and [i["verdict"] for i in doc.get("instances", [])] == ["ok"] * 4
+          and doc["instances"][0]["tcbStatus"] == "UpToDate" and doc["failed"] == 0
+          and len({i["nonce"] for i in doc["instances"]}) == 4,
+          "--json: verified, four instances ok, four distinct nonces", out + err)
+
+    # ---- an instance with another compose file
+    rc, out, err = toyctl(*(["compare-instances"] + topo + ["--app", url(A3)] + expect + ["--collateral", col, "--allow-sim"]))
+    lines = out.splitlines()
+    named = [l for l in lines if l.startswith("FAIL role app: compose hash") and ("app-3 (%s)" % url(A3)) in l]
+    check(rc == 1 and named, "an app instance started with another compose file fails, named", out)
+    rows = {l.split()[0]: l.split()[-1] for l in lines if l.startswith(("app-", "pg-"))}
+    check(rows == {"app-1": "ok", "app-2": "ok", "app-3": "FAIL", "pg-primary": "ok", "pg-replica": "ok"},
+          "the table marks that instance, and only it", out)
+
+    # ---- an attestation replayed with an old nonce
+    old = urllib.request.urlopen(url(A2) + "/attestation?nonce=old-nonce", timeout=10).read()
+    Relay.recorded, Relay.target = old, A2
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", RELAY), Relay)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    rc, out, err = toyctl("compare-instances", "--app", url(A1), "--app", url(RELAY), "--collateral", col, "--allow-sim")
+    lines = out.splitlines()
+    check(rc == 1 and any(l.startswith("FAIL app-2: nonce is the one asked for: ") for l in lines)
+          and any(l.startswith("FAIL app-2: reportData is SHA-256(publicKey) || SHA-256(nonce): the nonce half does not match")
+                  for l in lines),
+          "an attestation replayed with an old nonce fails, named", out)
+    srv.shutdown()
+
+    # ---- refusals and what is not checked
+    rc, out, err = toyctl(*(["compare-instances"] + topo + expect + ["--collateral", col]))
+    check(rc == 1 and "refused without --allow-sim" in out, "without --allow-sim the sim quotes are refused", out)
+    rc, out, err = toyctl(*(["compare-instances"] + topo + expect + ["--allow-sim"]))
+    check(rc == 0 and "note: app-1: no --collateral" in out and "(no collateral)" in out,
+          "without --collateral: the TCB status is not checked, and it says so", out)
+    rc, out, err = toyctl("compare-instances", "--app", url(A1), "--pg-primary", url(A2), "--collateral", col, "--allow-sim")
+    check(rc == 1 and "FAIL pg-primary: /info says role pg-primary: it says \"app\"" in out,
+          "an app instance given as --pg-primary fails on its role", out)
+    rc, out, err = toyctl("compare-instances", "--app", url(A1), "--app", url(DEAD), "--collateral", col, "--allow-sim")
+    check(rc == 1 and ("FAIL app-2: GET %s/info" % url(DEAD)) in out, "a dead URL fails, named", out)
+    rc, out, err = toyctl("compare-instances", "--app", "ftp://x")
+    check(rc == 2, "a URL that is not http:// is a usage error", err)
+    rc, out, err = toyctl("compare-instances")
+    check(rc == 2, "no instance is a usage error", err)
+finally:
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    subprocess.run(cluster + ["stop", pgdir], env=cenv, capture_output=True, timeout=60)
+    if os.environ.get("KEEP"):
+        print("kept", tmp)
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+print("%d passed, %d failed" % (passed, failed))
+sys.exit(1 if failed else 0)
