@@ -940,24 +940,6 @@ static int step_collateral(ctx *c, const char *col, size_t clen)
     return 0;
 }
 
-static int step_tcb_info_read(ctx *c)
-{
-    static const char what[] = "TCB info: parses (tcbLevels with their SGX and TDX components)";
-    c->tcb_text = str_of(c->col, "tcb_info", &c->tcb_len);
-    c->tcb = json_parse(c->tcb_text, c->tcb_len);
-    if (!c->tcb || !levels_readable(c->tcb, 1))
-        return fail(c, RT_DCAP_COLLATERAL_FORMAT, 0, what, "%s",
-                    c->tcb ? "tcbLevels or a level's tcb is not what a TCB info has" : "not JSON");
-    pass(c, 0, "%s", what);
-    if (doc_window(c, c->tcb, "TCB info: issueDate <= now <= nextUpdate", 0) != 0)
-        return -1;
-    size_t na, nb;
-    const char *a = str_of(c->tcb, "issueDate", &na), *b = str_of(c->tcb, "nextUpdate", &nb);
-    pass(c, 0, "TCB info: issued %.*s, next update %.*s, now %s", a ? (int)na : 1, a ? a : "?",
-         b ? (int)nb : 1, b ? b : "?", c->now_s);
-    return 0;
-}
-
 static int step_crls(ctx *c)
 {
     size_t n;
@@ -974,50 +956,71 @@ static int step_crls(ctx *c)
     return 0;
 }
 
-static int step_tcb_info_signed(ctx *c)
+/* Reads the collateral document field (name: "TCB info" or "QE
+ * identity"): the structure the reference reads before its signature, and
+ * its window as far as its dates can be read. */
+static int doc_read(ctx *c, const char *name, const char *field, int tcb_info, struct json_object **doc,
+                    const char **text, size_t *len)
 {
+    char what[120];
+    snprintf(what, sizeof what, "%s: parses (tcbLevels%s)", name,
+             tcb_info ? " with their SGX and TDX components" : "");
+    *text = str_of(c->col, field, len);
+    *doc = json_parse(*text, *len);
+    if (!*doc || !levels_readable(*doc, tcb_info))
+        return fail(c, RT_DCAP_COLLATERAL_FORMAT, 0, what, "%s",
+                    *doc ? "tcbLevels or a level's tcb is not what it should be" : "not JSON");
+    pass(c, 0, "%s", what);
+    snprintf(what, sizeof what, "%s: issueDate <= now <= nextUpdate", name);
+    if (doc_window(c, *doc, what, 0) != 0)
+        return -1;
+    size_t na, nb;
+    const char *a = str_of(*doc, "issueDate", &na), *b = str_of(*doc, "nextUpdate", &nb);
+    pass(c, 0, "%s: issued %.*s, next update %.*s, now %s", name, a ? (int)na : 1, a ? a : "?",
+         b ? (int)nb : 1, b ? b : "?", c->now_s);
+    return 0;
+}
+
+/* Its signing chain to the root (then, for the first document, the CRLs,
+ * which are signed by the root that chain leads to), no certificate of it
+ * revoked, its signature, and, now that it is known to be signed, its
+ * dates in full. */
+static int doc_signed(ctx *c, const char *name, const char *chain_field, const char *sig_field,
+                      struct json_object *doc, const char *text, size_t len, chain *ch, int crls)
+{
+    char what[120];
     size_t n;
-    const char *pem = str_of(c->col, "tcb_info_issuer_chain", &n);
-    /* The chain first, then the CRLs (signed by the root it leads to), then
-     * revocation with them. */
-    if (verify_chain(c, "TCB info signing chain to the root", pem, n, 0, &c->tcb_chain) != 0 ||
-        step_crls(c) != 0 ||
-        not_revoked(c, "TCB info signing chain: no certificate revoked", &c->tcb_chain) != 0)
+    const char *pem = str_of(c->col, chain_field, &n);
+    snprintf(what, sizeof what, "%s signing chain to the root", name);
+    if (verify_chain(c, what, pem, n, 0, ch) != 0 || (crls && step_crls(c) != 0))
         return -1;
-    pass(c, ROOTED, "TCB info signing chain to the root (%d certificates), none revoked", c->tcb_chain.n);
-    if (doc_signature(c, "TCB info: signature by the TCB signing key", "tcb_info_signature", c->tcb_text,
-                      c->tcb_len, &c->tcb_chain) != 0)
+    snprintf(what, sizeof what, "%s signing chain: no certificate revoked", name);
+    if (not_revoked(c, what, ch) != 0)
         return -1;
-    pass(c, ROOTED, "TCB info: signature by the TCB signing key");
-    return doc_window(c, c->tcb, "TCB info: issueDate and nextUpdate", 1);
+    pass(c, ROOTED, "%s signing chain to the root (%d certificates), none revoked", name, ch->n);
+    snprintf(what, sizeof what, "%s: signature by the TCB signing key", name);
+    if (doc_signature(c, what, sig_field, text, len, ch) != 0)
+        return -1;
+    pass(c, ROOTED, "%s", what);
+    snprintf(what, sizeof what, "%s: issueDate and nextUpdate", name);
+    return doc_window(c, doc, what, 1);
+}
+
+static int step_tcb_info(ctx *c)
+{
+    return doc_read(c, "TCB info", "tcb_info", 1, &c->tcb, &c->tcb_text, &c->tcb_len) != 0 ||
+                   doc_signed(c, "TCB info", "tcb_info_issuer_chain", "tcb_info_signature", c->tcb, c->tcb_text,
+                              c->tcb_len, &c->tcb_chain, 1) != 0
+               ? -1
+               : 0;
 }
 
 static int step_qe_identity(ctx *c)
 {
-    static const char what[] = "QE identity: parses (tcbLevels)";
-    c->qe_text = str_of(c->col, "qe_identity", &c->qe_len);
-    c->qe = json_parse(c->qe_text, c->qe_len);
-    if (!c->qe || !levels_readable(c->qe, 0))
-        return fail(c, RT_DCAP_COLLATERAL_FORMAT, 0, what, "%s",
-                    c->qe ? "tcbLevels or a level's tcb is not what a QE identity has" : "not JSON");
-    pass(c, 0, "%s", what);
-    if (doc_window(c, c->qe, "QE identity: issueDate <= now <= nextUpdate", 0) != 0)
+    if (doc_read(c, "QE identity", "qe_identity", 0, &c->qe, &c->qe_text, &c->qe_len) != 0 ||
+        doc_signed(c, "QE identity", "qe_identity_issuer_chain", "qe_identity_signature", c->qe, c->qe_text,
+                   c->qe_len, &c->qe_chain, 0) != 0)
         return -1;
-    size_t n;
-    const char *pem = str_of(c->col, "qe_identity_issuer_chain", &n);
-    if (verify_chain(c, "QE identity signing chain to the root", pem, n, 0, &c->qe_chain) != 0 ||
-        not_revoked(c, "QE identity signing chain: no certificate revoked", &c->qe_chain) != 0)
-        return -1;
-    pass(c, ROOTED, "QE identity signing chain to the root (%d certificates), none revoked", c->qe_chain.n);
-    if (doc_signature(c, "QE identity: signature by the TCB signing key", "qe_identity_signature",
-                      c->qe_text, c->qe_len, &c->qe_chain) != 0)
-        return -1;
-    if (doc_window(c, c->qe, "QE identity: issueDate and nextUpdate", 1) != 0)
-        return -1;
-    size_t na, nb;
-    const char *a = str_of(c->qe, "issueDate", &na), *b = str_of(c->qe, "nextUpdate", &nb);
-    pass(c, ROOTED, "QE identity: signature by the TCB signing key; issued %.*s, next update %.*s",
-         (int)na, a, (int)nb, b);
     size_t idn;
     const char *id = str_of(c->qe, "id", &idn);
     int64_t ver;
@@ -1354,9 +1357,7 @@ int rt_dcap_verify(const uint8_t *quote, size_t qlen, const char *col, size_t cl
     if (rc == 0 && col)
         rc = step_collateral(&c, col, clen);
     if (rc == 0 && col)
-        rc = step_tcb_info_read(&c);
-    if (rc == 0 && col)
-        rc = step_tcb_info_signed(&c);
+        rc = step_tcb_info(&c);
     if (rc == 0 && col)
         rc = step_qe_identity(&c);
     if (rc == 0)

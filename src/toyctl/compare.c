@@ -265,6 +265,27 @@ static void check_instance(const cmp_args *a, inst *in)
     in->failed = tc_failures() > before;
 }
 
+/* Whether instance i is the first of its role (the others are compared
+ * with it). */
+static int first_of_role(const cmp_args *a, int i)
+{
+    for (int j = 0; j < i; j++)
+        if (strcmp(a->in[j].role, a->in[i].role) == 0)
+            return 0;
+    return 1;
+}
+
+/* Whether o's event log replayed and measured the identity event named;
+ * if not, a FAIL line for what names o. */
+static int measured(inst *o, int have, const char *what, const char *event)
+{
+    if (o->a.log_ok && have)
+        return 1;
+    tc_fail(what, "%s (%s) has no %s event measured in RTMR3", o->label, o->url, event);
+    o->failed = 1;
+    return 0;
+}
+
 static void hex16(const uint8_t *b, char out[17])
 {
     rt_hex_encode(b, 8, out);
@@ -276,10 +297,8 @@ static void compare_measurements(cmp_args *a)
     static const char *const names[] = { "MRTD", "RTMR0", "RTMR1", "RTMR2" };
     for (int i = 0; i < a->n; i++) {
         inst *first = &a->in[i];
-        int seen_before = 0, count = 0, ok = 1;
-        for (int j = 0; j < i; j++)
-            seen_before |= strcmp(a->in[j].role, first->role) == 0;
-        if (seen_before || !first->attested)
+        int count = 0, ok = 1;
+        if (!first_of_role(a, i) || !first->attested)
             continue;
         char what[200];
         snprintf(what, sizeof what, "role %s: MRTD and RTMR0-2 equal across its instances", first->role);
@@ -316,9 +335,7 @@ static void compare_app_ids(cmp_args *a)
         inst *o = &a->in[i];
         if (!o->attested)
             continue;
-        if (!o->a.log_ok || !o->a.ev.app_id_len) {
-            tc_fail(what, "%s (%s) has no app-id event measured in RTMR3", o->label, o->url);
-            o->failed = 1;
+        if (!measured(o, o->a.ev.app_id_len != 0, what, "app-id")) {
             ok = 0;
             continue;
         }
@@ -359,10 +376,7 @@ static void compare_compose(cmp_args *a)
     }
     for (int i = 0; i < a->n; i++) {
         inst *first = &a->in[i];
-        int seen_before = 0;
-        for (int j = 0; j < i; j++)
-            seen_before |= strcmp(a->in[j].role, first->role) == 0;
-        if (seen_before)
+        if (!first_of_role(a, i))
             continue;
         const char *file = NULL;
         for (int e = 0; e < a->nexpect; e++)
@@ -390,9 +404,7 @@ static void compare_compose(cmp_args *a)
             inst *o = &a->in[j];
             if (strcmp(o->role, first->role) != 0 || !o->attested)
                 continue;
-            if (!o->a.log_ok || !o->a.ev.have_compose_hash) {
-                tc_fail(what, "%s (%s) has no compose-hash event measured in RTMR3", o->label, o->url);
-                o->failed = 1;
+            if (!measured(o, o->a.ev.have_compose_hash, what, "compose-hash")) {
                 ok = 0;
                 continue;
             }
