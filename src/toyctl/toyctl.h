@@ -180,13 +180,17 @@ typedef struct tc_attest_opts {
 } tc_attest_opts;
 
 /*
- * Checks that the attestation document att binds the report r's key: its
- * shape, its quote's structure and report_data, reportData = SHA-256(key) ||
- * SHA-256(nonce), the event log's replay into the quote's RTMRs, the
- * provider-specific part (sim: refused unless allowed, then its ECDSA
- * signature; dstack: RTMR3 event digests and the compose hash, with a note
- * that the Intel chain is not verified here), and that its publicKey and
- * teeProvider are the report's.  Returns 1 if all passed.
+ * Checks that the attestation document att binds the key of r (a report,
+ * or for compare-instances an instance's /info: any object with publicKey,
+ * teeProvider and composeHash): its shape; its publicKey and teeProvider
+ * are r's; with o->nonce, its nonce is that one; reportData =
+ * SHA-256(key) || SHA-256(nonce asked for, else the document's) and is the
+ * quote's report_data; the event log replays to the quote's RTMRs and
+ * measured r's composeHash; the quote verifies by DCAP (quote.c: Intel's
+ * root, or with o->allow_sim the sim root for a "sim" provider, which is
+ * refused otherwise; o->collateral and o->now as verify-quote takes them).
+ * Lines are prefixed with o->prefix; o->out, if set, receives what was
+ * learned.  Returns 1 if all passed.
  */
 int tc_verify_attestation(struct json_object *att, struct json_object *r,
                           const tc_attest_opts *o);
