@@ -62,6 +62,8 @@ typedef struct ctx {
     unsigned flags;
     X509 *anchor;         /* the root: Intel's, or the sim's */
     EVP_PKEY *anchor_key; /* borrowed from anchor */
+    const char *col_text; /* the collateral as given, NULL for none */
+    size_t col_len;
     struct json_object *col, *tcb, *qe;
     const char *tcb_text, *qe_text;
     size_t tcb_len, qe_len;
@@ -919,13 +921,13 @@ static int pck_extension(ctx *c, X509 *leaf)
 
 /* ------------------------------------------------------------ the steps */
 
-static int step_collateral(ctx *c, const char *col, size_t clen)
+static int step_collateral(ctx *c)
 {
     static const char what[] = "collateral: a JSON object with the fields of @phala/dcap-qvl's collateral";
     static const char *const fields[] = { "tcb_info", "tcb_info_signature", "tcb_info_issuer_chain",
                                           "qe_identity", "qe_identity_signature",
                                           "qe_identity_issuer_chain", "root_ca_crl", "pck_crl" };
-    c->col = json_parse(col, clen);
+    c->col = json_parse(c->col_text, c->col_len);
     if (!json_object_is_type(c->col, json_type_object))
         return fail(c, RT_DCAP_COLLATERAL_FORMAT, 0, what, "not a JSON object");
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
@@ -1353,29 +1355,31 @@ int rt_dcap_verify(const uint8_t *quote, size_t qlen, const char *col, size_t cl
     pass(&c, 0, "quote: TDX quote v%u, TD report %s, ECDSA-P256 attestation key (%zu bytes)", r->quote.version,
          r->quote.body_type == 3 ? "1.5" : "1.0", qlen);
     r->partial = col == NULL;
-    int rc = choose_root(&c);
-    if (rc == 0 && col)
-        rc = step_collateral(&c, col, clen);
-    if (rc == 0 && col)
-        rc = step_tcb_info(&c);
-    if (rc == 0 && col)
-        rc = step_qe_identity(&c);
-    if (rc == 0)
-        rc = step_pck_chain(&c);
-    if (rc == 0)
-        rc = step_qe_report(&c);
-    if (rc == 0 && col)
-        rc = step_qe_identity_policy(&c);
-    if (rc == 0)
-        rc = step_quote_signature(&c);
-    if (rc == 0 && col)
-        rc = step_tcb_level(&c);
-    if (rc == 0 && col)
-        rc = step_status(&c);
-    if (rc == 0)
-        rc = step_td_attributes(&c);
-    if (rc == 0)
-        rc = step_vendor(&c);
+    c.col_text = col;
+    c.col_len = clen;
+    /* The steps of rt_dcap.h, in order; those that need the collateral are
+     * skipped without it. */
+    static const struct {
+        int (*run)(ctx *c);
+        int needs_collateral;
+    } steps[] = {
+        { choose_root, 0 },
+        { step_collateral, 1 },
+        { step_tcb_info, 1 },
+        { step_qe_identity, 1 },
+        { step_pck_chain, 0 },
+        { step_qe_report, 0 },
+        { step_qe_identity_policy, 1 },
+        { step_quote_signature, 0 },
+        { step_tcb_level, 1 },
+        { step_status, 1 },
+        { step_td_attributes, 0 },
+        { step_vendor, 0 },
+    };
+    int rc = 0;
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0] && rc == 0; i++)
+        if (col || !steps[i].needs_collateral)
+            rc = steps[i].run(&c);
 
     chain_free(&c.tcb_chain);
     chain_free(&c.qe_chain);
