@@ -23,16 +23,19 @@ static const rt_param toy_params_attestation_list[] = {
 const rt_params toy_params_attestation_tab = { .params = toy_params_attestation_list, .nparams = 1, .size = sizeof(toy_params_attestation) };
 
 static const rt_param toy_params_delete_data_list[] = {
-    { .name = "receiptId", .type = RT_P_STRING, .optional = 0, .in_path = 1,
+    { .name = "receiptId", .type = RT_P_ID, .optional = 0, .in_path = 1,
       .min = 1, .max = 64, .off = offsetof(toy_params_delete_data, receiptId),
       .has_off = offsetof(toy_params_delete_data, has_receiptId), .len_off = offsetof(toy_params_delete_data, receiptId_len) },
 };
 const rt_params toy_params_delete_data_tab = { .params = toy_params_delete_data_list, .nparams = 1, .size = sizeof(toy_params_delete_data) };
 
+static const rt_sink toy_delete_data_deletionToken_sinks[] = {
+    { .kind = RT_SINK_DIGEST, .st_off = offsetof(toy_req_delete_data, work.deletionToken_digest),
+      .out_off = offsetof(toy_req_delete_data, deletionToken_digest) },
+};
 static const rt_field toy_delete_data_fields[] = {
-    { .name = "deletionToken", .name_len = 13, .type = RT_T_STRING, .cls = 1, .nsinks = 0,
-      .min = 64, .max = 64,
-      .off = offsetof(toy_req_delete_data, deletionToken), .len_off = offsetof(toy_req_delete_data, deletionToken_len) },
+    { .name = "deletionToken", .name_len = 13, .type = RT_T_STRING, .cls = 3, .nsinks = 1, .hex = 1,
+      .min = 64, .max = 64, .sinks = toy_delete_data_deletionToken_sinks },
 };
 static const rt_object toy_delete_data_obj = {
     .fields = toy_delete_data_fields, .nfields = 1, .required = 0x1ull,
@@ -46,12 +49,21 @@ const rt_schema toy_schema_delete_data = {
     .work_size = sizeof(((toy_req_delete_data *)0)->work),
 };
 
+static const rt_param toy_params_deletion_status_list[] = {
+    { .name = "receiptId", .type = RT_P_ID, .optional = 0, .in_path = 1,
+      .min = 1, .max = 64, .off = offsetof(toy_params_deletion_status, receiptId),
+      .has_off = offsetof(toy_params_deletion_status, has_receiptId), .len_off = offsetof(toy_params_deletion_status, receiptId_len) },
+};
+const rt_params toy_params_deletion_status_tab = { .params = toy_params_deletion_status_list, .nparams = 1, .size = sizeof(toy_params_deletion_status) };
+
 const rt_params toy_params_health_tab = { .params = NULL, .nparams = 0, .size = sizeof(toy_params_health) };
+
+const rt_params toy_params_ready_tab = { .params = NULL, .nparams = 0, .size = sizeof(toy_params_ready) };
 
 const rt_params toy_params_index_tab = { .params = NULL, .nparams = 0, .size = sizeof(toy_params_index) };
 
 static const rt_param toy_params_receipt_proof_list[] = {
-    { .name = "receiptId", .type = RT_P_STRING, .optional = 0, .in_path = 1,
+    { .name = "receiptId", .type = RT_P_ID, .optional = 0, .in_path = 1,
       .min = 1, .max = 64, .off = offsetof(toy_params_receipt_proof, receiptId),
       .has_off = offsetof(toy_params_receipt_proof, has_receiptId), .len_off = offsetof(toy_params_receipt_proof, receiptId_len) },
 };
@@ -59,7 +71,7 @@ const rt_params toy_params_receipt_proof_tab = { .params = toy_params_receipt_pr
 
 static const rt_param toy_params_log_consistency_list[] = {
     { .name = "from", .type = RT_P_INT, .optional = 0, .in_path = 0,
-      .min = 1, .max = 9007199254740991, .off = offsetof(toy_params_log_consistency, from),
+      .min = 0, .max = 9007199254740991, .off = offsetof(toy_params_log_consistency, from),
       .has_off = offsetof(toy_params_log_consistency, has_from) },
     { .name = "to", .type = RT_P_INT, .optional = 0, .in_path = 0,
       .min = 1, .max = 9007199254740991, .off = offsetof(toy_params_log_consistency, to),
@@ -254,12 +266,13 @@ static const rt_ofield toy_rec_deletion_attestation_fields[] = {
     { .key = "composeHash", .key_len = 11, .type = RT_O_STR, .off = offsetof(toy_rec_deletion_attestation, composeHash) },
     { .key = "deletionTimestamp", .key_len = 17, .type = RT_O_STR, .off = offsetof(toy_rec_deletion_attestation, deletionTimestamp) },
     { .key = "publicKey", .key_len = 9, .type = RT_O_BYTES, .off = offsetof(toy_rec_deletion_attestation, publicKey) },
+    { .key = "receiptId", .key_len = 9, .type = RT_O_STR, .off = offsetof(toy_rec_deletion_attestation, receiptId) },
     { .key = "signature", .key_len = 9, .type = RT_O_BYTES, .off = offsetof(toy_rec_deletion_attestation, signature),
       .flags = RT_OF_SIGNATURE },
     { .key = "userIdHash", .key_len = 10, .type = RT_O_HASH, .off = offsetof(toy_rec_deletion_attestation, userIdHash) },
 };
 const rt_record toy_rec_deletion_attestation_rec = {
-    .name = "deletion_attestation", .fields = toy_rec_deletion_attestation_fields, .nfields = 5,
+    .name = "deletion_attestation", .fields = toy_rec_deletion_attestation_fields, .nfields = 6,
     .size = sizeof(toy_rec_deletion_attestation),
 };
 
@@ -395,13 +408,30 @@ const rt_record toy_resp_attestation_rec = {
 static const rt_ofield toy_resp_delete_data_fields[] = {
     { .key = "attestation", .key_len = 11, .type = RT_O_RECORD, .off = offsetof(toy_resp_delete_data, attestation), .rec = &toy_rec_deletion_attestation_rec },
     { .key = "auditEntry", .key_len = 10, .type = RT_O_RAW, .off = offsetof(toy_resp_delete_data, auditEntry) },
+    { .key = "batchHead", .key_len = 9, .type = RT_O_RECORD, .off = offsetof(toy_resp_delete_data, batchHead), .rec = &toy_rec_batch_head_rec },
+    { .key = "batchIndex", .key_len = 10, .type = RT_O_UINT, .off = offsetof(toy_resp_delete_data, batchIndex) },
     { .key = "deleted", .key_len = 7, .type = RT_O_BOOL, .off = offsetof(toy_resp_delete_data, deleted) },
+    { .key = "inclusionPath", .key_len = 13, .type = RT_O_LIST, .off = offsetof(toy_resp_delete_data, inclusionPath),
+      .elem = RT_O_HASH, .elem_size = sizeof(uint8_t) * 32 },
     { .key = "receiptId", .key_len = 9, .type = RT_O_STR, .off = offsetof(toy_resp_delete_data, receiptId) },
     { .key = "userIdHash", .key_len = 10, .type = RT_O_HASH, .off = offsetof(toy_resp_delete_data, userIdHash) },
 };
 const rt_record toy_resp_delete_data_rec = {
-    .name = "delete_data_200", .fields = toy_resp_delete_data_fields, .nfields = 5,
+    .name = "delete_data_200", .fields = toy_resp_delete_data_fields, .nfields = 8,
     .size = sizeof(toy_resp_delete_data),
+};
+
+static const rt_ofield toy_resp_deletion_status_fields[] = {
+    { .key = "attestation", .key_len = 11, .type = RT_O_RECORD, .off = offsetof(toy_resp_deletion_status, attestation), .rec = &toy_rec_deletion_attestation_rec },
+    { .key = "blockNumber", .key_len = 11, .type = RT_O_UINT, .off = offsetof(toy_resp_deletion_status, blockNumber),
+      .flags = RT_OF_NULLABLE, .null_off = offsetof(toy_resp_deletion_status, blockNumber_null) },
+    { .key = "receiptId", .key_len = 9, .type = RT_O_STR, .off = offsetof(toy_resp_deletion_status, receiptId) },
+    { .key = "txHash", .key_len = 6, .type = RT_O_STR, .off = offsetof(toy_resp_deletion_status, txHash),
+      .flags = RT_OF_NULLABLE, .null_off = offsetof(toy_resp_deletion_status, txHash_null) },
+};
+const rt_record toy_resp_deletion_status_rec = {
+    .name = "deletion_status_200", .fields = toy_resp_deletion_status_fields, .nfields = 4,
+    .size = sizeof(toy_resp_deletion_status),
 };
 
 static const rt_ofield toy_resp_health_fields[] = {
@@ -409,10 +439,21 @@ static const rt_ofield toy_resp_health_fields[] = {
     { .key = "replica", .key_len = 7, .type = RT_O_STR, .off = offsetof(toy_resp_health, replica) },
     { .key = "status", .key_len = 6, .type = RT_O_STR, .off = offsetof(toy_resp_health, status) },
     { .key = "timestamp", .key_len = 9, .type = RT_O_STR, .off = offsetof(toy_resp_health, timestamp) },
+    { .key = "writes", .key_len = 6, .type = RT_O_STR, .off = offsetof(toy_resp_health, writes) },
 };
 const rt_record toy_resp_health_rec = {
-    .name = "health_200", .fields = toy_resp_health_fields, .nfields = 4,
+    .name = "health_200", .fields = toy_resp_health_fields, .nfields = 5,
     .size = sizeof(toy_resp_health),
+};
+
+static const rt_ofield toy_resp_ready_fields[] = {
+    { .key = "status", .key_len = 6, .type = RT_O_STR, .off = offsetof(toy_resp_ready, status) },
+    { .key = "timestamp", .key_len = 9, .type = RT_O_STR, .off = offsetof(toy_resp_ready, timestamp) },
+    { .key = "writes", .key_len = 6, .type = RT_O_STR, .off = offsetof(toy_resp_ready, writes) },
+};
+const rt_record toy_resp_ready_rec = {
+    .name = "ready_200", .fields = toy_resp_ready_fields, .nfields = 3,
+    .size = sizeof(toy_resp_ready),
 };
 
 static const rt_ofield toy_resp_index_fields[] = {
@@ -466,11 +507,14 @@ const rt_record toy_resp_reports_rec = {
 
 static const rt_ofield toy_resp_signup_fields[] = {
     { .key = "auditEntry", .key_len = 10, .type = RT_O_RAW, .off = offsetof(toy_resp_signup, auditEntry) },
-    { .key = "totalSignups", .key_len = 12, .type = RT_O_UINT, .off = offsetof(toy_resp_signup, totalSignups) },
+    { .key = "batchHead", .key_len = 9, .type = RT_O_RECORD, .off = offsetof(toy_resp_signup, batchHead), .rec = &toy_rec_batch_head_rec },
+    { .key = "batchIndex", .key_len = 10, .type = RT_O_UINT, .off = offsetof(toy_resp_signup, batchIndex) },
+    { .key = "inclusionPath", .key_len = 13, .type = RT_O_LIST, .off = offsetof(toy_resp_signup, inclusionPath),
+      .elem = RT_O_HASH, .elem_size = sizeof(uint8_t) * 32 },
     { .key = "userIdHash", .key_len = 10, .type = RT_O_HASH, .off = offsetof(toy_resp_signup, userIdHash) },
 };
 const rt_record toy_resp_signup_rec = {
-    .name = "signup_201", .fields = toy_resp_signup_fields, .nfields = 3,
+    .name = "signup_201", .fields = toy_resp_signup_fields, .nfields = 5,
     .size = sizeof(toy_resp_signup),
 };
 

@@ -11,7 +11,7 @@
 #include "rt_ser.h"
 #include "rt_sink.h"
 
-#if RT_SCHEMA_ABI != 1 || RT_SER_ABI != 1
+#if RT_SCHEMA_ABI != 2 || RT_SER_ABI != 1
 #error "gen/ was generated for another runtime ABI: run make regen"
 #endif
 
@@ -74,10 +74,10 @@ extern const rt_params toy_params_attestation_tab;
 /* POST /delete-data/:receiptId: what the parser keeps of the body. */
 typedef struct toy_req_delete_data {
     uint64_t present;   /* bit i: field i was in the body */
-    char deletionToken[65];
-    uint32_t deletionToken_len;
+    /* deletionToken: secret, never stored */
+    uint8_t deletionToken_digest[32];   /* SHA-256 of the decoded bytes of deletionToken */
     struct {   /* sinks' working state: wiped when the parse ends */
-        uint8_t none;
+        rt_sink_state deletionToken_digest;
     } work;
 } toy_req_delete_data;
 extern const rt_schema toy_schema_delete_data;
@@ -94,10 +94,22 @@ extern const rt_params toy_params_delete_data_tab;
 /* What one delete_data request can reveal through its derivations. */
 #define TOY_LEAKAGE_DELETE_DATA "0.00 bits per request"
 
+typedef struct toy_params_deletion_status {
+    char receiptId[65];
+    uint32_t receiptId_len;
+    uint8_t has_receiptId;
+} toy_params_deletion_status;
+extern const rt_params toy_params_deletion_status_tab;
+
 typedef struct toy_params_health {
     uint8_t none;
 } toy_params_health;
 extern const rt_params toy_params_health_tab;
+
+typedef struct toy_params_ready {
+    uint8_t none;
+} toy_params_ready;
+extern const rt_params toy_params_ready_tab;
 
 typedef struct toy_params_index {
     uint8_t none;
@@ -291,6 +303,7 @@ extern const rt_record toy_rec_watch_item_rec;
 
 /* record deletion_attestation */
 typedef struct toy_rec_deletion_attestation {
+    rt_str receiptId;
     uint8_t userIdHash[32];
     rt_str deletionTimestamp;
     rt_str composeHash;
@@ -411,18 +424,41 @@ typedef struct toy_resp_delete_data {
     uint8_t deleted;
     uint8_t userIdHash[32];
     rt_str auditEntry;   /* canonical JSON of an audit entry */
+    toy_rec_batch_head batchHead;
+    uint64_t batchIndex;
+    rt_list inclusionPath;   /* of uint8_t[32] */
     toy_rec_deletion_attestation attestation;
 } toy_resp_delete_data;
 extern const rt_record toy_resp_delete_data_rec;
+
+/* response deletion_status 200 */
+typedef struct toy_resp_deletion_status {
+    rt_str receiptId;
+    toy_rec_deletion_attestation attestation;
+    rt_str txHash;
+    uint8_t txHash_null;   /* 1: written as null */
+    uint64_t blockNumber;
+    uint8_t blockNumber_null;   /* 1: written as null */
+} toy_resp_deletion_status;
+extern const rt_record toy_resp_deletion_status_rec;
 
 /* response health 200 */
 typedef struct toy_resp_health {
     rt_str status;
     rt_str primary;
     rt_str replica;
+    rt_str writes;
     rt_str timestamp;
 } toy_resp_health;
 extern const rt_record toy_resp_health_rec;
+
+/* response ready 200 */
+typedef struct toy_resp_ready {
+    rt_str status;
+    rt_str writes;
+    rt_str timestamp;
+} toy_resp_ready;
+extern const rt_record toy_resp_ready_rec;
 
 /* response index 200 */
 typedef struct toy_resp_index {
@@ -464,8 +500,10 @@ extern const rt_record toy_resp_reports_rec;
 /* response signup 201 */
 typedef struct toy_resp_signup {
     uint8_t userIdHash[32];
-    uint64_t totalSignups;
     rt_str auditEntry;   /* canonical JSON of an audit entry */
+    toy_rec_batch_head batchHead;
+    uint64_t batchIndex;
+    rt_list inclusionPath;   /* of uint8_t[32] */
 } toy_resp_signup;
 extern const rt_record toy_resp_signup_rec;
 
@@ -511,36 +549,5 @@ typedef struct toy_resp_watch_history {
     rt_str auditEntry;   /* canonical JSON of an audit entry */
 } toy_resp_watch_history;
 extern const rt_record toy_resp_watch_history_rec;
-
-enum toy_port { TOY_PORT_API = 0, TOY_PORT_METADATA = 1 };
-
-/* XX(name, method, path, port, status, request schema or NULL,
- *    params table, response record, audit kinds emitted) */
-#define TOY_ROUTES(XX) \
-    XX(info, "GET", "/info", TOY_PORT_METADATA, 200, NULL, &toy_params_info_tab, &toy_resp_info_rec, "") \
-    XX(compose_hash, "GET", "/compose-hash", TOY_PORT_METADATA, 200, NULL, &toy_params_compose_hash_tab, &toy_resp_compose_hash_rec, "") \
-    XX(attestation, "GET", "/attestation", TOY_PORT_METADATA, 200, NULL, &toy_params_attestation_tab, &toy_resp_attestation_rec, "") \
-    XX(delete_data, "POST", "/delete-data/:receiptId", TOY_PORT_API, 200, &toy_schema_delete_data, &toy_params_delete_data_tab, &toy_resp_delete_data_rec, "data_deleted") \
-    XX(health, "GET", "/health", TOY_PORT_API, 200, NULL, &toy_params_health_tab, &toy_resp_health_rec, "") \
-    XX(index, "GET", "/", TOY_PORT_API, 200, NULL, &toy_params_index_tab, &toy_resp_index_rec, "") \
-    XX(receipt_proof, "GET", "/receipts/:receiptId/proof", TOY_PORT_API, 200, NULL, &toy_params_receipt_proof_tab, &toy_resp_receipt_proof_rec, "") \
-    XX(log_consistency, "GET", "/log/consistency", TOY_PORT_API, 200, NULL, &toy_params_log_consistency_tab, &toy_resp_log_consistency_rec, "") \
-    XX(log_head, "GET", "/log/head", TOY_PORT_API, 200, NULL, &toy_params_log_head_tab, &toy_rec_tree_head_rec, "") \
-    XX(report, "GET", "/report", TOY_PORT_API, 200, NULL, &toy_params_report_tab, &toy_rec_report_rec, "report_generated") \
-    XX(reports, "GET", "/reports", TOY_PORT_API, 200, NULL, &toy_params_reports_tab, &toy_resp_reports_rec, "") \
-    XX(report_md, "GET", "/report.md", TOY_PORT_API, 200, NULL, &toy_params_report_md_tab, &toy_rec_report_rec, "") \
-    XX(signup, "POST", "/signup", TOY_PORT_API, 201, &toy_schema_signup, &toy_params_signup_tab, &toy_resp_signup_rec, "signup") \
-    XX(signup_count, "GET", "/signup-count", TOY_PORT_API, 200, NULL, &toy_params_signup_count_tab, &toy_resp_signup_count_rec, "") \
-    XX(submit_data, "POST", "/submit-data", TOY_PORT_API, 200, &toy_schema_submit_data, &toy_params_submit_data_tab, &toy_resp_submit_data_rec, "data_received") \
-    XX(version, "GET", "/version", TOY_PORT_API, 200, NULL, &toy_params_version_tab, &toy_resp_version_rec, "") \
-    XX(watch_history, "GET", "/watch-history", TOY_PORT_API, 200, NULL, &toy_params_watch_history_tab, &toy_resp_watch_history_rec, "safe_api_call")
-
-/* Audit entry kinds: XX(name, record) */
-#define TOY_AUDIT_KINDS(XX) \
-    XX(signup, &toy_audit_signup_rec) \
-    XX(data_received, &toy_audit_data_received_rec) \
-    XX(safe_api_call, &toy_audit_safe_api_call_rec) \
-    XX(data_deleted, &toy_audit_data_deleted_rec) \
-    XX(report_generated, &toy_audit_report_generated_rec)
 
 #endif

@@ -9,10 +9,12 @@ CREATE TABLE IF NOT EXISTS signups (
     id           bigserial PRIMARY KEY,
     -- from signup.userId via pseudonym (keyed hash, HMAC-SHA256 with a TEE-derived key; the raw value is never stored)
     user_id_hash bytea NOT NULL,
+    -- from entry.cvmId (public; stored as received)
     source_cvm   text NOT NULL,
     created_at   timestamptz NOT NULL DEFAULT now()
 );
 COMMENT ON COLUMN signups.user_id_hash IS 'from signup.userId via pseudonym (keyed hash, HMAC-SHA256 with a TEE-derived key; the raw value is never stored)';
+COMMENT ON COLUMN signups.source_cvm IS 'from entry.cvmId (public; stored as received)';
 
 CREATE TABLE IF NOT EXISTS counters (
     name  text PRIMARY KEY,
@@ -20,27 +22,33 @@ CREATE TABLE IF NOT EXISTS counters (
 );
 
 CREATE TABLE IF NOT EXISTS user_data_receipts (
+    -- from entry.receiptId (public; stored as received)
     receipt_id          text PRIMARY KEY,
     -- from submit_data.userId via pseudonym (keyed hash, HMAC-SHA256 with a TEE-derived key; the raw value is never stored)
     user_id_hash        bytea NOT NULL,
     -- from submit_data.sensitivePayload via commit (SHA-256 of a fresh salt and the value; the salt goes back to the user only; the raw value is never stored)
-    payload_commitment  bytea NOT NULL,
+    payload_commitment  bytea,
     -- from submit_data.sensitivePayload via classify (one of 36 outcomes, at most 5.17 bits; the raw value is never stored)
-    safe_derivative     text NOT NULL,
+    safe_derivative     text,
+    -- from entry.deletionTokenHash (public; stored as received)
     deletion_token_hash bytea NOT NULL,
+    -- from entry.cvmId (public; stored as received)
     source_cvm          text NOT NULL,
     created_at          timestamptz NOT NULL DEFAULT now(),
     deleted_at          timestamptz
 );
+COMMENT ON COLUMN user_data_receipts.receipt_id IS 'from entry.receiptId (public; stored as received)';
 COMMENT ON COLUMN user_data_receipts.user_id_hash IS 'from submit_data.userId via pseudonym (keyed hash, HMAC-SHA256 with a TEE-derived key; the raw value is never stored)';
 COMMENT ON COLUMN user_data_receipts.payload_commitment IS 'from submit_data.sensitivePayload via commit (SHA-256 of a fresh salt and the value; the salt goes back to the user only; the raw value is never stored)';
 COMMENT ON COLUMN user_data_receipts.safe_derivative IS 'from submit_data.sensitivePayload via classify (one of 36 outcomes, at most 5.17 bits; the raw value is never stored)';
+COMMENT ON COLUMN user_data_receipts.deletion_token_hash IS 'from entry.deletionTokenHash (public; stored as received)';
+COMMENT ON COLUMN user_data_receipts.source_cvm IS 'from entry.cvmId (public; stored as received)';
 
 CREATE TABLE IF NOT EXISTS audit_log (
     id         bigserial PRIMARY KEY,
     action     text NOT NULL,
     receipt_id text,
-    entry      bytea NOT NULL,
+    entry      bytea,
     leaf_hash  bytea NOT NULL,
     batch_id   bigint,
     created_at timestamptz NOT NULL DEFAULT now()
@@ -89,9 +97,11 @@ CREATE TABLE IF NOT EXISTS tree_nodes (
 );
 
 CREATE TABLE IF NOT EXISTS reports (
+    -- from entry.reportId (public; stored as received)
     report_id         text PRIMARY KEY,
     time_window_start timestamptz NOT NULL,
     time_window_end   timestamptz NOT NULL,
+    -- from entry.treeSize (public; stored as received)
     tree_size         bigint NOT NULL,
     users_processed   bigint NOT NULL,
     safe_api_calls    bigint NOT NULL,
@@ -101,13 +111,31 @@ CREATE TABLE IF NOT EXISTS reports (
     created_at        timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS reports_time_window_end_idx ON reports (time_window_end);
+COMMENT ON COLUMN reports.report_id IS 'from entry.reportId (public; stored as received)';
+COMMENT ON COLUMN reports.tree_size IS 'from entry.treeSize (public; stored as received)';
 
 CREATE TABLE IF NOT EXISTS deletion_outbox (
     id          bigserial PRIMARY KEY,
+    -- from entry.receiptId (public; stored as received)
     receipt_id  text UNIQUE NOT NULL,
     attestation bytea NOT NULL,
     tx_hash     text,
     attempts    integer NOT NULL DEFAULT 0,
     created_at  timestamptz NOT NULL DEFAULT now(),
     sent_at     timestamptz
+);
+COMMENT ON COLUMN deletion_outbox.receipt_id IS 'from entry.receiptId (public; stored as received)';
+
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    idem_key    text PRIMARY KEY,
+    route       text NOT NULL,
+    fingerprint bytea NOT NULL,
+    status      integer NOT NULL,
+    answer      bytea NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS idempotency_keys_created_at_idx ON idempotency_keys (created_at);
+
+CREATE TABLE IF NOT EXISTS ready_probe (
+    id integer PRIMARY KEY
 );

@@ -86,17 +86,27 @@ void rt_merkle_frontier_init(rt_merkle_frontier *f) { memset(f, 0, sizeof *f); }
 
 int rt_merkle_frontier_append(rt_merkle_frontier *f, const uint8_t leaf_hash[HASH])
 {
+    return rt_merkle_frontier_append_subtrees(f, leaf_hash, NULL, NULL);
+}
+
+int rt_merkle_frontier_append_subtrees(rt_merkle_frontier *f, const uint8_t leaf_hash[HASH],
+                                       rt_merkle_subtree_fn fn, void *ctx)
+{
     if (f->size == UINT64_MAX)
         return RT_MERKLE_EINVAL;
     unsigned cnt = popcount64(f->size);
     /* The low run of one bits of size are subtrees of size 1, 2, 4, ...
      * that the new leaf completes into one subtree: merge them right to
-     * left.  The result lands in the slot of the leftmost merged one. */
+     * left.  The result lands in the slot of the leftmost merged one.
+     * Merge j completes the subtree of level j that ends at the new leaf. */
     unsigned t = ctz64(~f->size);
     uint8_t carry[HASH];
     memcpy(carry, leaf_hash, HASH);
-    for (unsigned j = 1; j <= t; j++)
+    for (unsigned j = 1; j <= t; j++) {
         rt_merkle_node(f->h[cnt - j], carry, carry);
+        if (fn)
+            fn(ctx, j, f->size + 1 - ((uint64_t)1 << j), carry);
+    }
     memcpy(f->h[cnt - t], carry, HASH);
     if (t > 1)
         memset(f->h[cnt - t + 1], 0, (size_t)(t - 1) * HASH);
@@ -227,9 +237,9 @@ int rt_merkle_inclusion_proof_len(uint64_t index, uint64_t size)
 
 int rt_merkle_consistency_proof_len(uint64_t m, uint64_t n)
 {
-    if (m == 0 || m > n)
+    if (m > n)
         return RT_MERKLE_EINVAL;
-    if (m == n)
+    if (m == n || m == 0)
         return 0;
     unsigned level = ctz64(m);
     /* The old root is the largest perfect subtree ending at m, unless m is a
@@ -389,8 +399,15 @@ int rt_merkle_verify_consistency(uint64_t m, uint64_t n, const uint8_t root_m[HA
                                  const uint8_t root_n[HASH],
                                  const uint8_t (*proof)[HASH], size_t nproof)
 {
-    if (m == 0 || m > n)
+    if (m > n)
         return 0;
+    if (m == 0) {
+        /* Every tree extends the empty one: nothing to prove but that the
+         * old root is the empty tree's. */
+        uint8_t empty[HASH];
+        rt_merkle_empty_root(empty);
+        return nproof == 0 && memcmp(root_m, empty, HASH) == 0;
+    }
     if (m == n)
         return nproof == 0 && memcmp(root_m, root_n, HASH) == 0;
     if (nproof == 0)
@@ -427,4 +444,39 @@ int rt_merkle_verify_consistency(uint64_t m, uint64_t n, const uint8_t root_m[HA
         sn >>= 1;
     }
     return sn == 0 && memcmp(fr, root_m, HASH) == 0 && memcmp(sr, root_n, HASH) == 0;
+}
+
+/* ------------------------------------------------------------ batch tree */
+
+int rt_merkle_batch_build(rt_merkle_batch *b, const uint8_t (*leaves)[HASH], size_t n, uint8_t root[HASH])
+{
+    if (n < 1 || n > RT_MERKLE_BATCH_MAX)
+        return RT_MERKLE_EINVAL;
+    memcpy(b->h[0], leaves, n * HASH);
+    b->level_n[0] = n;
+    b->nlevels = 1;
+    while (b->level_n[b->nlevels - 1] > 1) {
+        int l = b->nlevels - 1;
+        size_t m = b->level_n[l], k = 0;
+        for (size_t i = 0; i < m; i += 2, k++) {
+            if (i + 1 < m)
+                rt_merkle_node(b->h[l][i], b->h[l][i + 1], b->h[l + 1][k]);
+            else
+                memcpy(b->h[l + 1][k], b->h[l][i], HASH);
+        }
+        b->level_n[b->nlevels++] = k;
+    }
+    memcpy(root, b->h[b->nlevels - 1][0], HASH);
+    return 0;
+}
+
+size_t rt_merkle_batch_path(const rt_merkle_batch *b, size_t index, uint8_t (*path)[HASH])
+{
+    size_t np = 0;
+    for (int l = 0; l < b->nlevels - 1; l++, index /= 2) {
+        size_t sib = index ^ 1;
+        if (sib < b->level_n[l])
+            memcpy(path[np++], b->h[l][sib], HASH);
+    }
+    return np;
 }

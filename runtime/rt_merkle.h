@@ -94,8 +94,51 @@ void rt_merkle_frontier_init(rt_merkle_frontier *f);
  * Returns 0, or RT_MERKLE_EINVAL (f unchanged) if f->size is UINT64_MAX. */
 int rt_merkle_frontier_append(rt_merkle_frontier *f, const uint8_t leaf_hash[RT_MERKLE_HASH]);
 
+/* Called for each perfect subtree [start, start + 2^level) that an append
+ * completes, level >= 1, smallest first; hash is borrowed for the call. */
+typedef void (*rt_merkle_subtree_fn)(void *ctx, unsigned level, uint64_t start,
+                                     const uint8_t hash[RT_MERKLE_HASH]);
+
+/* rt_merkle_frontier_append, and each subtree it completes to fn (which may
+ * be NULL): how a log that stores subtree hashes learns them as it grows. */
+int rt_merkle_frontier_append_subtrees(rt_merkle_frontier *f, const uint8_t leaf_hash[RT_MERKLE_HASH],
+                                       rt_merkle_subtree_fn fn, void *ctx);
+
 /* MTH of the first f->size leaves, i.e. the tree head root.  O(log n). */
 void rt_merkle_frontier_root(const rt_merkle_frontier *f, uint8_t out[RT_MERKLE_HASH]);
+
+/*
+ * Stored subtrees.  A log in a database keeps the hash of every perfect
+ * subtree of 2^RT_MERKLE_STORED_MIN_LEVEL leaves or more, keyed by
+ * RT_MERKLE_NODE_ID(level, start); a smaller one is recomputed from its (at
+ * most 2^(RT_MERKLE_STORED_MIN_LEVEL-1)) leaves when a proof needs it.  The
+ * writer of the nodes and the proof reader agree through these two.
+ */
+#define RT_MERKLE_STORED_MIN_LEVEL 4
+#define RT_MERKLE_NODE_ID(level, start) (((uint64_t)(level) << 56) | (uint64_t)(start))
+
+/*
+ * A small tree held whole in memory (one group-commit batch): every level,
+ * so that each leaf's inclusion path costs O(log n).  Built level by level,
+ * a node with no right sibling moving up unchanged, which gives the same
+ * tree as RFC 6962's recursive definition.  About 360 KB: keep it static or
+ * on the heap, not on a stack.
+ */
+#define RT_MERKLE_BATCH_MAX 1024
+#define RT_MERKLE_BATCH_LEVELS 11       /* 1 + log2(RT_MERKLE_BATCH_MAX) */
+typedef struct rt_merkle_batch {
+    size_t level_n[RT_MERKLE_BATCH_LEVELS];
+    int nlevels;
+    uint8_t h[RT_MERKLE_BATCH_LEVELS][RT_MERKLE_BATCH_MAX][RT_MERKLE_HASH];
+} rt_merkle_batch;
+
+/* Builds the tree of leaves[0..n), 1 <= n <= RT_MERKLE_BATCH_MAX, and
+ * writes its root.  Returns 0, or RT_MERKLE_EINVAL for another n. */
+int rt_merkle_batch_build(rt_merkle_batch *b, const uint8_t (*leaves)[RT_MERKLE_HASH], size_t n,
+                          uint8_t root[RT_MERKLE_HASH]);
+/* The inclusion path of leaf index (< n) into path, which has room for
+ * RT_MERKLE_BATCH_LEVELS - 1 hashes; returns its length. */
+size_t rt_merkle_batch_path(const rt_merkle_batch *b, size_t index, uint8_t (*path)[RT_MERKLE_HASH]);
 
 /* Bytes rt_merkle_frontier_serialize writes for f: 8 + 32 * popcount(size). */
 size_t rt_merkle_frontier_serialized_len(const rt_merkle_frontier *f);
@@ -147,7 +190,7 @@ typedef struct rt_merkle_source {
 int rt_merkle_inclusion_proof_len(uint64_t index, uint64_t size);
 
 /* Number of hashes in the consistency proof from size m to size n (0 when
- * m == n), or RT_MERKLE_EINVAL unless 0 < m <= n. */
+ * m == n or m == 0), or RT_MERKLE_EINVAL unless m <= n. */
 int rt_merkle_consistency_proof_len(uint64_t m, uint64_t n);
 
 /* Audit path of leaf index in the tree of the first size leaves (RFC 6962
@@ -161,10 +204,12 @@ int rt_merkle_inclusion_proof(const rt_merkle_source *src, uint64_t index, uint6
 
 /* Consistency proof between the trees of the first m and first n leaves
  * (RFC 6962 §2.1.2 PROOF(m, D[n]); RFC 9162 consistency_path), written to
- * out[0..count).  m == n gives the empty proof (count 0).  Returns count, or
- * RT_MERKLE_EINVAL unless 0 < m <= n (RFC 9162 defines no proof from the
- * empty tree: every tree extends it), RT_MERKLE_ENOSPC if cap < count, or
- * RT_MERKLE_ESOURCE.  out may be NULL when cap is 0. */
+ * out[0..count).  m == n gives the empty proof (count 0), and so does m == 0:
+ * RFC 9162 defines no proof from the empty tree, because every tree extends
+ * it; the empty proof says exactly that, so that a log's first head needs
+ * no special case.  Returns count, or RT_MERKLE_EINVAL unless m <= n,
+ * RT_MERKLE_ENOSPC if cap < count, or RT_MERKLE_ESOURCE.  out may be NULL
+ * when cap is 0. */
 int rt_merkle_consistency_proof(const rt_merkle_source *src, uint64_t m, uint64_t n,
                                 uint8_t (*out)[RT_MERKLE_HASH], size_t cap);
 
@@ -209,10 +254,11 @@ int rt_merkle_verify_inclusion(uint64_t index, uint64_t size,
 
 /* Checks that proof[0..nproof) proves the tree of size m with root root_m
  * is a prefix of the tree of size n with root root_n (RFC 9162 §2.1.4.2).
- * m == n is valid iff the proof is empty and the roots are equal.  Returns
- * 1 if valid, 0 otherwise, including m == 0 (not defined by RFC 9162),
- * m > n, and a proof of the wrong length.  proof may be NULL when nproof
- * is 0. */
+ * m == n is valid iff the proof is empty and the roots are equal; m == 0
+ * (which RFC 9162 leaves out: every tree extends the empty one) iff the
+ * proof is empty and root_m is the empty tree's root.  Returns 1 if valid,
+ * 0 otherwise, including m > n and a proof of the wrong length.  proof may
+ * be NULL when nproof is 0. */
 int rt_merkle_verify_consistency(uint64_t m, uint64_t n,
                                  const uint8_t root_m[RT_MERKLE_HASH],
                                  const uint8_t root_n[RT_MERKLE_HASH],

@@ -23,7 +23,7 @@
 #include <string.h>
 
 /* The tables are read as laid out by this version of rt_schema.h. */
-_Static_assert(RT_SCHEMA_ABI == 1, "rt_parse interprets rt_schema ABI 1");
+_Static_assert(RT_SCHEMA_ABI == 2, "rt_parse interprets rt_schema ABI 2");
 _Static_assert(RT_PARSE_KEY_MAX <= 255, "key_len is a uint8_t");
 
 /* Where the bytes of the open string go. */
@@ -128,6 +128,11 @@ static int rt_put(rt_parser *P, const uint8_t *b, size_t n, uint64_t pos,
             at += (uint64_t)(f->max - (int64_t)P->slen);
         return rt_fail(P, RT_E_LENGTH, at, "string too long", f->name);
     }
+    if (f->hex)
+        for (size_t i = 0; i < n; i++)
+            if (!((b[i] >= '0' && b[i] <= '9') || (b[i] >= 'a' && b[i] <= 'f')))
+                return rt_fail(P, RT_E_FORMAT, exact ? pos + i : pos,
+                               "expected lowercase hex digits", f->name);
     if (P->str_mode == RT_PARSE_M_PUBLIC) {
         memcpy(P->out + f->off + P->slen, b, n);
     } else {
@@ -366,16 +371,16 @@ static const uint8_t *rt_scan_plain(const uint8_t *q, const uint8_t *pe)
 #define POS(x) (P->fed + (uint64_t)((x) - chunk))
 
 
-/* #line 663 "runtime/rt_parse.rl" */
+/* #line 668 "runtime/rt_parse.rl" */
 
 
 
-/* #line 369 "runtime/rt_parse.c" */
+/* #line 374 "runtime/rt_parse.c" */
 static const int rt_json_start = 1;
 static const int rt_json_error = 0;
 
 
-/* #line 666 "runtime/rt_parse.rl" */
+/* #line 671 "runtime/rt_parse.rl" */
 
 void rt_parse_init(rt_parser *P, const rt_schema *s, void *out,
                    const rt_parse_ctx *ctx)
@@ -386,13 +391,13 @@ void rt_parse_init(rt_parser *P, const rt_schema *s, void *out,
     P->ctx = ctx;
     memset(out, 0, s->out_size);
     
-/* #line 381 "runtime/rt_parse.c" */
+/* #line 386 "runtime/rt_parse.c" */
 	{
 	 P->cs = rt_json_start;
 	 P->top = 0;
 	}
 
-/* #line 676 "runtime/rt_parse.rl" */
+/* #line 681 "runtime/rt_parse.rl" */
 }
 
 int rt_parse_feed(rt_parser *P, const uint8_t *chunk, size_t n)
@@ -411,7 +416,7 @@ int rt_parse_feed(rt_parser *P, const uint8_t *chunk, size_t n)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
     
-/* #line 402 "runtime/rt_parse.c" */
+/* #line 407 "runtime/rt_parse.c" */
 	{
 	if ( p == pe )
 		goto _test_eof;
@@ -513,7 +518,7 @@ case 1:
 		goto st1;
 	goto st0;
 tr7:
-/* #line 425 "runtime/rt_parse.rl" */
+/* #line 430 "runtime/rt_parse.rl" */
 	{
         if (P->in_str && !P->in_esc)
             rt_put(P, mark, (size_t)(p - mark), POS(mark), 1);
@@ -526,7 +531,7 @@ tr7:
     }
 	goto st0;
 tr42:
-/* #line 440 "runtime/rt_parse.rl" */
+/* #line 445 "runtime/rt_parse.rl" */
 	{
         if (P->in_esc == 3 || (P->in_esc == 2 && rt_hex_digit((*p)) >= 0))
             rt_fail(P, RT_E_UTF8, POS(p), "unpaired surrogate escape",
@@ -537,26 +542,26 @@ tr42:
     }
 	goto st0;
 tr59:
-/* #line 435 "runtime/rt_parse.rl" */
+/* #line 440 "runtime/rt_parse.rl" */
 	{
         rt_put(P, mark, (size_t)(p - mark), POS(mark), 1);
         rt_fail(P, RT_E_UTF8, POS(p), "invalid UTF-8 sequence",
                 rt_str_field(P));
     }
 	goto st0;
-/* #line 531 "runtime/rt_parse.c" */
+/* #line 536 "runtime/rt_parse.c" */
 st0:
  P->cs = 0;
 	goto _out;
 tr2:
-/* #line 632 "runtime/rt_parse.rl" */
+/* #line 637 "runtime/rt_parse.rl" */
 	{
         rt_fail(P, RT_E_TYPE, POS(p), "expected an object", NULL);
         {p++;  P->cs = 61; goto _out;}
     }
 	goto st61;
 tr89:
-/* #line 636 "runtime/rt_parse.rl" */
+/* #line 641 "runtime/rt_parse.rl" */
 	{
         rt_fail(P, RT_E_TRAILING, POS(p), "bytes after the object", NULL);
         {p++;  P->cs = 61; goto _out;}
@@ -566,10 +571,10 @@ st61:
 	if ( ++p == pe )
 		goto _test_eof61;
 case 61:
-/* #line 550 "runtime/rt_parse.c" */
+/* #line 555 "runtime/rt_parse.c" */
 	goto st0;
 tr3:
-/* #line 626 "runtime/rt_parse.rl" */
+/* #line 631 "runtime/rt_parse.rl" */
 	{
         P->objs[0] = P->schema->root;
         P->depth = 1;
@@ -581,7 +586,7 @@ st62:
 	if ( ++p == pe )
 		goto _test_eof62;
 case 62:
-/* #line 563 "runtime/rt_parse.c" */
+/* #line 568 "runtime/rt_parse.c" */
 	switch( (*p) ) {
 		case 13u: goto st62;
 		case 32u: goto st62;
@@ -603,7 +608,7 @@ case 2:
 		goto st2;
 	goto st0;
 tr5:
-/* #line 477 "runtime/rt_parse.rl" */
+/* #line 482 "runtime/rt_parse.rl" */
 	{
         P->str_mode = RT_PARSE_M_KEY;
         P->in_str = 1;
@@ -615,7 +620,7 @@ tr5:
     }
 	goto st3;
 tr73:
-/* #line 378 "runtime/rt_parse.rl" */
+/* #line 383 "runtime/rt_parse.rl" */
 	{
         uint8_t c[4] = { 0 };
         switch ((*p)) {
@@ -634,7 +639,7 @@ tr73:
     }
 	goto st3;
 tr79:
-/* #line 397 "runtime/rt_parse.rl" */
+/* #line 402 "runtime/rt_parse.rl" */
 	{
         P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p));
         int r = rt_put_cp(P, P->u, POS(p));
@@ -645,7 +650,7 @@ tr79:
     }
 	goto st3;
 tr88:
-/* #line 410 "runtime/rt_parse.rl" */
+/* #line 415 "runtime/rt_parse.rl" */
 	{
         P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p));
         uint32_t cp = 0x10000 + ((P->u_hi - 0xd800) << 10) + (P->u - 0xdc00);
@@ -657,12 +662,12 @@ tr88:
     }
 	goto st3;
 st3:
-/* #line 421 "runtime/rt_parse.rl" */
+/* #line 426 "runtime/rt_parse.rl" */
 	{ p = rt_scan_plain(p + 1, pe) - 1; }
 	if ( ++p == pe )
 		goto _test_eof3;
 case 3:
-/* #line 638 "runtime/rt_parse.c" */
+/* #line 643 "runtime/rt_parse.c" */
 	switch( (*p) ) {
 		case 34u: goto tr9;
 		case 92u: goto tr10;
@@ -684,7 +689,7 @@ case 3:
 		goto st54;
 	goto tr7;
 tr9:
-/* #line 486 "runtime/rt_parse.rl" */
+/* #line 491 "runtime/rt_parse.rl" */
 	{
         rt_put(P, mark, (size_t)(p - mark), POS(mark), 1);
         P->in_str = 0;
@@ -696,7 +701,7 @@ st4:
 	if ( ++p == pe )
 		goto _test_eof4;
 case 4:
-/* #line 670 "runtime/rt_parse.c" */
+/* #line 675 "runtime/rt_parse.c" */
 	switch( (*p) ) {
 		case 13u: goto st4;
 		case 32u: goto st4;
@@ -706,14 +711,14 @@ case 4:
 		goto st4;
 	goto st0;
 tr19:
-/* #line 492 "runtime/rt_parse.rl" */
+/* #line 497 "runtime/rt_parse.rl" */
 	{ P->expect = RT_X_VALUE; }
 	goto st5;
 st5:
 	if ( ++p == pe )
 		goto _test_eof5;
 case 5:
-/* #line 685 "runtime/rt_parse.c" */
+/* #line 690 "runtime/rt_parse.c" */
 	switch( (*p) ) {
 		case 13u: goto st5;
 		case 32u: goto st5;
@@ -733,7 +738,7 @@ case 5:
 		goto st5;
 	goto st0;
 tr21:
-/* #line 495 "runtime/rt_parse.rl" */
+/* #line 500 "runtime/rt_parse.rl" */
 	{
         const rt_field *f = P->field;
         if (f->type != RT_T_STRING) {
@@ -750,7 +755,7 @@ tr21:
     }
 	goto st6;
 tr43:
-/* #line 378 "runtime/rt_parse.rl" */
+/* #line 383 "runtime/rt_parse.rl" */
 	{
         uint8_t c[4] = { 0 };
         switch ((*p)) {
@@ -769,7 +774,7 @@ tr43:
     }
 	goto st6;
 tr49:
-/* #line 397 "runtime/rt_parse.rl" */
+/* #line 402 "runtime/rt_parse.rl" */
 	{
         P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p));
         int r = rt_put_cp(P, P->u, POS(p));
@@ -780,7 +785,7 @@ tr49:
     }
 	goto st6;
 tr58:
-/* #line 410 "runtime/rt_parse.rl" */
+/* #line 415 "runtime/rt_parse.rl" */
 	{
         P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p));
         uint32_t cp = 0x10000 + ((P->u_hi - 0xd800) << 10) + (P->u - 0xdc00);
@@ -792,12 +797,12 @@ tr58:
     }
 	goto st6;
 st6:
-/* #line 421 "runtime/rt_parse.rl" */
+/* #line 426 "runtime/rt_parse.rl" */
 	{ p = rt_scan_plain(p + 1, pe) - 1; }
 	if ( ++p == pe )
 		goto _test_eof6;
 case 6:
-/* #line 763 "runtime/rt_parse.c" */
+/* #line 768 "runtime/rt_parse.c" */
 	switch( (*p) ) {
 		case 34u: goto tr30;
 		case 92u: goto tr31;
@@ -819,14 +824,14 @@ case 6:
 		goto st23;
 	goto tr7;
 tr25:
-/* #line 591 "runtime/rt_parse.rl" */
+/* #line 596 "runtime/rt_parse.rl" */
 	{
         rt_fail(P, RT_E_TYPE, POS(p), rt_type_reason(P->field), P->field->name);
         {p++;  P->cs = 7; goto _out;}
     }
 	goto st7;
 tr28:
-/* #line 596 "runtime/rt_parse.rl" */
+/* #line 601 "runtime/rt_parse.rl" */
 	{
         const rt_field *f = P->field;
         if (f->type != RT_T_OBJECT) {
@@ -844,7 +849,7 @@ tr28:
     }
 	goto st7;
 tr30:
-/* #line 509 "runtime/rt_parse.rl" */
+/* #line 514 "runtime/rt_parse.rl" */
 	{
         const rt_field *f = P->field;
         if (rt_put(P, mark, (size_t)(p - mark), POS(mark), 1)) {p++;  P->cs = 7; goto _out;}
@@ -864,7 +869,7 @@ tr30:
     }
 	goto st7;
 tr62:
-/* #line 549 "runtime/rt_parse.rl" */
+/* #line 554 "runtime/rt_parse.rl" */
 	{
         if ((*p) != '.' && (*p) != 'e' && (*p) != 'E') {
             const rt_field *f = P->field;
@@ -891,7 +896,7 @@ tr62:
     }
 	goto st7;
 tr64:
-/* #line 549 "runtime/rt_parse.rl" */
+/* #line 554 "runtime/rt_parse.rl" */
 	{
         if ((*p) != '.' && (*p) != 'e' && (*p) != 'E') {
             const rt_field *f = P->field;
@@ -916,7 +921,7 @@ tr64:
             P->expect = RT_X_COMMA_OR_END;
         }
     }
-/* #line 573 "runtime/rt_parse.rl" */
+/* #line 578 "runtime/rt_parse.rl" */
 	{
         rt_fail(P, RT_E_TYPE, POS(p), "expected an integer, not a fraction or exponent",
                 P->field->name);
@@ -924,18 +929,18 @@ tr64:
     }
 	goto st7;
 tr69:
-/* #line 588 "runtime/rt_parse.rl" */
+/* #line 593 "runtime/rt_parse.rl" */
 	{ P->out[P->field->off] = 0; P->field = NULL; P->expect = RT_X_COMMA_OR_END; }
 	goto st7;
 tr72:
-/* #line 587 "runtime/rt_parse.rl" */
+/* #line 592 "runtime/rt_parse.rl" */
 	{ P->out[P->field->off] = 1; P->field = NULL; P->expect = RT_X_COMMA_OR_END; }
 	goto st7;
 st7:
 	if ( ++p == pe )
 		goto _test_eof7;
 case 7:
-/* #line 892 "runtime/rt_parse.c" */
+/* #line 897 "runtime/rt_parse.c" */
 	switch( (*p) ) {
 		case 13u: goto st7;
 		case 32u: goto st7;
@@ -946,11 +951,11 @@ case 7:
 		goto st7;
 	goto st0;
 tr40:
-/* #line 493 "runtime/rt_parse.rl" */
+/* #line 498 "runtime/rt_parse.rl" */
 	{ P->expect = RT_X_KEY; }
 	goto st8;
 tr63:
-/* #line 549 "runtime/rt_parse.rl" */
+/* #line 554 "runtime/rt_parse.rl" */
 	{
         if ((*p) != '.' && (*p) != 'e' && (*p) != 'E') {
             const rt_field *f = P->field;
@@ -975,14 +980,14 @@ tr63:
             P->expect = RT_X_COMMA_OR_END;
         }
     }
-/* #line 493 "runtime/rt_parse.rl" */
+/* #line 498 "runtime/rt_parse.rl" */
 	{ P->expect = RT_X_KEY; }
 	goto st8;
 st8:
 	if ( ++p == pe )
 		goto _test_eof8;
 case 8:
-/* #line 935 "runtime/rt_parse.c" */
+/* #line 940 "runtime/rt_parse.c" */
 	switch( (*p) ) {
 		case 13u: goto st8;
 		case 32u: goto st8;
@@ -992,7 +997,7 @@ case 8:
 		goto st8;
 	goto st0;
 tr6:
-/* #line 613 "runtime/rt_parse.rl" */
+/* #line 618 "runtime/rt_parse.rl" */
 	{
         if (P->depth > 1 && rt_missing(P, P->objs[P->depth - 1], POS(p))) {p++;  P->cs = 63; goto _out;}
         P->depth--;
@@ -1007,7 +1012,7 @@ tr6:
     }
 	goto st63;
 tr65:
-/* #line 549 "runtime/rt_parse.rl" */
+/* #line 554 "runtime/rt_parse.rl" */
 	{
         if ((*p) != '.' && (*p) != 'e' && (*p) != 'E') {
             const rt_field *f = P->field;
@@ -1032,7 +1037,7 @@ tr65:
             P->expect = RT_X_COMMA_OR_END;
         }
     }
-/* #line 613 "runtime/rt_parse.rl" */
+/* #line 618 "runtime/rt_parse.rl" */
 	{
         if (P->depth > 1 && rt_missing(P, P->objs[P->depth - 1], POS(p))) {p++;  P->cs = 63; goto _out;}
         P->depth--;
@@ -1050,10 +1055,10 @@ st63:
 	if ( ++p == pe )
 		goto _test_eof63;
 case 63:
-/* #line 999 "runtime/rt_parse.c" */
+/* #line 1004 "runtime/rt_parse.c" */
 	goto st0;
 tr31:
-/* #line 374 "runtime/rt_parse.rl" */
+/* #line 379 "runtime/rt_parse.rl" */
 	{
         if (rt_put(P, mark, (size_t)(p - mark), POS(mark), 1)) {p++;  P->cs = 9; goto _out;}
         P->in_esc = 1;
@@ -1063,7 +1068,7 @@ st9:
 	if ( ++p == pe )
 		goto _test_eof9;
 case 9:
-/* #line 1010 "runtime/rt_parse.c" */
+/* #line 1015 "runtime/rt_parse.c" */
 	switch( (*p) ) {
 		case 34u: goto tr43;
 		case 47u: goto tr43;
@@ -1077,14 +1082,14 @@ case 9:
 	}
 	goto tr42;
 tr44:
-/* #line 394 "runtime/rt_parse.rl" */
+/* #line 399 "runtime/rt_parse.rl" */
 	{ P->in_esc = 2; P->u = 0; }
 	goto st10;
 st10:
 	if ( ++p == pe )
 		goto _test_eof10;
 case 10:
-/* #line 1029 "runtime/rt_parse.c" */
+/* #line 1034 "runtime/rt_parse.c" */
 	switch( (*p) ) {
 		case 68u: goto tr46;
 		case 100u: goto tr46;
@@ -1099,14 +1104,14 @@ case 10:
 		goto tr45;
 	goto tr42;
 tr45:
-/* #line 395 "runtime/rt_parse.rl" */
+/* #line 400 "runtime/rt_parse.rl" */
 	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st11;
 st11:
 	if ( ++p == pe )
 		goto _test_eof11;
 case 11:
-/* #line 1049 "runtime/rt_parse.c" */
+/* #line 1054 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr47;
@@ -1117,14 +1122,14 @@ case 11:
 		goto tr47;
 	goto tr42;
 tr47:
-/* #line 395 "runtime/rt_parse.rl" */
+/* #line 400 "runtime/rt_parse.rl" */
 	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st12;
 st12:
 	if ( ++p == pe )
 		goto _test_eof12;
 case 12:
-/* #line 1065 "runtime/rt_parse.c" */
+/* #line 1070 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr48;
@@ -1135,14 +1140,14 @@ case 12:
 		goto tr48;
 	goto tr42;
 tr48:
-/* #line 395 "runtime/rt_parse.rl" */
+/* #line 400 "runtime/rt_parse.rl" */
 	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st13;
 st13:
 	if ( ++p == pe )
 		goto _test_eof13;
 case 13:
-/* #line 1081 "runtime/rt_parse.c" */
+/* #line 1086 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr49;
@@ -1153,14 +1158,14 @@ case 13:
 		goto tr49;
 	goto tr42;
 tr46:
-/* #line 395 "runtime/rt_parse.rl" */
+/* #line 400 "runtime/rt_parse.rl" */
 	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st14;
 st14:
 	if ( ++p == pe )
 		goto _test_eof14;
 case 14:
-/* #line 1097 "runtime/rt_parse.c" */
+/* #line 1102 "runtime/rt_parse.c" */
 	if ( (*p) < 56u ) {
 		if ( 48u <= (*p) && (*p) <= 55u )
 			goto tr47;
@@ -1174,14 +1179,14 @@ case 14:
 		goto tr50;
 	goto tr42;
 tr50:
-/* #line 395 "runtime/rt_parse.rl" */
+/* #line 400 "runtime/rt_parse.rl" */
 	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st15;
 st15:
 	if ( ++p == pe )
 		goto _test_eof15;
 case 15:
-/* #line 1116 "runtime/rt_parse.c" */
+/* #line 1121 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr51;
@@ -1192,14 +1197,14 @@ case 15:
 		goto tr51;
 	goto tr42;
 tr51:
-/* #line 395 "runtime/rt_parse.rl" */
+/* #line 400 "runtime/rt_parse.rl" */
 	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st16;
 st16:
 	if ( ++p == pe )
 		goto _test_eof16;
 case 16:
-/* #line 1132 "runtime/rt_parse.c" */
+/* #line 1137 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr52;
@@ -1210,7 +1215,7 @@ case 16:
 		goto tr52;
 	goto tr42;
 tr52:
-/* #line 405 "runtime/rt_parse.rl" */
+/* #line 410 "runtime/rt_parse.rl" */
 	{
         P->u_hi = P->u << 4 | (uint32_t)rt_hex_digit((*p));
         P->u = 0;
@@ -1221,7 +1226,7 @@ st17:
 	if ( ++p == pe )
 		goto _test_eof17;
 case 17:
-/* #line 1152 "runtime/rt_parse.c" */
+/* #line 1157 "runtime/rt_parse.c" */
 	if ( (*p) == 92u )
 		goto st18;
 	goto tr42;
@@ -1242,14 +1247,14 @@ case 19:
 	}
 	goto tr42;
 tr55:
-/* #line 395 "runtime/rt_parse.rl" */
+/* #line 400 "runtime/rt_parse.rl" */
 	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st20;
 st20:
 	if ( ++p == pe )
 		goto _test_eof20;
 case 20:
-/* #line 1178 "runtime/rt_parse.c" */
+/* #line 1183 "runtime/rt_parse.c" */
 	if ( (*p) > 70u ) {
 		if ( 99u <= (*p) && (*p) <= 102u )
 			goto tr56;
@@ -1257,14 +1262,14 @@ case 20:
 		goto tr56;
 	goto tr42;
 tr56:
-/* #line 395 "runtime/rt_parse.rl" */
+/* #line 400 "runtime/rt_parse.rl" */
 	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st21;
 st21:
 	if ( ++p == pe )
 		goto _test_eof21;
 case 21:
-/* #line 1191 "runtime/rt_parse.c" */
+/* #line 1196 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr57;
@@ -1275,14 +1280,14 @@ case 21:
 		goto tr57;
 	goto tr42;
 tr57:
-/* #line 395 "runtime/rt_parse.rl" */
+/* #line 400 "runtime/rt_parse.rl" */
 	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st22;
 st22:
 	if ( ++p == pe )
 		goto _test_eof22;
 case 22:
-/* #line 1207 "runtime/rt_parse.c" */
+/* #line 1212 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr58;
@@ -1342,7 +1347,7 @@ case 29:
 		goto st25;
 	goto tr59;
 tr22:
-/* #line 527 "runtime/rt_parse.rl" */
+/* #line 532 "runtime/rt_parse.rl" */
 	{
         if (P->field->type != RT_T_INT) {
             rt_fail(P, RT_E_TYPE, POS(p), rt_type_reason(P->field),
@@ -1355,21 +1360,21 @@ tr22:
         P->num_ovf = 0;
         P->expect = RT_X_NUMBER;
     }
-/* #line 539 "runtime/rt_parse.rl" */
+/* #line 544 "runtime/rt_parse.rl" */
 	{ P->num_neg = 1; }
 	goto st30;
 st30:
 	if ( ++p == pe )
 		goto _test_eof30;
 case 30:
-/* #line 1284 "runtime/rt_parse.c" */
+/* #line 1289 "runtime/rt_parse.c" */
 	if ( (*p) == 48u )
 		goto st31;
 	if ( 49u <= (*p) && (*p) <= 57u )
 		goto tr61;
 	goto st0;
 tr23:
-/* #line 527 "runtime/rt_parse.rl" */
+/* #line 532 "runtime/rt_parse.rl" */
 	{
         if (P->field->type != RT_T_INT) {
             rt_fail(P, RT_E_TYPE, POS(p), rt_type_reason(P->field),
@@ -1387,7 +1392,7 @@ st31:
 	if ( ++p == pe )
 		goto _test_eof31;
 case 31:
-/* #line 1307 "runtime/rt_parse.c" */
+/* #line 1312 "runtime/rt_parse.c" */
 	switch( (*p) ) {
 		case 13u: goto tr62;
 		case 32u: goto tr62;
@@ -1401,7 +1406,7 @@ case 31:
 		goto tr62;
 	goto st0;
 tr24:
-/* #line 527 "runtime/rt_parse.rl" */
+/* #line 532 "runtime/rt_parse.rl" */
 	{
         if (P->field->type != RT_T_INT) {
             rt_fail(P, RT_E_TYPE, POS(p), rt_type_reason(P->field),
@@ -1414,7 +1419,7 @@ tr24:
         P->num_ovf = 0;
         P->expect = RT_X_NUMBER;
     }
-/* #line 540 "runtime/rt_parse.rl" */
+/* #line 545 "runtime/rt_parse.rl" */
 	{
         uint64_t d = (uint64_t)((*p) - '0');
         uint64_t lim = P->num_neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
@@ -1425,7 +1430,7 @@ tr24:
     }
 	goto st32;
 tr61:
-/* #line 540 "runtime/rt_parse.rl" */
+/* #line 545 "runtime/rt_parse.rl" */
 	{
         uint64_t d = (uint64_t)((*p) - '0');
         uint64_t lim = P->num_neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
@@ -1439,7 +1444,7 @@ st32:
 	if ( ++p == pe )
 		goto _test_eof32;
 case 32:
-/* #line 1355 "runtime/rt_parse.c" */
+/* #line 1360 "runtime/rt_parse.c" */
 	switch( (*p) ) {
 		case 13u: goto tr62;
 		case 32u: goto tr62;
@@ -1456,7 +1461,7 @@ case 32:
 		goto tr62;
 	goto st0;
 tr26:
-/* #line 579 "runtime/rt_parse.rl" */
+/* #line 584 "runtime/rt_parse.rl" */
 	{
         if (P->field->type != RT_T_BOOL) {
             rt_fail(P, RT_E_TYPE, POS(p), rt_type_reason(P->field),
@@ -1470,7 +1475,7 @@ st33:
 	if ( ++p == pe )
 		goto _test_eof33;
 case 33:
-/* #line 1384 "runtime/rt_parse.c" */
+/* #line 1389 "runtime/rt_parse.c" */
 	if ( (*p) == 97u )
 		goto st34;
 	goto st0;
@@ -1496,7 +1501,7 @@ case 36:
 		goto tr69;
 	goto st0;
 tr27:
-/* #line 579 "runtime/rt_parse.rl" */
+/* #line 584 "runtime/rt_parse.rl" */
 	{
         if (P->field->type != RT_T_BOOL) {
             rt_fail(P, RT_E_TYPE, POS(p), rt_type_reason(P->field),
@@ -1510,7 +1515,7 @@ st37:
 	if ( ++p == pe )
 		goto _test_eof37;
 case 37:
-/* #line 1422 "runtime/rt_parse.c" */
+/* #line 1427 "runtime/rt_parse.c" */
 	if ( (*p) == 114u )
 		goto st38;
 	goto st0;
@@ -1529,7 +1534,7 @@ case 39:
 		goto tr72;
 	goto st0;
 tr10:
-/* #line 374 "runtime/rt_parse.rl" */
+/* #line 379 "runtime/rt_parse.rl" */
 	{
         if (rt_put(P, mark, (size_t)(p - mark), POS(mark), 1)) {p++;  P->cs = 40; goto _out;}
         P->in_esc = 1;
@@ -1539,7 +1544,7 @@ st40:
 	if ( ++p == pe )
 		goto _test_eof40;
 case 40:
-/* #line 1449 "runtime/rt_parse.c" */
+/* #line 1454 "runtime/rt_parse.c" */
 	switch( (*p) ) {
 		case 34u: goto tr73;
 		case 47u: goto tr73;
@@ -1553,14 +1558,14 @@ case 40:
 	}
 	goto tr42;
 tr74:
-/* #line 394 "runtime/rt_parse.rl" */
+/* #line 399 "runtime/rt_parse.rl" */
 	{ P->in_esc = 2; P->u = 0; }
 	goto st41;
 st41:
 	if ( ++p == pe )
 		goto _test_eof41;
 case 41:
-/* #line 1468 "runtime/rt_parse.c" */
+/* #line 1473 "runtime/rt_parse.c" */
 	switch( (*p) ) {
 		case 68u: goto tr76;
 		case 100u: goto tr76;
@@ -1575,14 +1580,14 @@ case 41:
 		goto tr75;
 	goto tr42;
 tr75:
-/* #line 395 "runtime/rt_parse.rl" */
+/* #line 400 "runtime/rt_parse.rl" */
 	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st42;
 st42:
 	if ( ++p == pe )
 		goto _test_eof42;
 case 42:
-/* #line 1488 "runtime/rt_parse.c" */
+/* #line 1493 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr77;
@@ -1593,14 +1598,14 @@ case 42:
 		goto tr77;
 	goto tr42;
 tr77:
-/* #line 395 "runtime/rt_parse.rl" */
+/* #line 400 "runtime/rt_parse.rl" */
 	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st43;
 st43:
 	if ( ++p == pe )
 		goto _test_eof43;
 case 43:
-/* #line 1504 "runtime/rt_parse.c" */
+/* #line 1509 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr78;
@@ -1611,14 +1616,14 @@ case 43:
 		goto tr78;
 	goto tr42;
 tr78:
-/* #line 395 "runtime/rt_parse.rl" */
+/* #line 400 "runtime/rt_parse.rl" */
 	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st44;
 st44:
 	if ( ++p == pe )
 		goto _test_eof44;
 case 44:
-/* #line 1520 "runtime/rt_parse.c" */
+/* #line 1525 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr79;
@@ -1629,14 +1634,14 @@ case 44:
 		goto tr79;
 	goto tr42;
 tr76:
-/* #line 395 "runtime/rt_parse.rl" */
+/* #line 400 "runtime/rt_parse.rl" */
 	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st45;
 st45:
 	if ( ++p == pe )
 		goto _test_eof45;
 case 45:
-/* #line 1536 "runtime/rt_parse.c" */
+/* #line 1541 "runtime/rt_parse.c" */
 	if ( (*p) < 56u ) {
 		if ( 48u <= (*p) && (*p) <= 55u )
 			goto tr77;
@@ -1650,14 +1655,14 @@ case 45:
 		goto tr80;
 	goto tr42;
 tr80:
-/* #line 395 "runtime/rt_parse.rl" */
+/* #line 400 "runtime/rt_parse.rl" */
 	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st46;
 st46:
 	if ( ++p == pe )
 		goto _test_eof46;
 case 46:
-/* #line 1555 "runtime/rt_parse.c" */
+/* #line 1560 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr81;
@@ -1668,14 +1673,14 @@ case 46:
 		goto tr81;
 	goto tr42;
 tr81:
-/* #line 395 "runtime/rt_parse.rl" */
+/* #line 400 "runtime/rt_parse.rl" */
 	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st47;
 st47:
 	if ( ++p == pe )
 		goto _test_eof47;
 case 47:
-/* #line 1571 "runtime/rt_parse.c" */
+/* #line 1576 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr82;
@@ -1686,7 +1691,7 @@ case 47:
 		goto tr82;
 	goto tr42;
 tr82:
-/* #line 405 "runtime/rt_parse.rl" */
+/* #line 410 "runtime/rt_parse.rl" */
 	{
         P->u_hi = P->u << 4 | (uint32_t)rt_hex_digit((*p));
         P->u = 0;
@@ -1697,7 +1702,7 @@ st48:
 	if ( ++p == pe )
 		goto _test_eof48;
 case 48:
-/* #line 1591 "runtime/rt_parse.c" */
+/* #line 1596 "runtime/rt_parse.c" */
 	if ( (*p) == 92u )
 		goto st49;
 	goto tr42;
@@ -1718,14 +1723,14 @@ case 50:
 	}
 	goto tr42;
 tr85:
-/* #line 395 "runtime/rt_parse.rl" */
+/* #line 400 "runtime/rt_parse.rl" */
 	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st51;
 st51:
 	if ( ++p == pe )
 		goto _test_eof51;
 case 51:
-/* #line 1617 "runtime/rt_parse.c" */
+/* #line 1622 "runtime/rt_parse.c" */
 	if ( (*p) > 70u ) {
 		if ( 99u <= (*p) && (*p) <= 102u )
 			goto tr86;
@@ -1733,14 +1738,14 @@ case 51:
 		goto tr86;
 	goto tr42;
 tr86:
-/* #line 395 "runtime/rt_parse.rl" */
+/* #line 400 "runtime/rt_parse.rl" */
 	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st52;
 st52:
 	if ( ++p == pe )
 		goto _test_eof52;
 case 52:
-/* #line 1630 "runtime/rt_parse.c" */
+/* #line 1635 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr87;
@@ -1751,14 +1756,14 @@ case 52:
 		goto tr87;
 	goto tr42;
 tr87:
-/* #line 395 "runtime/rt_parse.rl" */
+/* #line 400 "runtime/rt_parse.rl" */
 	{ P->u = P->u << 4 | (uint32_t)rt_hex_digit((*p)); }
 	goto st53;
 st53:
 	if ( ++p == pe )
 		goto _test_eof53;
 case 53:
-/* #line 1646 "runtime/rt_parse.c" */
+/* #line 1651 "runtime/rt_parse.c" */
 	if ( (*p) < 65u ) {
 		if ( 48u <= (*p) && (*p) <= 57u )
 			goto tr88;
@@ -1888,7 +1893,7 @@ case 60:
 	switch (  P->cs ) {
 	case 3: 
 	case 6: 
-/* #line 425 "runtime/rt_parse.rl" */
+/* #line 430 "runtime/rt_parse.rl" */
 	{
         if (P->in_str && !P->in_esc)
             rt_put(P, mark, (size_t)(p - mark), POS(mark), 1);
@@ -1914,7 +1919,7 @@ case 60:
 	case 58: 
 	case 59: 
 	case 60: 
-/* #line 435 "runtime/rt_parse.rl" */
+/* #line 440 "runtime/rt_parse.rl" */
 	{
         rt_put(P, mark, (size_t)(p - mark), POS(mark), 1);
         rt_fail(P, RT_E_UTF8, POS(p), "invalid UTF-8 sequence",
@@ -1949,7 +1954,7 @@ case 60:
 	case 51: 
 	case 52: 
 	case 53: 
-/* #line 440 "runtime/rt_parse.rl" */
+/* #line 445 "runtime/rt_parse.rl" */
 	{
         if (P->in_esc == 3 || (P->in_esc == 2 && rt_hex_digit((*p)) >= 0))
             rt_fail(P, RT_E_UTF8, POS(p), "unpaired surrogate escape",
@@ -1959,14 +1964,14 @@ case 60:
                     rt_str_field(P));
     }
 	break;
-/* #line 1843 "runtime/rt_parse.c" */
+/* #line 1848 "runtime/rt_parse.c" */
 	}
 	}
 
 	_out: {}
 	}
 
-/* #line 694 "runtime/rt_parse.rl" */
+/* #line 699 "runtime/rt_parse.rl" */
 #pragma GCC diagnostic pop
 
     if (!P->err && P->cs == rt_json_error)

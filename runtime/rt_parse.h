@@ -35,6 +35,8 @@
  *    cannot continue a valid string; a decoded length above max fails
  *    RT_E_LENGTH at the byte that produces byte max+1 (for an escape: its
  *    last byte), one below min at the closing quote;
+ *  - a hex field (f->hex) takes [0-9a-f] only: any other decoded byte fails
+ *    RT_E_FORMAT at that byte (for an escape: its last byte);
  *  - any other malformed JSON fails RT_E_SYNTAX at the offending byte.
  * Absent optional fields leave their outputs zero (their sinks do not run).
  *
@@ -68,7 +70,8 @@
     XX(9, DEPTH, "nesting_too_deep")                                          \
     XX(10, TRAILING, "trailing_bytes")                                        \
     XX(11, TOO_LARGE, "body_too_large")                                       \
-    XX(12, TRUNCATED, "truncated_body")
+    XX(12, TRUNCATED, "truncated_body")                                       \
+    XX(13, FORMAT, "bad_format")
 
 enum rt_perr {
 #define XX(n, name, s) RT_E_##name = n,

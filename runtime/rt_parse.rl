@@ -21,7 +21,7 @@
 #include <string.h>
 
 /* The tables are read as laid out by this version of rt_schema.h. */
-_Static_assert(RT_SCHEMA_ABI == 1, "rt_parse interprets rt_schema ABI 1");
+_Static_assert(RT_SCHEMA_ABI == 2, "rt_parse interprets rt_schema ABI 2");
 _Static_assert(RT_PARSE_KEY_MAX <= 255, "key_len is a uint8_t");
 
 /* Where the bytes of the open string go. */
@@ -126,6 +126,11 @@ static int rt_put(rt_parser *P, const uint8_t *b, size_t n, uint64_t pos,
             at += (uint64_t)(f->max - (int64_t)P->slen);
         return rt_fail(P, RT_E_LENGTH, at, "string too long", f->name);
     }
+    if (f->hex)
+        for (size_t i = 0; i < n; i++)
+            if (!((b[i] >= '0' && b[i] <= '9') || (b[i] >= 'a' && b[i] <= 'f')))
+                return rt_fail(P, RT_E_FORMAT, exact ? pos + i : pos,
+                               "expected lowercase hex digits", f->name);
     if (P->str_mode == RT_PARSE_M_PUBLIC) {
         memcpy(P->out + f->off + P->slen, b, n);
     } else {

@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 /* Bump when a change to these structs needs generated code to be remade. */
-#define RT_SCHEMA_ABI 1
+#define RT_SCHEMA_ABI 2
 
 enum rt_type {
     RT_T_STRING = 1, /* JSON string, decoded; length bounds count UTF-8 bytes */
@@ -35,7 +35,8 @@ enum rt_class {
 enum rt_sink_kind {
     RT_SINK_PSEUDONYM = 1, /* HMAC-SHA256(ctx->pseudonym_key, value) -> uint8_t[32] */
     RT_SINK_COMMIT,        /* SHA-256(ctx->salt || value)            -> uint8_t[32] */
-    RT_SINK_DERIVE         /* a generated derivation machine          -> its out struct */
+    RT_SINK_DERIVE,        /* a generated derivation machine          -> its out struct */
+    RT_SINK_DIGEST         /* SHA-256(the hex value's decoded bytes)  -> uint8_t[32] */
 };
 
 /* A derivation generated from a `derive` block: a Ragel machine fed the
@@ -62,7 +63,10 @@ typedef struct rt_field {
     uint8_t type;              /* enum rt_type */
     uint8_t cls;               /* enum rt_class */
     uint8_t nsinks;            /* 0 for public fields */
-    int64_t min, max;          /* string: byte length bounds; int: value bounds */
+    uint8_t hex;               /* string of lowercase hex digits only (its
+                                  sinks get the decoded bytes: digest) */
+    int64_t min, max;          /* string: byte length bounds (hex: digits);
+                                  int: value bounds */
     uint32_t off;              /* public string: char[max+1] (NUL-terminated);
                                   int: int64_t; bool: uint8_t; object: unused */
     uint32_t len_off;          /* public string: uint32_t length */

@@ -20,6 +20,15 @@
 
 typedef struct rt_str { const char *p; size_t n; } rt_str;
 typedef struct rt_bytes { const uint8_t *p; size_t n; } rt_bytes;
+
+/* A NUL-terminated string as an rt_str (borrowed). */
+static inline rt_str rt_cstr(const char *s)
+{
+    size_t n = 0;
+    while (s[n])
+        n++;
+    return (rt_str){ s, n };
+}
 typedef struct rt_list { const void *v; size_t n; } rt_list;
 
 #define RT_STR(s) ((rt_str){ (s), sizeof(s) - 1 })

@@ -19,14 +19,21 @@
 
 #define RT_HASH_LEN 32
 
-/* Working state of a PSEUDONYM or COMMIT sink. */
+/* Working state of a PSEUDONYM, COMMIT or DIGEST sink. */
 typedef union rt_sink_state {
     struct hmac_sha256_ctx hmac;
     struct sha256_ctx sha;
+    struct {
+        struct sha256_ctx sha;
+        uint8_t hi;        /* the pending high nibble */
+        uint8_t half;      /* 1: hi holds a nibble */
+    } digest;
 } rt_sink_state;
 
 /* Starts a sink.  PSEUDONYM keys HMAC-SHA256 with ctx->pseudonym_key;
- * COMMIT starts SHA-256 and absorbs ctx->salt first. */
+ * COMMIT starts SHA-256 and absorbs ctx->salt first; DIGEST starts SHA-256
+ * over the bytes that the hex digits it is fed stand for (the parser feeds
+ * it only [0-9a-f], in any pieces). */
 void rt_sink_begin(uint8_t kind, rt_sink_state *st, const rt_parse_ctx *ctx);
 void rt_sink_feed(uint8_t kind, rt_sink_state *st, const uint8_t *p, size_t n);
 /* Writes the 32-byte result to out and wipes st. */

@@ -19,12 +19,17 @@
 #      --pubkey when given).  Skipped, with a note, when the previous log
 #      was empty or has not grown (then its root must be the same).  The
 #      proof is kept as OUT_DIR/consistency/FROM-TO.json.
-#   4. Only if every check passed: OUT_DIR/YYYY-MM-DD.json and .md (the UTC
-#      date of the pull).  A report already in OUT_DIR (the same bytes, or
-#      the same reportId and canonical JSON) means nothing to do; a
-#      different report under a reportId already filed is refused; another
-#      report on a day that already has one is filed as
-#      YYYY-MM-DD-REPORTID.json / .md.
+#   4. toyctl car makes the report's CARv1 (its JSON and Markdown as two raw
+#      blocks, their IPFS CIDs the roots, the JSON's first), and toyctl
+#      verify-car checks it against the two files.
+#   5. Only if every check passed: OUT_DIR/YYYY-MM-DD.json, .md and .car
+#      (the UTC date of the pull), and OUT_DIR/index.md rewritten: every
+#      report in OUT_DIR, newest first, with the CIDs of its JSON and
+#      Markdown (toyctl cid) and its CAR.  A report already in OUT_DIR (the
+#      same bytes, or the same reportId and canonical JSON) means nothing to
+#      do; a different report under a reportId already filed is refused;
+#      another report on a day that already has one is filed as
+#      YYYY-MM-DD-REPORTID.json / .md / .car.
 # Nothing is written when any check fails.  No credentials are needed or
 # used: committing the files is the caller's business.
 #
@@ -45,8 +50,9 @@ usage() {
 usage: scripts/pull-report.sh BASE_URL [OUT_DIR=reports] [--pubkey HEX | --attestation-url URL] [--allow-sim]
 
 Fetches BASE_URL/report and /report.md, verifies the report with toyctl
-(and, when OUT_DIR holds an earlier report, that the log extends it), and
-only then writes OUT_DIR/YYYY-MM-DD.json and .md.
+(and, when OUT_DIR holds an earlier report, that the log extends it), makes
+its CAR for IPFS, and only then writes OUT_DIR/YYYY-MM-DD.json, .md and .car
+and rewrites OUT_DIR/index.md (every report with its IPFS CIDs).
 Environment: TOYCTL (default build/toyctl), PULL_REPORT_DATE (default: today, UTC).
 EOF
 }
@@ -292,8 +298,6 @@ else
     say "previous report: $prev_id in $prev (log size $prev_size)"
     if ((tree_size < prev_size)); then
         die "the log shrank: $report_id has $tree_size entries, $prev_id had $prev_size: nothing written"
-    elif ((prev_size == 0)); then
-        say "note: the previous report's log was empty: nothing to prove consistent, skipping verify-log"
     elif ((prev_size == tree_size)); then
         [[ $root == "$prev_root" ]] \
             || die "the log has $tree_size entries in both reports but different roots ($prev_root, $root): history was rewritten; nothing written"
@@ -310,15 +314,86 @@ else
     fi
 fi
 
-# ---- 5. file it ----------------------------------------------------------------
+# ---- 5. the CAR and the index ----------------------------------------------------
 
+taken() { [[ -e $out_dir/$1.json || -e $out_dir/$1.md || -e $out_dir/$1.car ]]; }
 name=$day
-if [[ -e $out_dir/$name.json || -e $out_dir/$name.md ]]; then
+if taken "$name"; then
     name=$day-$report_id
 fi
-if [[ -e $out_dir/$name.json || -e $out_dir/$name.md ]]; then
-    die "$out_dir/$name.json or .md exists and holds another report: refusing to overwrite it"
+if taken "$name"; then
+    die "$out_dir/$name.json, .md or .car exists and holds another report: refusing to overwrite it"
 fi
+
+# One CAR for the report: the JSON (the signed report) and the Markdown (its
+# rendering) travel together, and `ipfs dag import` of the CAR keeps both.
+car=$work/report.car
+"$TOYCTL" car "$car" "$new" "$md" || die "toyctl car could not make the CAR of $report_id: nothing written"
+say "toyctl verify-car $name.car $name.json $name.md"
+run_toyctl verify-car "$car" "$new" "$md" || die "the CAR of $report_id does not verify: nothing written"
+mapfile -t cids < <("$TOYCTL" cid "$new" "$md")
+((${#cids[@]} == 2)) || die "toyctl cid failed on the files of $report_id: nothing written"
+say "IPFS CIDs: $name.json ${cids[0]}, $name.md ${cids[1]}"
+
+# index TOYCTL (NAME JSON MARKDOWN HAS_CAR)...: prints the index.md of these
+# reports (MARKDOWN may be empty; HAS_CAR is 1 or 0), newest first, with the
+# CIDs that toyctl cid gives their files.
+index() {
+    python3 - "$@" <<'EOF'
+import json, subprocess, sys
+toyctl, args = sys.argv[1], sys.argv[2:]
+rows, files = [], []
+for i in range(0, len(args), 4):
+    name, js, md, car = args[i:i + 4]
+    try:
+        with open(js, encoding="utf-8") as f:
+            doc = json.load(f)
+        rows.append([name, str(doc["reportId"]), str(doc["generatedAt"]),
+                     str(doc["treeHead"]["treeSize"]), md, car == "1"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        sys.exit("%s is not a report: %s" % (js, e))
+    files += [js] + ([md] if md else [])
+p = subprocess.run([toyctl, "cid", "--"] + files, capture_output=True, text=True)
+cids = p.stdout.split()
+if p.returncode != 0 or len(cids) != len(files):
+    sys.exit("toyctl cid failed: " + p.stderr.strip())
+k = 0
+for row in rows:
+    row += [cids[k], cids[k + 1] if row[4] else None]
+    k += 2 if row[4] else 1
+rows.sort(key=lambda r: (r[2], r[0]), reverse=True)
+def cell(s):
+    return s.replace("|", "\\|").replace("\n", " ")
+print("""# Index of the reports
+
+<!-- Written by scripts/pull-report.sh each time it files a report: do not edit. -->
+
+Every report in this folder, newest first, with the IPFS CIDs of its two
+files. Each CID is CIDv1, raw, sha2-256, base32: the SHA-256 of the file's
+exact bytes, which `toyctl cid FILE` recomputes, and the name under which any
+IPFS node that holds the file serves it. Each `.car` holds both files, for
+`ipfs dag import`. How to check them: [README.md](README.md#ipfs).
+
+| report | generatedAt | log size | JSON CID | Markdown CID | CAR |
+|---|---|---|---|---|---|""")
+for name, rid, at, size, md, car, jcid, mcid in rows:
+    print("| [%s](%s.json) | %s | %s | `%s` | %s | %s |" % (
+        cell(rid), name, cell(at), cell(size), jcid,
+        "[`%s`](%s.md)" % (mcid, name) if mcid else "none",
+        "[%s.car](%s.car)" % (name, name) if car else "none"))
+EOF
+}
+entries=()
+for e in "${existing[@]}"; do
+    base=${e%.json} m='' c=0
+    [[ -f $base.md ]] && m=$base.md
+    [[ -f $base.car ]] && c=1
+    entries+=("${base##*/}" "$e" "$m" "$c")
+done
+entries+=("$name" "$new" "$md" 1)
+index "$TOYCTL" "${entries[@]}" >"$work/index.md" || die "could not make the index of $out_dir: nothing written"
+
+# ---- 6. file it ----------------------------------------------------------------
 
 # stage SRC DEST: copies SRC next to DEST as a temporary file, named in
 # $staged_file, to be renamed into place (a rename within a file system is
@@ -338,8 +413,14 @@ if [[ -n $proof_file ]]; then
 fi
 stage "$md" "$out_dir/$name.md"
 t_md=$staged_file
+stage "$car" "$out_dir/$name.car"
+t_car=$staged_file
 stage "$new" "$out_dir/$name.json"
 t_json=$staged_file
+stage "$work/index.md" "$out_dir/index.md"
+t_index=$staged_file
 mv -f -- "$t_md" "$out_dir/$name.md"
-mv -f -- "$t_json" "$out_dir/$name.json" # last: the JSON is the report
-say "wrote $out_dir/$name.json and $out_dir/$name.md ($report_id)"
+mv -f -- "$t_car" "$out_dir/$name.car"
+mv -f -- "$t_json" "$out_dir/$name.json" # after its companions: the JSON is the report
+mv -f -- "$t_index" "$out_dir/index.md"
+say "wrote $out_dir/$name.json, .md and .car ($report_id), and $out_dir/index.md"

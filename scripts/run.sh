@@ -24,6 +24,7 @@ export TEE_SIM_SEED=${TEE_SIM_SEED:-$VAR/tee-sim.seed}
 pids=()
 own_cluster=0
 stopped=0
+# shellcheck disable=SC2317 # run through the traps
 stop_all() {
     [ "$stopped" = 1 ] && return
     stopped=1

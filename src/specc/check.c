@@ -3,14 +3,19 @@
  *
  * The rules (spec/README.md, "Flow rules"):
  *  - a pseudonymous field must go to a `pseudonym` sink and nowhere else;
- *  - a secret field must go to at least one sink, and only to `commit` or
- *    to derivations; its bytes have nowhere else to go;
+ *  - a secret field must go to at least one sink, and only to `commit`, to
+ *    derivations, or (a random hex value of 16 bytes or more) to `digest`;
+ *    its bytes have nowhere else to go;
  *  - an output (response, audit entry, record or report, log line,
  *    WebSocket frame, table column) may name a request field with `from`
  *    only through one of that field's sinks when the field is secret or
  *    pseudonymous: the raw value can reach no output;
  *  - every derivation has a finite domain, so what it lets out is bounded
  *    by log2 of the domain's size.
+ * And the rules that keep the generated service honest: every endpoint
+ * names its handler (or is `planned`); every kind it emits exists; a table
+ * written `per` an entry kind takes values only from that entry and from
+ * the sinks of the endpoints that emit it.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -45,6 +50,27 @@ sc_endpoint *sc_find_endpoint(const sc_spec *spec, const char *name)
         if (!strcmp(spec->endpoints[i]->name, name))
             return spec->endpoints[i];
     return NULL;
+}
+
+const sc_sink *sc_from_sink(const sc_from *fr)
+{
+    if (!fr->via || !fr->field)
+        return NULL;
+    for (int i = 0; i < fr->field->nsinks; i++)
+        if (!strcmp(fr->field->sinks[i].name, fr->via))
+            return &fr->field->sinks[i];
+    return NULL;
+}
+
+const char *sc_thread_name(int t)
+{
+    static const char *n[] = { "?", "service", "reader", "io", "writer" };
+    return t >= 1 && t <= 4 ? n[t] : n[0];
+}
+
+int sc_insert_column(const sc_column *c)
+{
+    return c->type != SC_C_BIGSERIAL && !c->deflt && !(c->nullable && !c->from);
 }
 
 const char *sc_sql_type(int t)
@@ -177,9 +203,13 @@ static void check_rfields(const sc_spec *spec, const sc_endpoint *e, sc_rfield *
         if (r->type == SC_R_STRING && r->cls == SC_PUBLIC && r->max > 65536)
             sc_error(r->pos, "public field %s.%s%s is stored whole: keep it under 64KiB",
                      e->name, prefix, r->name);
-        if (r->cls != SC_PUBLIC && r->type != SC_R_STRING)
+        if (r->cls != SC_PUBLIC && r->type != SC_R_STRING && r->type != SC_R_HEX)
             sc_error(r->pos, "%s field %s.%s%s must be a string", class_name(r->cls),
                      e->name, prefix, r->name);
+        if (r->type == SC_R_HEX && (r->min < 1 || r->min > 4096))
+            sc_error(r->pos, "field %s.%s%s: a hex value is 1 to 4096 bytes", e->name, prefix, r->name);
+        if (r->type == SC_R_ID && (r->min < 1 || r->max > 256))
+            sc_error(r->pos, "parameter %s.%s: an id is 1 to 256 characters", e->name, r->name);
         int has_pseudonym = 0;
         for (int j = 0; j < r->nsinks; j++) {
             sc_sink *s = &r->sinks[j];
@@ -202,6 +232,13 @@ static void check_rfields(const sc_spec *spec, const sc_endpoint *e, sc_rfield *
                 sc_error(s->pos, "secret field %s.%s%s may not go to 'pseudonym': a keyed "
                          "hash of a secret is a fingerprint of it; use 'commit'",
                          e->name, prefix, r->name);
+            if (s->kind == SC_SINK_DIGEST && (r->type != SC_R_HEX || r->min < 16))
+                sc_error(s->pos, "field %s.%s%s goes to 'digest', a hash with no salt or key: "
+                         "that hides only a random value; declare it 'hex N' with N >= 16",
+                         e->name, prefix, r->name);
+            if (r->type == SC_R_HEX && s->kind == SC_SINK_DERIVE)
+                sc_error(s->pos, "hex field %s.%s%s cannot feed a derivation: its bytes are "
+                         "random, not text", e->name, prefix, r->name);
             if (s->kind == SC_SINK_PSEUDONYM)
                 has_pseudonym = 1;
         }
@@ -234,7 +271,13 @@ static sc_rfield *find_rfield(sc_rfield *f, int n, const char *name)
 static void check_from(const sc_spec *spec, sc_from *fr, const char *where, int kind,
                        const char *derive_name)
 {
+    if (fr->entry) {
+        sc_error(fr->pos, "%s: 'from entry.' names a field of the audit entry a row is "
+                 "written for; it is for columns of a table declared 'per KIND'", where);
+        return;
+    }
     sc_endpoint *e = sc_find_endpoint(spec, fr->endpoint);
+    fr->ep = e;
     if (!e) {
         sc_error(fr->pos, "no endpoint named '%s'", fr->endpoint);
         return;
@@ -428,11 +471,93 @@ static void check_endpoint(const sc_spec *spec, sc_endpoint *e)
     for (int i = 0; i < e->nemits; i++)
         if (!sc_find_record(spec, e->emits[i], SC_REC_AUDIT))
             sc_error(e->pos, "endpoint %s emits '%s', which is no audit entry kind", e->name, e->emits[i]);
+    if (!strcmp(e->name, "entry"))
+        sc_error(e->pos, "'entry' names the audit entry in a table's 'from entry.F': "
+                 "choose another endpoint name");
+    if (!e->handler && !e->planned) {
+        sc_error(e->pos, "endpoint %s has no handler: add 'handler NAME on THREAD' (service, "
+                 "reader, io or writer), or 'planned' to declare it unserved (it answers 501 "
+                 "not_implemented)", e->name);
+        return;
+    }
+    if (e->planned)
+        return;
+    if (e->thread == SC_T_WRITER && e->nemits == 0)
+        sc_error(e->pos, "endpoint %s: a handler on the writer writes audit entries; say "
+                 "which with 'emits'", e->name);
+    if (e->thread == SC_T_SERVICE && e->nemits)
+        sc_error(e->pos, "endpoint %s emits entries: its handler runs on the writer, or on "
+                 "reader or io and hands the job on to the writer, never on the service "
+                 "thread", e->name);
+    for (int i = 0; i < spec->nendpoints && spec->endpoints[i] != e; i++) {
+        const sc_endpoint *o = spec->endpoints[i];
+        if (o->handler && !strcmp(o->handler, e->handler) && o->thread != e->thread)
+            sc_error(e->pos, "endpoints %s and %s share handler '%s' but run on different "
+                     "threads (%s, %s)", o->name, e->name, e->handler,
+                     sc_thread_name(o->thread), sc_thread_name(e->thread));
+    }
+}
+
+/* Can an entry field of output type k be stored in a column of type c? */
+static int entry_fits(int k, int c)
+{
+    switch (k) {
+    case SC_O_STRING: case SC_O_ID: return c == SC_C_TEXT;
+    case SC_O_TIME: return c == SC_C_TEXT || c == SC_C_TIMESTAMPTZ;
+    case SC_O_HASH: case SC_O_HEX: return c == SC_C_BYTES;
+    case SC_O_UINT: case SC_O_INT: return c == SC_C_BIGINT || c == SC_C_INT;
+    case SC_O_BOOL: return c == SC_C_BOOL;
+    case SC_O_DERIVED: return c == SC_C_TEXT;
+    default: return 0;
+    }
+}
+
+static void check_entry_from(sc_table *t, sc_column *c, const char *where)
+{
+    sc_from *fr = c->from;
+    if (!t->per) {
+        sc_error(fr->pos, "%s: 'from entry.%s' needs the table to be written per an entry kind "
+                 "('table %s per KIND')", where, fr->npath ? fr->path[0] : "", t->name);
+        return;
+    }
+    if (!t->per_rec)
+        return;
+    if (fr->npath != 1 || fr->via) {
+        sc_error(fr->pos, "%s: 'from entry.FIELD' names one field of the entry, with no 'via'", where);
+        return;
+    }
+    const char *name = fr->path[0];
+    int k = -1;
+    if (!strcmp(name, "cvmId")) {
+        fr->envelope = 1;
+        k = SC_O_STRING;
+    } else if (!strcmp(name, "timestamp")) {
+        fr->envelope = 2;
+        k = SC_O_TIME;
+    } else {
+        for (int i = 0; i < t->per_rec->nfields; i++)
+            if (!strcmp(t->per_rec->fields[i].name, name))
+                fr->ofield = &t->per_rec->fields[i];
+        if (!fr->ofield) {
+            sc_error(fr->pos, "%s: audit entry %s has no field '%s'", where, t->per, name);
+            return;
+        }
+        k = fr->ofield->type.kind;
+    }
+    if (!entry_fits(k, c->type))
+        sc_error(fr->pos, "%s: entry field %s.%s does not fit a %s column", where, t->per, name,
+                 sc_sql_type(c->type));
 }
 
 static void check_table(const sc_spec *spec, sc_table *t)
 {
     int keys = 0;
+    if (t->per) {
+        t->per_rec = sc_find_record(spec, t->per, SC_REC_AUDIT);
+        if (!t->per_rec)
+            sc_error(t->per_pos, "table %s is written per '%s', which is no audit entry kind",
+                     t->name, t->per);
+    }
     for (int i = 0; i < spec->ntables && spec->tables[i] != t; i++)
         if (!strcmp(spec->tables[i]->name, t->name))
             sc_error(t->pos, "table '%s' is declared twice", t->name);
@@ -442,10 +567,41 @@ static void check_table(const sc_spec *spec, sc_table *t)
         for (int j = 0; j < i; j++)
             if (!strcmp(t->cols[j].name, c->name))
                 sc_error(c->pos, "table %s has two columns named '%s'", t->name, c->name);
-        if (c->from) {
-            char where[256];
-            snprintf(where, sizeof where, "table column %s.%s", t->name, c->name);
+        char where[256];
+        snprintf(where, sizeof where, "table column %s.%s", t->name, c->name);
+        if (c->purged && !c->nullable)
+            sc_error(c->pos, "%s is purged (set to NULL by a deletion): declare it 'null'", where);
+        if (c->from && c->from->entry) {
+            check_entry_from(t, c, where);
+        } else if (c->from) {
+            int before = sc_nerrors;
             check_from(spec, c->from, where, -c->type, NULL);
+            const sc_endpoint *e = c->from->ep;
+            if (sc_nerrors != before)
+                ;   /* one error per column: the flow error says it all */
+            else if (!t->per)
+                sc_error(c->from->pos, "%s: only a table written per an entry kind ('table %s per "
+                         "KIND') gets values from requests", where, t->name);
+            else if (e && c->from->field && !c->from->via)
+                sc_error(c->from->pos, "%s: a row takes a request value only through one of its "
+                         "field's sinks ('via'); set a public value in the handler", where);
+            else if (e && t->per_rec) {
+                int emits = 0;
+                for (int k = 0; k < e->nemits; k++)
+                    emits |= !strcmp(e->emits[k], t->per);
+                if (!emits)
+                    sc_error(c->from->pos, "%s: table %s is written per %s entry, which endpoint "
+                             "%s does not emit: the column would never get this value", where,
+                             t->name, t->per, e->name);
+                for (int i = 0; i < spec->nendpoints && emits && !c->nullable; i++) {
+                    const sc_endpoint *o = spec->endpoints[i];
+                    for (int k = 0; k < o->nemits && o != e; k++)
+                        if (!strcmp(o->emits[k], t->per))
+                            sc_error(c->from->pos, "%s comes from %s's request, but endpoint %s "
+                                     "emits %s entries too and has no such value: declare the "
+                                     "column 'null'", where, e->name, o->name, t->per);
+                }
+            }
         }
     }
     if (keys != 1)

@@ -119,8 +119,9 @@ static void sink_out_decl(sc_out *o, const sc_rfield *f, const char *prefix, int
             sc_printf(o, "%*stoy_%s_out %s_%s;\n", indent, "", s->name, f->name, s->name);
         else
             sc_printf(o, "%*suint8_t %s_%s[32];   /* %s%s */\n", indent, "", f->name, s->name,
-                      s->kind == SC_SINK_PSEUDONYM ? "HMAC-SHA256 keyed pseudonym of " : "SHA-256(salt || value) of ",
-                      prefix);
+                      s->kind == SC_SINK_PSEUDONYM ? "HMAC-SHA256 keyed pseudonym of "
+                      : s->kind == SC_SINK_DIGEST ? "SHA-256 of the decoded bytes of "
+                      : "SHA-256(salt || value) of ", prefix);
     }
 }
 
@@ -139,9 +140,9 @@ static void req_fields_decl(sc_out *o, const sc_rfield *f, int n, const char *pr
             sc_printf(o, "%*s/* %s%s: %s, never stored */\n", indent, "", prefix, r->name,
                       r->cls == SC_SECRET ? "secret" : "pseudonymous");
             sink_out_decl(o, r, r->name, indent);
-        } else if (r->type == SC_R_STRING) {
+        } else if (r->type == SC_R_STRING || r->type == SC_R_HEX) {
             sc_printf(o, "%*schar %s[%lld];\n%*suint32_t %s_len;\n", indent, "", r->name,
-                      (long long)r->max + 1, indent, "", r->name);
+                      (long long)(r->type == SC_R_HEX ? 2 * r->max : r->max) + 1, indent, "", r->name);
         } else if (r->type == SC_R_INT) {
             sc_printf(o, "%*sint64_t %s;\n", indent, "", r->name);
         } else {
@@ -191,7 +192,7 @@ static void h_params(sc_out *o, const sc_endpoint *e)
         sc_printf(o, "    uint8_t none;\n");
     for (int i = 0; i < e->nparams; i++) {
         const sc_rfield *r = &e->params[i];
-        if (r->type == SC_R_STRING)
+        if (r->type == SC_R_STRING || r->type == SC_R_ID)
             sc_printf(o, "    char %s[%lld];\n    uint32_t %s_len;\n", r->name, (long long)r->max + 1, r->name);
         else if (r->type == SC_R_INT)
             sc_printf(o, "    int64_t %s;\n", r->name);
@@ -286,7 +287,8 @@ static void c_rtables(sc_out *o, const sc_endpoint *e, const sc_rfield *f, int n
             sc_printf(o, "    { .kind = %s, .st_off = offsetof(toy_req_%s, work.%s%s_%s),\n"
                       "      .out_off = offsetof(toy_req_%s, %s%s_%s)",
                       s->kind == SC_SINK_PSEUDONYM ? "RT_SINK_PSEUDONYM"
-                      : s->kind == SC_SINK_COMMIT ? "RT_SINK_COMMIT" : "RT_SINK_DERIVE",
+                      : s->kind == SC_SINK_COMMIT ? "RT_SINK_COMMIT"
+                      : s->kind == SC_SINK_DIGEST ? "RT_SINK_DIGEST" : "RT_SINK_DERIVE",
                       e->name, wprefix, r->name, s->name, e->name, mprefix, r->name, s->name);
             if (s->kind == SC_SINK_DERIVE)
                 sc_printf(o, ", .derive = &toy_derive_%s", s->name);
@@ -298,17 +300,20 @@ static void c_rtables(sc_out *o, const sc_endpoint *e, const sc_rfield *f, int n
     uint64_t required = 0;
     for (int i = 0; i < n; i++) {
         const sc_rfield *r = &f[i];
-        static const char *types[] = { "", "RT_T_STRING", "RT_T_INT", "RT_T_BOOL", "RT_T_OBJECT" };
+        static const char *types[] = { "", "RT_T_STRING", "RT_T_INT", "RT_T_BOOL", "RT_T_OBJECT",
+                                       "", "RT_T_STRING" };
         if (!r->optional)
             required |= 1ull << i;
-        sc_printf(o, "    { .name = \"%s\", .name_len = %zu, .type = %s, .cls = %d, .nsinks = %d,\n",
-                  r->name, strlen(r->name), types[r->type], rt_cls(r->cls), r->nsinks);
-        sc_printf(o, "      .min = %lld, .max = %lld", (long long)r->min, (long long)r->max);
+        int hex = r->type == SC_R_HEX;
+        sc_printf(o, "    { .name = \"%s\", .name_len = %zu, .type = %s, .cls = %d, .nsinks = %d,%s\n",
+                  r->name, strlen(r->name), types[r->type], rt_cls(r->cls), r->nsinks, hex ? " .hex = 1," : "");
+        sc_printf(o, "      .min = %lld, .max = %lld", (long long)(hex ? 2 * r->min : r->min),
+                  (long long)(hex ? 2 * r->max : r->max));
         if (r->type == SC_R_OBJECT)
             sc_printf(o, ", .obj = &%s_%s_obj", tprefix, r->name);
         else if (r->nsinks)
             sc_printf(o, ", .sinks = %s_%s_sinks", tprefix, r->name);
-        else if (r->type == SC_R_STRING)
+        else if (r->type == SC_R_STRING || r->type == SC_R_HEX)
             sc_printf(o, ",\n      .off = offsetof(toy_req_%s, %s%s), .len_off = offsetof(toy_req_%s, %s%s_len)",
                       e->name, mprefix, r->name, e->name, mprefix, r->name);
         else
@@ -421,7 +426,8 @@ static void c_params(sc_out *o, const sc_endpoint *e)
         sc_printf(o, "static const rt_param toy_params_%s_list[] = {\n", e->name);
         for (int i = 0; i < e->nparams; i++) {
             const sc_rfield *r = &e->params[i];
-            static const char *types[] = { "", "RT_P_STRING", "RT_P_INT", "RT_P_BOOL", "", "RT_P_ENUM" };
+            static const char *types[] = { "", "RT_P_STRING", "RT_P_INT", "RT_P_BOOL", "", "RT_P_ENUM",
+                                           "", "RT_P_ID" };
             char pat[256];
             snprintf(pat, sizeof pat, ":%s", r->name);
             const char *at = strstr(e->path, pat);
@@ -431,7 +437,7 @@ static void c_params(sc_out *o, const sc_endpoint *e)
                       "      .has_off = offsetof(toy_params_%s, has_%s)",
                       r->name, types[r->type], r->optional, in_path, (long long)r->min,
                       (long long)r->max, e->name, r->name, e->name, r->name);
-            if (r->type == SC_R_STRING)
+            if (r->type == SC_R_STRING || r->type == SC_R_ID)
                 sc_printf(o, ", .len_off = offsetof(toy_params_%s, %s_len)", e->name, r->name);
             if (r->type == SC_R_ENUM)
                 sc_printf(o, ",\n      .labels = toy_params_%s_%s_labels, .nlabels = %d", e->name, r->name, r->nlabels);
@@ -464,7 +470,7 @@ int sc_emit_c(const sc_spec *spec, const char *gendir)
     sc_banner(h, spec, "//");
     sc_printf(h, "#ifndef TOY_SPEC_H\n#define TOY_SPEC_H\n\n#include <stddef.h>\n#include <stdint.h>\n\n"
               "#include \"rt_param.h\"\n#include \"rt_schema.h\"\n#include \"rt_ser.h\"\n#include \"rt_sink.h\"\n\n"
-              "#if RT_SCHEMA_ABI != 1 || RT_SER_ABI != 1\n"
+              "#if RT_SCHEMA_ABI != 2 || RT_SER_ABI != 1\n"
               "#error \"gen/ was generated for another runtime ABI: run make regen\"\n#endif\n\n");
     for (int i = 0; i < spec->nderives; i++)
         h_derive(h, spec->derives[i]);
@@ -489,30 +495,7 @@ int sc_emit_c(const sc_spec *spec, const char *gendir)
     for (int i = 0; i < spec->nendpoints; i++)
         h_record(h, spec->endpoints[i]->response, done, &ndone);
 
-    /* The route table: one line per endpoint. */
-    sc_printf(h, "enum toy_port { TOY_PORT_API = 0, TOY_PORT_METADATA = 1 };\n\n");
-    sc_printf(h, "/* XX(name, method, path, port, status, request schema or NULL,\n"
-              " *    params table, response record, audit kinds emitted) */\n#define TOY_ROUTES(XX) \\\n");
-    for (int i = 0; i < spec->nendpoints; i++) {
-        const sc_endpoint *e = spec->endpoints[i];
-        char sch[256] = "NULL";
-        if (e->has_request)
-            snprintf(sch, sizeof sch, "&toy_schema_%s", e->name);
-        sc_printf(h, "    XX(%s, \"%s\", \"%s\", %s, %d, %s, &toy_params_%s_tab, &%s_rec, \"",
-                  e->name, e->method, e->path, e->metadata_port ? "TOY_PORT_METADATA" : "TOY_PORT_API",
-                  e->status, sch, e->name, e->response->cname);
-        for (int j = 0; j < e->nemits; j++)
-            sc_printf(h, "%s%s", j ? "," : "", e->emits[j]);
-        sc_printf(h, "\")%s\n", i + 1 < spec->nendpoints ? " \\" : "");
-    }
-    sc_printf(h, "\n/* Audit entry kinds: XX(name, record) */\n#define TOY_AUDIT_KINDS(XX) \\\n");
-    int first = 1;
-    for (int i = 0; i < spec->nrecords; i++)
-        if (spec->records[i]->kind == SC_REC_AUDIT) {
-            sc_printf(h, "%s    XX(%s, &%s_rec)", first ? "" : " \\\n", spec->records[i]->name, spec->records[i]->cname);
-            first = 0;
-        }
-    sc_printf(h, "\n\n#endif\n");
+    sc_printf(h, "#endif\n");
     if (sc_out_close(h))
         return -1;
 

@@ -212,6 +212,13 @@ static void rtype(sc_out *o, const sc_rfield *f)
     case SC_R_OBJECT:
         sc_printf(o, "object");
         break;
+    case SC_R_HEX:
+        sc_printf(o, "hex, exactly %lld bytes (%lld lowercase hex digits)", (long long)f->min,
+                  (long long)(2 * f->min));
+        break;
+    case SC_R_ID:
+        sc_printf(o, "id (`[a-z0-9_]`), %lld to %lld characters", (long long)f->min, (long long)f->max);
+        break;
     case SC_R_ENUM:
         sc_printf(o, "one of ");
         for (int i = 0; i < f->nlabels; i++) {
@@ -259,25 +266,18 @@ static void otype(sc_out *o, const sc_otyp *t)
     }
 }
 
-/* The sink named by a `from ... via`, or NULL for a public field. */
-static const sc_sink *from_sink(const sc_from *fr)
-{
-    if (!fr->via || !fr->field)
-        return NULL;
-    for (int i = 0; i < fr->field->nsinks; i++)
-        if (!strcmp(fr->field->sinks[i].name, fr->via))
-            return &fr->field->sinks[i];
-    return NULL;
-}
-
 /* "from `e.a.b` via `sink`", then what the sink does in a few words. */
 static void from_text(sc_out *o, const sc_from *fr, int long_form)
 {
+    if (fr->entry) {
+        sc_printf(o, "from the entry's `%s`", fr->npath ? fr->path[0] : "");
+        return;
+    }
     sc_printf(o, "from `%s", fr->endpoint);
     for (int i = 0; i < fr->npath; i++)
         sc_printf(o, ".%s", fr->path[i]);
     sc_printf(o, "`");
-    const sc_sink *s = from_sink(fr);
+    const sc_sink *s = sc_from_sink(fr);
     if (!s) {
         if (long_form)
             sc_printf(o, " (public; stored as received)");
@@ -293,6 +293,9 @@ static void from_text(sc_out *o, const sc_from *fr, int long_form)
     case SC_SINK_COMMIT:
         sc_printf(o, ": salted SHA-256 commitment; the salt goes back to the user only; "
                   "the raw value is never stored");
+        break;
+    case SC_SINK_DIGEST:
+        sc_printf(o, ": SHA-256 of the random value's bytes; the raw value is never stored");
         break;
     default:
         if (s->derive)
@@ -540,6 +543,8 @@ static void emit_rfields(sc_out *o, const sc_spec *spec, const sc_endpoint *e,
                     sc_printf(o, "; HMAC → ");
                 else if (s->kind == SC_SINK_COMMIT)
                     sc_printf(o, "; commitment → ");
+                else if (s->kind == SC_SINK_DIGEST)
+                    sc_printf(o, "; SHA-256 → ");
                 else
                     sc_printf(o, "; `%s` → ", s->name);
                 if (list_refs(o, "", spec, e, r, s->name) == 0)
@@ -607,6 +612,10 @@ static void emit_endpoint(sc_out *o, const sc_spec *spec, const sc_endpoint *e)
     anchor(o, "endpoint", e->name);
     sc_printf(o, "### `%s` — `%s %s`%s\n", e->name, e->method, e->path,
               e->metadata_port ? " (metadata port)" : "");
+    if (e->planned)
+        sc_printf(o, "\n**Planned**: declared, not served yet; it answers `501 not_implemented`.\n");
+    else
+        sc_printf(o, "\n**Handler**: `h_%s`, on the %s thread.\n", e->handler, sc_thread_name(e->thread));
     if (e->nparams) {
         sc_printf(o, "\n**Parameters**\n\n| Parameter | In | Type | Required |\n|---|---|---|---|\n");
         for (int i = 0; i < e->nparams; i++) {
@@ -817,8 +826,13 @@ static void emit_records(sc_out *o, const sc_spec *spec, int kind, const char *i
 static void emit_table(sc_out *o, const sc_table *t)
 {
     anchor(o, "table", t->name);
-    sc_printf(o, "### `%s`\n\n| Column | SQL type | Constraints | Provenance |\n"
-                 "|---|---|---|---|\n", t->name);
+    sc_printf(o, "### `%s`\n\n", t->name);
+    if (t->per) {
+        sc_printf(o, "One row per ");
+        md_link(o, "audit", t->per);
+        sc_printf(o, " entry, written with it.\n\n");
+    }
+    sc_printf(o, "| Column | SQL type | Constraints | Provenance |\n|---|---|---|---|\n");
     for (int i = 0; i < t->ncols; i++) {
         const sc_column *c = &t->cols[i];
         sc_printf(o, "| `%s` | `%s` | ", c->name, sc_sql_type(c->type));
@@ -836,6 +850,8 @@ static void emit_table(sc_out *o, const sc_table *t)
             sc_printf(o, "%sdefault `%s`", n++ ? ", " : "", c->deflt);
         if (c->index && !c->key && !c->unique)
             sc_printf(o, "%sindexed", n++ ? ", " : "");
+        if (c->purged)
+            sc_printf(o, "%s**purged** by a deletion", n++ ? ", " : "");
         if (!n)
             sc_printf(o, "—");
         sc_printf(o, " | ");

@@ -155,7 +155,8 @@ int main(int argc, char **argv)
     snprintf(gen, sizeof gen, "%s/gen", out);
     snprintf(sql, sizeof sql, "%s/postgres/schema.sql", out);
     snprintf(doc, sizeof doc, "%s/docs/spec.md", out);
-    if (sc_emit_c(&spec, gen) || sc_emit_ragel(&spec, gen) || sc_emit_sql(&spec, sql, gen)
+    if (sc_emit_c(&spec, gen) || sc_emit_service(&spec, gen) || sc_emit_ragel(&spec, gen)
+        || sc_emit_sql(&spec, sql, gen)
         || sc_emit_doc(&spec, doc))
         return 2;
     return 0;

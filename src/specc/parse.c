@@ -257,6 +257,16 @@ static void parse_rfield(P *p, sc_rfield **arr, int *n, int is_param)
     } else if (is_name(p, "bool")) {
         f.type = SC_R_BOOL;
         next(p);
+    } else if (is_name(p, "hex") && !is_param) {
+        f.type = SC_R_HEX;
+        next(p);
+        if (p->t.kind != T_INT) { syntax(p, "the number of bytes, e.g. hex 32"); return; }
+        f.min = f.max = p->t.ival;
+        next(p);
+    } else if (is_name(p, "id") && is_param) {
+        f.type = SC_R_ID;
+        next(p);
+        if (!range(p, &f.min, &f.max)) return;
     } else if (is_name(p, "enum") && is_param) {
         f.type = SC_R_ENUM;
         next(p);
@@ -275,7 +285,7 @@ static void parse_rfield(P *p, sc_rfield **arr, int *n, int is_param)
         PUSH(*arr, *n, f);
         return;
     } else {
-        syntax(p, is_param ? "a type: string, int, bool or enum" : "a type: string, int, bool or object");
+        syntax(p, is_param ? "a type: string, id, int, bool or enum" : "a type: string, hex, int, bool or object");
         return;
     }
     if (!is_param && p->t.kind == T_NAME && !is_name(p, "optional")) {
@@ -288,9 +298,10 @@ static void parse_rfield(P *p, sc_rfield **arr, int *n, int is_param)
             sc_sink s;
             memset(&s, 0, sizeof s);
             s.pos = p->t.pos;
-            if (!(s.name = expect_name(p, "a sink: pseudonym, commit or a derivation's name"))) return;
+            if (!(s.name = expect_name(p, "a sink: pseudonym, commit, digest or a derivation's name"))) return;
             s.kind = !strcmp(s.name, "pseudonym") ? SC_SINK_PSEUDONYM
-                   : !strcmp(s.name, "commit") ? SC_SINK_COMMIT : SC_SINK_DERIVE;
+                   : !strcmp(s.name, "commit") ? SC_SINK_COMMIT
+                   : !strcmp(s.name, "digest") ? SC_SINK_DIGEST : SC_SINK_DERIVE;
             PUSH(f.sinks, f.nsinks, s);
             if (p->t.kind != T_COMMA) break;
             next(p);
@@ -344,8 +355,9 @@ static sc_from *parse_from(P *p)
     sc_from *fr = sc_alloc(sizeof *fr);
     fr->pos = p->t.pos;
     next(p);  /* 'from' */
-    if (!(fr->endpoint = expect_name(p, "an endpoint name"))) return NULL;
-    if (!expect(p, T_DOT, "'.' and a request field")) return NULL;
+    if (!(fr->endpoint = expect_name(p, "an endpoint name, or 'entry'"))) return NULL;
+    fr->entry = !strcmp(fr->endpoint, "entry");
+    if (!expect(p, T_DOT, fr->entry ? "'.' and a field of the entry" : "'.' and a request field")) return NULL;
     for (;;) {
         char *s = expect_name(p, "a request field name");
         if (!s) return NULL;
@@ -469,6 +481,24 @@ static void parse_endpoint(P *p)
                 e->response = parse_record_body(p, sc_strndup(buf, strlen(buf)), SC_REC_RESPONSE, rp);
             }
             end_line(p);
+        } else if (is_name(p, "handler")) {
+            sc_pos hp = p->t.pos;
+            next(p);
+            if (e->handler || e->planned) { sc_error(hp, "endpoint %s has a second handler", e->name); p->failed = 1; continue; }
+            if (!(e->handler = expect_name(p, "the handler's name"))) continue;
+            if (!expect_word(p, "on")) continue;
+            for (int i = SC_T_SERVICE; i <= SC_T_WRITER; i++)
+                if (is_name(p, sc_thread_name(i)))
+                    e->thread = i;
+            if (!e->thread) { syntax(p, "a thread: service, reader, io or writer"); continue; }
+            next(p);
+            end_line(p);
+        } else if (is_name(p, "planned")) {
+            sc_pos hp = p->t.pos;
+            next(p);
+            if (e->handler || e->planned) { sc_error(hp, "endpoint %s has a second handler", e->name); p->failed = 1; continue; }
+            e->planned = 1;
+            end_line(p);
         } else if (is_name(p, "emits")) {
             next(p);
             for (;;) {
@@ -480,7 +510,7 @@ static void parse_endpoint(P *p)
             }
             end_line(p);
         } else {
-            syntax(p, "'param', 'request', 'response' or 'emits'");
+            syntax(p, "'handler', 'planned', 'param', 'request', 'response' or 'emits'");
         }
     });
     PUSH(p->spec->endpoints, p->spec->nendpoints, e);
@@ -508,6 +538,7 @@ static void parse_column(P *p, sc_table *t)
         else if (is_name(p, "unique")) { c.unique = 1; next(p); }
         else if (is_name(p, "null")) { c.nullable = 1; next(p); }
         else if (is_name(p, "index")) { c.index = 1; next(p); }
+        else if (is_name(p, "purged")) { c.purged = 1; next(p); }
         else if (is_name(p, "default")) {
             next(p);
             if (is_name(p, "now")) c.deflt = "now()";
@@ -529,6 +560,11 @@ static void parse_table(P *p)
     t->pos = p->t.pos;
     next(p);
     if (!(t->name = expect_name(p, "the table's name"))) return;
+    if (is_name(p, "per")) {
+        next(p);
+        t->per_pos = p->t.pos;
+        if (!(t->per = expect_name(p, "an audit entry kind"))) return;
+    }
     BLOCK(p, parse_column(p, t));
     PUSH(p->spec->tables, p->spec->ntables, t);
 }

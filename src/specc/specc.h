@@ -92,9 +92,14 @@ typedef struct sc_derive {
 } sc_derive;
 
 /* Request fields (parsed from user input). */
-enum sc_rtype { SC_R_STRING = 1, SC_R_INT, SC_R_BOOL, SC_R_OBJECT, SC_R_ENUM };
+/* SC_R_HEX: a string of 2n lowercase hex digits, n = min = max decoded
+ * bytes (its sinks see the decoded bytes).  SC_R_ID: a parameter of
+ * [a-z0-9_] only (the ids toyapp issues). */
+enum sc_rtype { SC_R_STRING = 1, SC_R_INT, SC_R_BOOL, SC_R_OBJECT, SC_R_ENUM, SC_R_HEX, SC_R_ID };
 
-enum sc_sinkkind { SC_SINK_PSEUDONYM = 1, SC_SINK_COMMIT, SC_SINK_DERIVE };
+/* SC_SINK_DIGEST: plain SHA-256, only of a random hex value (a capability
+ * such as a deletion token), where no salt is needed to hide it. */
+enum sc_sinkkind { SC_SINK_PSEUDONYM = 1, SC_SINK_COMMIT, SC_SINK_DERIVE, SC_SINK_DIGEST };
 
 typedef struct sc_sink {
     int kind;
@@ -132,13 +137,20 @@ typedef struct sc_otyp {
     struct sc_otyp *elem;           /* LIST */
 } sc_otyp;
 
-/* `from endpoint.field[.field] via sink` */
+/* `from endpoint.field[.field] via sink`, or `from entry.field` in a table
+ * written per audit entry kind */
+struct sc_ofield;
 typedef struct sc_from {
+    int entry;                      /* `from entry.F`: F is path[0] */
+    struct sc_ofield *ofield;       /* entry: the entry's field, resolved (NULL
+                                       for the envelope's cvmId and timestamp) */
+    int envelope;                   /* entry: 1 cvmId, 2 timestamp */
     const char *endpoint;
     const char **path; int npath;
     const char *via;                /* NULL when absent */
     sc_pos pos, via_pos;
     sc_rfield *field;               /* resolved */
+    struct sc_endpoint *ep;         /* resolved (request fields) */
 } sc_from;
 
 typedef struct sc_ofield {
@@ -162,6 +174,9 @@ typedef struct sc_record {
     sc_pos pos;
 } sc_record;
 
+/* Where an endpoint's handler runs (docs/architecture.md, "Threads"). */
+enum sc_thread { SC_T_SERVICE = 1, SC_T_READER, SC_T_IO, SC_T_WRITER };
+
 typedef struct sc_endpoint {
     const char *name;
     const char *method;             /* GET, POST, ... */
@@ -175,6 +190,9 @@ typedef struct sc_endpoint {
     int status;
     sc_record *response;            /* inline or a named record */
     const char **emits; int nemits;
+    const char *handler;            /* `handler NAME on THREAD`; NULL if planned */
+    int thread;                     /* enum sc_thread */
+    int planned;                    /* `planned`: declared, answered 501 */
     sc_pos pos;
 } sc_endpoint;
 
@@ -184,7 +202,7 @@ enum sc_ctype { SC_C_BIGSERIAL = 1, SC_C_BIGINT, SC_C_INT, SC_C_TEXT,
 typedef struct sc_column {
     const char *name;
     int type;
-    int key, unique, nullable, index;
+    int key, unique, nullable, index, purged;
     const char *deflt;              /* SQL default, or NULL */
     sc_from *from;
     sc_pos pos;
@@ -192,6 +210,9 @@ typedef struct sc_column {
 
 typedef struct sc_table {
     const char *name;
+    const char *per;                /* `per KIND`: one row per such entry */
+    sc_record *per_rec;             /* resolved */
+    sc_pos per_pos;
     sc_column *cols; int ncols;
     sc_pos pos;
 } sc_table;
@@ -209,6 +230,9 @@ typedef struct sc_spec {
 void sc_parse_file(sc_spec *spec, const sc_src *src);
 /* Resolves names and enforces the flow rules.  Returns sc_nerrors == 0. */
 int sc_check(sc_spec *spec);
+
+/* The sink a `from ... via SINK` names, or NULL (no via, or unresolved). */
+const sc_sink *sc_from_sink(const sc_from *fr);
 
 /* The Postgres type of a column type (enum sc_ctype). */
 const char *sc_sql_type(int t);
@@ -249,5 +273,12 @@ int sc_emit_ragel(const sc_spec *spec, const char *gendir);    /* gen/<name>.rl 
 int sc_emit_sql(const sc_spec *spec, const char *path,         /* postgres/schema.sql */
                 const char *gendir);                            /* + gen/toy_schema_sql.c */
 int sc_emit_doc(const sc_spec *spec, const char *path);        /* docs/spec.md */
+int sc_emit_service(const sc_spec *spec, const char *gendir);  /* gen/toy_service.{h,c} */
+
+/* The columns a `per` table's generated insert names, in order: all but
+ * bigserial ones, ones with a default and nullable ones with no `from`. */
+int sc_insert_column(const sc_column *c);
+/* "service", "reader", "io" or "writer". */
+const char *sc_thread_name(int t);
 
 #endif

@@ -1,17 +1,18 @@
 /*
- * db.c — Postgres connections and the versioned migrations.
+ * db.c — Postgres connections, the versioned migrations, and the statement
+ * helpers (sql.h).
  *
- * Every connection gets a short connect timeout and TCP keepalives, so a
- * primary that is down or unreachable turns into an error in about a
- * second instead of a hung request.  Migrations are numbered, each applied
- * once in its own transaction and recorded in schema_migrations, under an
- * advisory lock so that instances starting together do not race.
+ * Migrations are numbered, each applied once in its own transaction and
+ * recorded in schema_migrations, under an advisory lock so that instances
+ * starting together do not race.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "app.h"
+#include "job.h"
+#include "sql.h"
+#include "toy_service.h"
 
 extern const char toy_schema_sql[];
 
@@ -67,6 +68,18 @@ static const struct { int version; const char *sql; } migrations[] = {
           "  string_agg(leaf_hash, ''::bytea ORDER BY audit_id) FROM log_pending HAVING count(*) > 0;"
           " DROP TABLE log_pending;"
           " END IF; END $$" },
+    /* Counters are named after the audit entry kind they count (the writer
+     * bumps them generically, from the spec's kinds). */
+    { 14, "UPDATE counters SET name = CASE name WHEN 'signups' THEN 'signup'"
+          " WHEN 'users_processed' THEN 'data_received' WHEN 'safe_api_calls' THEN 'safe_api_call'"
+          " WHEN 'deletions' THEN 'data_deleted' END"
+          " WHERE name IN ('signups', 'users_processed', 'safe_api_calls', 'deletions')" },
+    /* Deletion purges columns: they may be NULL now. */
+    { 15, "ALTER TABLE audit_log ALTER COLUMN entry DROP NOT NULL;"
+          " ALTER TABLE user_data_receipts ALTER COLUMN payload_commitment DROP NOT NULL,"
+          " ALTER COLUMN safe_derivative DROP NOT NULL" },
+    /* The schema again: the readiness probe's table. */
+    { 16, NULL },
 };
 
 #define MIGRATION_LOCK 0x746f7961  /* "toya" */
@@ -88,14 +101,14 @@ PGconn *db_connect(const char *url, char *err, size_t errlen)
     return c;
 }
 
-int db_exec(PGconn *c, const char *sql, char *err, size_t errlen)
+/* A statement during migration: its error goes to err. */
+static int mexec(PGconn *c, const char *sql, const sql_args *a, char *err, size_t errlen)
 {
-    PGresult *r = PQexec(c, sql);
+    /* Without parameters, a migration may hold several statements. */
+    PGresult *r = a ? PQexecParams(c, sql, a->n, NULL, a->v, a->len, a->fmt, 0) : PQexec(c, sql);
     int ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
-    if (!ok && err)
+    if (!ok)
         snprintf(err, errlen, "%s", PQresultErrorMessage(r));
-    else if (!ok)
-        fprintf(stderr, "toyapp: database: %s", PQresultErrorMessage(r));
     PQclear(r);
     return ok ? 0 : -1;
 }
@@ -106,21 +119,20 @@ int db_migrate(const char *url, char *err, size_t errlen)
     if (!c)
         return -1;
     int rc = -1;
-    char sql[128];
-    snprintf(sql, sizeof sql, "SELECT pg_advisory_lock(%d)", MIGRATION_LOCK);
-    if (db_exec(c, "SET client_min_messages = warning", err, errlen) || db_exec(c, sql, err, errlen))
+    sql_args lock = { 0 };
+    sql_int(&lock, MIGRATION_LOCK);
+    if (mexec(c, "SET client_min_messages = warning", NULL, err, errlen)
+        || mexec(c, "SELECT pg_advisory_lock($1)", &lock, err, errlen))
         goto out;
-    if (db_exec(c, "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY,"
-                   " applied_at timestamptz NOT NULL DEFAULT now())", err, errlen))
+    if (mexec(c, "CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY,"
+                 " applied_at timestamptz NOT NULL DEFAULT now())", NULL, err, errlen))
         goto unlock;
     for (size_t i = 0; i < sizeof migrations / sizeof migrations[0]; i++) {
-        char v[16];
-        snprintf(v, sizeof v, "%d", migrations[i].version);
-        const char *p[] = { v };
+        sql_args v = { 0 };
+        sql_int(&v, migrations[i].version);
         PGresult *r = PQexecParams(c, "SELECT 1 FROM schema_migrations WHERE version = $1",
-                                   1, NULL, p, NULL, NULL, 0);
-        int done = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
-        int failed = PQresultStatus(r) != PGRES_TUPLES_OK;
+                                   v.n, NULL, v.v, v.len, v.fmt, 0);
+        int failed = PQresultStatus(r) != PGRES_TUPLES_OK, done = !failed && PQntuples(r) == 1;
         if (failed)
             snprintf(err, errlen, "%s", PQresultErrorMessage(r));
         PQclear(r);
@@ -128,99 +140,182 @@ int db_migrate(const char *url, char *err, size_t errlen)
             goto unlock;
         if (done)
             continue;
-        if (db_exec(c, "BEGIN", err, errlen))
+        if (mexec(c, "BEGIN", NULL, err, errlen))
             goto unlock;
-        if (db_exec(c, migrations[i].sql ? migrations[i].sql : toy_schema_sql, err, errlen)) {
+        if (mexec(c, migrations[i].sql ? migrations[i].sql : toy_schema_sql, NULL, err, errlen)
+            || mexec(c, "INSERT INTO schema_migrations (version) VALUES ($1)", &v, err, errlen)) {
             char e2[256];
-            db_exec(c, "ROLLBACK", e2, sizeof e2);
+            mexec(c, "ROLLBACK", NULL, e2, sizeof e2);
             goto unlock;
         }
-        r = PQexecParams(c, "INSERT INTO schema_migrations (version) VALUES ($1)", 1, NULL, p, NULL, NULL, 0);
-        failed = PQresultStatus(r) != PGRES_COMMAND_OK;
-        PQclear(r);
-        if (failed || db_exec(c, "COMMIT", err, errlen))
+        if (mexec(c, "COMMIT", NULL, err, errlen))
             goto unlock;
         fprintf(stderr, "toyapp: applied migration %d\n", migrations[i].version);
     }
+    /* A counter for every kind of entry the spec declares (the writer only
+     * updates them). */
+    {
+        rt_pgarr kinds = { 0 };
+        rt_pgarr_begin(&kinds, RT_PG_OID_TEXT);
+        for (int k = 0; k < TOY_K__COUNT; k++)
+            rt_pgarr_add(&kinds, toy_kinds[k].name, strlen(toy_kinds[k].name));
+        rt_pgarr_end(&kinds);
+        sql_args a = { 0 };
+        sql_array(&a, &kinds);
+        int bad = mexec(c, "INSERT INTO counters (name, value) SELECT unnest($1::text[]), 0"
+                           " ON CONFLICT (name) DO NOTHING", &a, err, errlen);
+        rt_pgarr_free(&kinds);
+        if (bad)
+            goto unlock;
+    }
     rc = 0;
 unlock:
-    snprintf(sql, sizeof sql, "SELECT pg_advisory_unlock(%d)", MIGRATION_LOCK);
     {
         char e2[256];
-        db_exec(c, sql, e2, sizeof e2);
+        mexec(c, "SELECT pg_advisory_unlock($1)", &lock, e2, sizeof e2);
     }
 out:
     PQfinish(c);
     return rc;
 }
 
-/* ---- arrays in Postgres' binary format (array_recv) ---------------------- */
+/* ---- servers ------------------------------------------------------------- */
 
-static void arr_put(pg_array *a, const void *p, size_t n)
+PGconn *db_get(db_server *s)
 {
-    if (a->n + n > a->cap) {
-        size_t cap = a->cap ? a->cap : 4096;
-        while (cap < a->n + n)
-            cap *= 2;
-        uint8_t *nb = realloc(a->b, cap);
-        if (!nb) {
-            fprintf(stderr, "toyapp: out of memory\n");
-            abort();
-        }
-        a->b = nb;
-        a->cap = cap;
+    if (!s->url || !*s->url)
+        return NULL;
+    if (s->c && PQstatus(s->c) == CONNECTION_OK)
+        return s->c;
+    if (s->c) {
+        PQfinish(s->c);
+        s->c = NULL;
+        s->prepared = 0;
+        s->last_fail = now_ms();
     }
-    memcpy(a->b + a->n, p, n);
-    a->n += n;
+    if (s->last_fail && now_ms() - s->last_fail < DB_RECONNECT_MS)
+        return NULL;
+    char err[256];
+    s->c = db_connect(s->url, err, sizeof err);
+    s->last_fail = s->c ? 0 : now_ms();
+    s->gen += s->c != NULL;
+    s->prepared = 0;
+    return s->c;
 }
 
-static void arr_put32(pg_array *a, uint32_t v)
+void db_check(db_server *s)
 {
-    uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
-    arr_put(a, b, 4);
-}
-
-static void arr_set32(pg_array *a, size_t at, uint32_t v)
-{
-    a->b[at] = (uint8_t)(v >> 24);
-    a->b[at + 1] = (uint8_t)(v >> 16);
-    a->b[at + 2] = (uint8_t)(v >> 8);
-    a->b[at + 3] = (uint8_t)v;
-}
-
-/* Header: ndim, has-nulls, element type, then (for ndim 1) length and lower
- * bound, patched by arr_end.  An empty array is sent with ndim 0. */
-void pg_array_begin(pg_array *a, uint32_t oid)
-{
-    a->n = 0;
-    a->count = a->hasnull = 0;
-    arr_put32(a, 1);
-    arr_put32(a, 0);
-    arr_put32(a, oid);
-    arr_put32(a, 0);
-    arr_put32(a, 1);
-}
-
-/* Appends one element; p == NULL is SQL NULL. */
-void pg_array_add(pg_array *a, const void *p, size_t n)
-{
-    if (!p) {
-        arr_put32(a, 0xffffffffu);
-        a->hasnull = 1;
-    } else {
-        arr_put32(a, (uint32_t)n);
-        arr_put(a, p, n);
+    if (s->c && PQstatus(s->c) != CONNECTION_OK) {
+        PQfinish(s->c);
+        s->c = NULL;
+        s->prepared = 0;
+        s->last_fail = now_ms();
     }
-    a->count++;
 }
 
-void pg_array_end(pg_array *a)
+void db_close(db_server *s)
 {
-    if (!a->count) {
-        arr_set32(a, 0, 0);
-        a->n = 12;
-    } else {
-        arr_set32(a, 4, (uint32_t)a->hasnull);
-        arr_set32(a, 12, (uint32_t)a->count);
+    PQfinish(s->c);
+    s->c = NULL;
+    s->prepared = 0;
+}
+
+/* ---- statements ---------------------------------------------------------- */
+
+static int slot(sql_args *a)
+{
+    if (a->n >= SQL_MAX_ARGS) {
+        fprintf(stderr, "toyapp: a statement has more than %d parameters\n", SQL_MAX_ARGS);
+        abort();
     }
+    return a->n++;
+}
+
+void sql_text(sql_args *a, const char *s)
+{
+    int i = slot(a);
+    a->v[i] = s;
+    a->len[i] = 0;
+    a->fmt[i] = 0;
+}
+
+void sql_str(sql_args *a, const char *p, size_t n)
+{
+    int i = slot(a);
+    a->v[i] = p ? p : "";   /* text's binary form is its bytes */
+    a->len[i] = (int)n;
+    a->fmt[i] = 1;
+}
+
+void sql_int(sql_args *a, int64_t v)
+{
+    int i = slot(a);
+    snprintf(a->num[i], sizeof a->num[i], "%lld", (long long)v);
+    a->v[i] = a->num[i];
+    a->len[i] = 0;
+    a->fmt[i] = 0;
+}
+
+void sql_bytes(sql_args *a, const void *p, size_t n)
+{
+    int i = slot(a);
+    a->v[i] = p;
+    a->len[i] = (int)n;
+    a->fmt[i] = 1;
+}
+
+void sql_array(sql_args *a, const rt_pgarr *arr)
+{
+    sql_bytes(a, arr->b, arr->n);
+}
+
+/* The SQLSTATE of this thread's last failed statement. */
+static _Thread_local char last_state[6];
+
+const char *sql_last_state(void)
+{
+    return last_state;
+}
+
+static PGresult *checked(PGresult *r, const char *tag)
+{
+    int st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return r;
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(last_state, sizeof last_state, "%s", state ? state : "");
+    fprintf(stderr, "toyapp: %s: %s", tag, r ? PQresultErrorMessage(r) : "out of memory\n");
+    PQclear(r);
+    return NULL;
+}
+
+PGresult *sql_query(PGconn *c, const char *tag, const char *sql, const sql_args *a, int format)
+{
+    return checked(PQexecParams(c, sql, a ? a->n : 0, NULL, a ? a->v : NULL, a ? a->len : NULL,
+                                a ? a->fmt : NULL, format), tag);
+}
+
+int sql_exec(PGconn *c, const char *tag, const char *sql, const sql_args *a)
+{
+    PGresult *r = sql_query(c, tag, sql, a, SQL_TEXT);
+    PQclear(r);
+    return r ? 0 : -1;
+}
+
+int sql_prepare(PGconn *c, const char *tag, const char *name, const char *sql, int nparams)
+{
+    PGresult *r = checked(PQprepare(c, name, sql, nparams, NULL), tag);
+    PQclear(r);
+    return r ? 0 : -1;
+}
+
+PGresult *sql_run_prepared(PGconn *c, const char *tag, const char *name, const sql_args *a, int format)
+{
+    return checked(PQexecPrepared(c, name, a ? a->n : 0, a ? a->v : NULL, a ? a->len : NULL,
+                                  a ? a->fmt : NULL, format), tag);
+}
+
+int64_t sql_int_at(const PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
 }

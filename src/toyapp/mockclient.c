@@ -18,6 +18,7 @@
 #include <json-c/json.h>
 
 #include "app.h"
+#include "mockclient.h"
 
 #define WATCH_HISTORY_PATH "/api/watch_history"
 
@@ -95,16 +96,28 @@ static char *get(const char *url, const char *token, int *status, size_t *len)
     return buf;
 }
 
-int mock_watch_history(job *j)
+void watch_list_free(void *p)
 {
-    char url[512];
-    snprintf(url, sizeof url, "%s", g_app.cfg.mock_api_url);
+    watch_list *l = p;
+    if (!l)
+        return;
+    for (int i = 0; i < l->n; i++) {
+        free(l->items[i].video_id);
+        free(l->items[i].title);
+        free(l->items[i].category);
+        free(l->items[i].watched_at);
+    }
+    free(l);
+}
+
+int mock_watch_history(watch_list *l)
+{
     size_t len = 0;
     int status = 0;
-    char *body = get(url, g_app.cfg.mock_api_token, &status, &len);
+    char *body = get(g_app.cfg.mock_api_url, g_app.cfg.mock_api_token, &status, &len);
     if (!body)
         return -1;
-    j->api_status = status;
+    l->status = status;
     json_object *o = json_tokener_parse(body), *items;
     free(body);
     if (status != 200 || !o || !json_object_object_get_ex(o, "items", &items)
@@ -113,37 +126,16 @@ int mock_watch_history(job *j)
         return -1;
     }
     size_t n = json_object_array_length(items);
-    for (size_t i = 0; i < n && j->nitems < 16; i++) {
+    for (size_t i = 0; i < n && l->n < WATCH_MAX; i++) {
         json_object *it = json_object_array_get_idx(items, i), *v;
-        watch_item *w = &j->items[j->nitems];
+        watch_item *w = &l->items[l->n];
         const char *keys[] = { "videoId", "title", "category", "watchedAt" };
         char **dst[] = { &w->video_id, &w->title, &w->category, &w->watched_at };
         for (int k = 0; k < 4; k++)
             *dst[k] = strdup(json_object_object_get_ex(it, keys[k], &v) && json_object_is_type(v, json_type_string)
                              ? json_object_get_string(v) : "");
-        j->nitems++;
+        l->n++;
     }
     json_object_put(o);
     return 0;
-}
-
-void *io_main(void *arg)
-{
-    (void)arg;
-    for (;;) {
-        int n;
-        job *j = queue_take(&g_app.io_q, 1, &n);
-        if (!j)
-            break;
-        if (j->kind == JOB_ATTEST) {
-            attest(j);
-            job_done(j);
-        } else if (mock_watch_history(j)) {
-            job_error(j, 502, "upstream_unavailable", "the watch-history API did not answer as expected");
-            job_done(j);
-        } else {
-            queue_push(&g_app.writer_q, j);   /* record the safe_api_call, then answer */
-        }
-    }
-    return NULL;
 }

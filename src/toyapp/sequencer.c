@@ -22,41 +22,18 @@
 #include "app.h"
 #include "rt_merkle.h"
 #include "sequencer.h"
+#include "sql.h"
 
 #define SEQ_LOCK 0x73657175     /* "sequ" */
 #define ROUND_ROWS 64       /* queued batches per round */
-#define NODE_ID(level, start) (((uint64_t)(level) << 56) | (start))
-/* Subtrees below this level are not stored: a proof recomputes one from at
- * most 2^(NODE_MIN_LEVEL-1) leaves, and the log stores a node for every
- * 2^NODE_MIN_LEVEL entries instead of one for each.  logread.c agrees. */
-#define NODE_MIN_LEVEL 4
 
-static PGconn *conn;
-static int have_lock;
+static db_server db;
+static unsigned locked_gen;   /* the connection (db.gen) that holds the sequencer's lock, 0: none */
 
 static void sleep_ms(int ms)
 {
     struct timespec t = { ms / 1000, (long)(ms % 1000) * 1000000L };
     nanosleep(&t, NULL);
-}
-
-static PGresult *q(const char *sql, int n, const char *const *v, const int *len, const int *fmt)
-{
-    PGresult *r = PQexecParams(conn, sql, n, NULL, v, len, fmt, 1);
-    int st = PQresultStatus(r);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        fprintf(stderr, "toyapp: sequencer: %s", PQresultErrorMessage(r));
-        PQclear(r);
-        return NULL;
-    }
-    return r;
-}
-
-static int exec0(const char *sql)
-{
-    PGresult *r = q(sql, 0, NULL, NULL, NULL);
-    PQclear(r);
-    return r ? 0 : -1;
 }
 
 static uint64_t be64(const char *p)
@@ -67,54 +44,37 @@ static uint64_t be64(const char *p)
     return v;
 }
 
-static void put_be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
 /* An id and a hash: a queued entry (audit id, leaf hash) or a stored
  * subtree (node id, its hash). */
 typedef struct node { uint64_t id; uint8_t h[32]; } node;
 
 /* Fills ids (int8[]) and hashes (bytea[]) with v[0..n), as the two array
  * parameters of an unnest() insert. */
-static void id_hash_arrays(const node *v, size_t n, pg_array *ids, pg_array *hashes)
+static void id_hash_arrays(const node *v, size_t n, rt_pgarr *ids, rt_pgarr *hashes)
 {
-    pg_array_begin(ids, PG_OID_INT8);
-    pg_array_begin(hashes, PG_OID_BYTEA);
+    rt_pgarr_begin(ids, RT_PG_OID_INT8);
+    rt_pgarr_begin(hashes, RT_PG_OID_BYTEA);
     for (size_t i = 0; i < n; i++) {
-        uint8_t be[8];
-        put_be64(be, v[i].id);
-        pg_array_add(ids, be, 8);
-        pg_array_add(hashes, v[i].h, 32);
+        rt_pgarr_add_i64(ids, (int64_t)v[i].id);
+        rt_pgarr_add(hashes, v[i].h, 32);
     }
-    pg_array_end(ids);
-    pg_array_end(hashes);
+    rt_pgarr_end(ids);
+    rt_pgarr_end(hashes);
 }
 
-/* Appends leaf to f and records every subtree it completes. */
+/* The subtrees an append completes that the log stores (logdb.c reads
+ * them back). */
+typedef struct node_list { node *v; size_t n; } node_list;
 
-static void append(rt_merkle_frontier *f, const uint8_t leaf[32], node *nodes, size_t *nn)
+static void keep_node(void *ctx, unsigned level, uint64_t start, const uint8_t hash[32])
 {
-    uint8_t cur[32];
-    memcpy(cur, leaf, 32);
-    uint64_t n = f->size;
-    int cnt = __builtin_popcountll(n);
-    for (unsigned level = 0; n >> level & 1; level++) {
-        rt_merkle_node(f->h[cnt - 1], cur, cur);
-        memset(f->h[cnt - 1], 0, 32);
-        cnt--;
-        if (level + 1 >= NODE_MIN_LEVEL) {
-            nodes[*nn].id = NODE_ID(level + 1, (n + 1) - (1ull << (level + 1)));
-            memcpy(nodes[*nn].h, cur, 32);
-            (*nn)++;
-        }
-    }
-    memcpy(f->h[cnt], cur, 32);
-    f->size = n + 1;
+    node_list *l = ctx;
+    if (level < RT_MERKLE_STORED_MIN_LEVEL)
+        return;
+    l->v[l->n].id = RT_MERKLE_NODE_ID(level, start);
+    memcpy(l->v[l->n].h, hash, 32);
+    l->n++;
 }
-
 
 static int by_id(const void *a, const void *b)
 {
@@ -122,42 +82,43 @@ static int by_id(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* One round.  Returns the number of queue rows taken, or -1. */
-static int round_once(void)
+/* One round on c.  Returns the number of queue rows taken, or -1. */
+static int round_once(PGconn *c)
 {
-    node *nodes = NULL;
     node *ps = NULL;   /* the round's entries: audit id, leaf hash */
+    node_list nodes = { NULL, 0 };
+    PGresult *r = NULL;
     rt_merkle_frontier f;
-    if (exec0("BEGIN"))
+    if (sql_exec(c, "sequencer", "BEGIN", NULL))
         return -1;
-    PGresult *r = q("SELECT tree_size, frontier FROM tree_state WHERE id = 1 FOR UPDATE", 0, NULL, NULL, NULL);
+    r = sql_query(c, "sequencer", "SELECT tree_size, frontier FROM tree_state WHERE id = 1 FOR UPDATE",
+                  NULL, SQL_BINARY);
     if (!r || PQntuples(r) != 1)
-        goto fail_clear;
+        goto fail;
     rt_merkle_frontier_init(&f);
     uint64_t size = be64(PQgetvalue(r, 0, 0));
     if (size && rt_merkle_frontier_deserialize(&f, (const uint8_t *)PQgetvalue(r, 0, 1),
                                                (size_t)PQgetlength(r, 0, 1))) {
         fprintf(stderr, "toyapp: sequencer: the stored frontier is malformed\n");
-        goto fail_clear;
+        goto fail;
     }
     PQclear(r);
+    r = NULL;
     if (f.size != size)
         goto fail;
 
-    char lim[16];
-    snprintf(lim, sizeof lim, "%d", ROUND_ROWS);
-    const char *lv[] = { lim };
     /* Take the oldest queued batches; they leave log_queue as their entries
      * enter the log, in this same transaction. */
-    r = PQexecParams(conn, "DELETE FROM log_queue WHERE id IN (SELECT id FROM log_queue"
-                           " ORDER BY id LIMIT $1) RETURNING audit_ids, leaf_hashes",
-                     1, NULL, lv, NULL, NULL, 1);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK)
-        goto fail_clear;
+    sql_args lim = { 0 };
+    sql_int(&lim, ROUND_ROWS);
+    r = sql_query(c, "sequencer", "DELETE FROM log_queue WHERE id IN (SELECT id FROM log_queue"
+                                  " ORDER BY id LIMIT $1) RETURNING audit_ids, leaf_hashes", &lim, SQL_BINARY);
+    if (!r)
+        goto fail;
     int rows = PQntuples(r), n = 0;
     if (rows == 0) {
         PQclear(r);
-        exec0("ROLLBACK");
+        sql_exec(c, "sequencer", "ROLLBACK", NULL);
         return 0;
     }
     size_t total = 0;
@@ -165,14 +126,14 @@ static int round_once(void)
         size_t ni = (size_t)PQgetlength(r, i, 0) / 8;
         if ((size_t)PQgetlength(r, i, 0) != ni * 8 || (size_t)PQgetlength(r, i, 1) != ni * 32) {
             fprintf(stderr, "toyapp: sequencer: a log_queue row is malformed\n");
-            goto fail_clear;
+            goto fail;
         }
         total += ni;
     }
     ps = malloc(total * sizeof *ps);
-    nodes = malloc((2 * total + 64) * sizeof *nodes);
-    if (!ps || !nodes)
-        goto fail_clear;
+    nodes.v = malloc((2 * total + 64) * sizeof *nodes.v);
+    if (!ps || !nodes.v)
+        goto fail;
     for (int i = 0; i < rows; i++) {
         const char *ids = PQgetvalue(r, i, 0), *leaves = PQgetvalue(r, i, 1);
         for (int k = 0; k < PQgetlength(r, i, 0) / 8; k++, n++) {
@@ -181,39 +142,33 @@ static int round_once(void)
         }
     }
     PQclear(r);
+    r = NULL;
     qsort(ps, (size_t)n, sizeof ps[0], by_id);
-    size_t nn = 0;
     uint64_t first = f.size;
     for (int i = 0; i < n; i++)
-        append(&f, ps[i].h, nodes, &nn);
+        rt_merkle_frontier_append_subtrees(&f, ps[i].h, keep_node, &nodes);
     /* The leaves and the subtree hashes, each one statement of fixed text
      * whatever the round's size (rows as binary arrays, unnested). */
-    static pg_array ids, hashes;
-    char firsts[24];
-    snprintf(firsts, sizeof firsts, "%llu", (unsigned long long)first);
+    static rt_pgarr ids, hashes;
     id_hash_arrays(ps, (size_t)n, &ids, &hashes);
-    {
-        const char *v[] = { firsts, (const char *)ids.b, (const char *)hashes.b };
-        int len[] = { 0, (int)ids.n, (int)hashes.n }, fmt[] = { 0, 1, 1 };
-        r = q("INSERT INTO log_leaves (leaf_index, audit_id, leaf_hash)"
-              " SELECT $1::bigint + t.ord - 1, t.id, t.leaf"
-              " FROM unnest($2::bigint[], $3::bytea[]) WITH ORDINALITY AS t(id, leaf, ord)",
-              3, v, len, fmt);
-        if (!r)
+    sql_args la = { 0 };
+    sql_int(&la, (int64_t)first);
+    sql_array(&la, &ids);
+    sql_array(&la, &hashes);
+    if (sql_exec(c, "sequencer", "INSERT INTO log_leaves (leaf_index, audit_id, leaf_hash)"
+                                 " SELECT $1::bigint + t.ord - 1, t.id, t.leaf"
+                                 " FROM unnest($2::bigint[], $3::bytea[]) WITH ORDINALITY AS t(id, leaf, ord)", &la))
+        goto fail;
+    if (nodes.n) {
+        id_hash_arrays(nodes.v, nodes.n, &ids, &hashes);
+        sql_args na = { 0 };
+        sql_array(&na, &ids);
+        sql_array(&na, &hashes);
+        if (sql_exec(c, "sequencer", "INSERT INTO tree_nodes (id, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])"
+                                     " ON CONFLICT (id) DO NOTHING", &na))
             goto fail;
-        PQclear(r);
     }
-    if (nn) {
-        id_hash_arrays(nodes, nn, &ids, &hashes);
-        const char *v[] = { (const char *)ids.b, (const char *)hashes.b };
-        int len[] = { (int)ids.n, (int)hashes.n }, fmt[] = { 1, 1 };
-        r = q("INSERT INTO tree_nodes (id, hash) SELECT * FROM unnest($1::bigint[], $2::bytea[])"
-              " ON CONFLICT (id) DO NOTHING", 2, v, len, fmt);
-        if (!r)
-            goto fail;
-        PQclear(r);
-    }
-    /* The new signed tree head. */
+    /* The new signed tree head, and the frontier it grew from. */
     char ts[32];
     size_t tsn = rt_ser_now(ts);
     toy_rec_tree_head th = { .treeSize = f.size, .timestamp = { ts, tsn },
@@ -225,68 +180,69 @@ static int round_once(void)
     th.signature = (rt_bytes){ sig, 64 };
     size_t hl;
     char *head = ser_alloc(&toy_rec_tree_head_rec, &th, 0, &hl);
+    if (!head)
+        goto fail;
     uint8_t fb[RT_MERKLE_FRONTIER_MAX_BYTES];
     size_t fl = rt_merkle_frontier_serialize(&f, fb, sizeof fb);
-    char szs[24];
-    snprintf(szs, sizeof szs, "%llu", (unsigned long long)f.size);
-    const char *hv[] = { szs, (const char *)th.root, head };
-    int hlen[] = { 0, 32, (int)hl }, hfmt[] = { 0, 1, 1 };
-    r = head ? q("INSERT INTO tree_heads (tree_size, root, head) VALUES ($1, $2, $3)", 3, hv, hlen, hfmt) : NULL;
+    sql_args ha = { 0 };
+    sql_int(&ha, (int64_t)f.size);
+    sql_bytes(&ha, th.root, 32);
+    sql_bytes(&ha, head, hl);
+    int bad = sql_exec(c, "sequencer", "INSERT INTO tree_heads (tree_size, root, head) VALUES ($1, $2, $3)", &ha);
     free(head);
-    if (!r)
+    sql_args sa = { 0 };
+    sql_int(&sa, (int64_t)f.size);
+    sql_bytes(&sa, fb, fl);
+    if (bad || sql_exec(c, "sequencer", "UPDATE tree_state SET tree_size = $1, frontier = $2 WHERE id = 1", &sa))
         goto fail;
-    PQclear(r);
-    const char *sv[] = { szs, (const char *)fb };
-    int slen[] = { 0, (int)fl }, sfmt[] = { 0, 1 };
-    r = q("UPDATE tree_state SET tree_size = $1, frontier = $2 WHERE id = 1", 2, sv, slen, sfmt);
-    if (!r)
-        goto fail;
-    PQclear(r);
     free(ps);
-    free(nodes);
-    if (exec0("COMMIT"))
+    free(nodes.v);
+    if (sql_exec(c, "sequencer", "COMMIT", NULL))
         return -1;
     return rows;
-fail_clear:
-    PQclear(r);
 fail:
+    PQclear(r);
     free(ps);
-    free(nodes);
-    exec0("ROLLBACK");
+    free(nodes.v);
+    sql_exec(c, "sequencer", "ROLLBACK", NULL);
     return -1;
 }
 
 void *sequencer_main(void *arg)
 {
     (void)arg;
-    while (!g_app.stopping) {
-        if (!conn || PQstatus(conn) != CONNECTION_OK) {
-            char err[256];
-            PQfinish(conn);
-            have_lock = 0;
-            conn = db_connect(g_app.cfg.database_url, err, sizeof err);
-            if (!conn) {
-                sleep_ms(500);
-                continue;
-            }
+    db.url = g_app.cfg.database_url;
+    sql_args lock = { 0 };
+    sql_int(&lock, SEQ_LOCK);
+    while (!atomic_load(&g_app.stopping)) {
+        PGconn *c = db_get(&db);
+        if (!c) {
+            sleep_ms(500);
+            continue;
         }
-        if (!have_lock) {
-            char sql[64];
-            snprintf(sql, sizeof sql, "SELECT pg_try_advisory_lock(%d)", SEQ_LOCK);
-            PGresult *r = PQexec(conn, sql);
-            have_lock = PQresultStatus(r) == PGRES_TUPLES_OK && !strcmp(PQgetvalue(r, 0, 0), "t");
+        /* A session lock lives as long as its connection: a new connection
+         * must take it again. */
+        if (db.gen != locked_gen) {
+            locked_gen = 0;
+            PGresult *r = sql_query(c, "sequencer", "SELECT pg_try_advisory_lock($1)", &lock, SQL_TEXT);
+            if (r && !strcmp(PQgetvalue(r, 0, 0), "t"))
+                locked_gen = db.gen;
             PQclear(r);
-            if (!have_lock) {
+            if (!locked_gen) {
+                db_check(&db);
                 sleep_ms(500);   /* another instance is the sequencer */
                 continue;
             }
         }
-        int n = round_once();
-        if (n < 0 && PQstatus(conn) != CONNECTION_OK)
+        int n = round_once(c);
+        if (n < 0) {
+            db_check(&db);
+            sleep_ms(100);
             continue;
+        }
         if (n < ROUND_ROWS)
             sleep_ms(n > 0 ? 20 : 100);
     }
-    PQfinish(conn);
+    db_close(&db);
     return NULL;
 }

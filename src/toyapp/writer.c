@@ -1,205 +1,117 @@
 /*
- * writer.c — the group-commit writer: everything that changes state.
+ * writer.c — the group-commit writer: every change of state goes through it.
  *
- * It takes every job waiting (up to GROUP_COMMIT_MAX), turns each into its
- * audit entry (canonical JSON), hashes the entries into one RFC 6962 tree,
- * signs the batch head once, and commits the batch's rows in one
- * transaction.  Only then are the responses built and handed back: nothing
- * is acknowledged that is not durable (synchronous_commit is on).  If the
- * primary is down, the batch fails at once with 503 and Retry-After; the
- * next batch tries to reconnect, at most every RECONNECT_MS, so a dead
- * primary costs a request no more than a connect attempt.
+ * It takes every job waiting (up to GROUP_COMMIT_MAX) and, for each, asks
+ * the endpoint's handler (handler.h) for its audit entry and the handler's
+ * columns of the entry's rows; the rest of each entry and row is filled from
+ * what spec/ says it comes `from` (the request's sinks, the entry), by the
+ * generated tables.  It hashes the entries into one RFC 6962 tree, signs the
+ * batch head once, and builds the answers.  Then it writes the batch — head,
+ * entries, the sequencer's queue row, the idempotency keys with their sealed
+ * answers, the rows of every table written per entry kind, the counters —
+ * with one execution of the generated batch statement: one round trip, one
+ * commit.  Only then are the answers handed back: nothing is acknowledged
+ * that is not durable (synchronous_commit is on).
+ *
+ * A request with an Idempotency-Key leaves its key, its fingerprint and its
+ * sealed answer in the same statement.  A key seen before makes the
+ * statement fail (unique), writing nothing; only then does the writer look
+ * the batch's keys up, answer each retry with its stored answer (422 when
+ * the key came with another request), and write the rest again.  So keys
+ * cost no round trip unless a request is actually retried.
+ *
+ * A batch holding a job whose handler must first read or lock what it
+ * changes (a deletion, a report) runs in one explicit transaction: the
+ * lookups, the handlers' own statements and the batch statement commit or
+ * fail together.  If the primary is down, the batch fails at once with 503
+ * and Retry-After; the next one tries to reconnect, at most every
+ * DB_RECONNECT_MS, so a dead primary costs a request no more than a connect.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-#include <nettle/sha2.h>
-#include <openssl/rand.h>
 
 #include "app.h"
-#include "rt_hex.h"
+#include "handler.h"
+#include "route.h"
 #include "rt_merkle.h"
-#include "rt_tee.h"
+#include "rt_seal.h"
+#include "rt_sink.h"
 
-#define RECONNECT_MS 500
+#define BATCH_STMT "toy_batch"
 
-static PGconn *conn;
-static uint64_t last_fail_ms;
+static db_server db;
 
-/* Per job, what the batch produced for it. */
-typedef struct entry {
-    char *json;            /* canonical audit entry */
-    size_t len;
-    uint8_t leaf[32];
-    const char *action;
-    char receipt_id[40];
-    uint8_t token[32], token_hash[32];
-    uint64_t total;        /* signup: the count after this signup */
-} entry;
+/* One job of the batch. */
+typedef struct slot {
+    job *j;
+    const toy_handler *h;
+    int outcome;                 /* W_* of its lookup (W_WRITE without one) */
+    wentry e;
+} slot;
 
-/* ---- the batch statement ------------------------------------------------- */
+/* ---- what handlers call while the writer prepares a batch ---------------- */
 
-/* Every batch is one execution of one prepared statement: the rows travel
- * as arrays (binary format) and unnest() turns them back into rows, so the
- * text never changes with the batch and is parsed and planned once per
- * connection, not once per batch.  $6 is the instance's CVM id. */
-static const char batch_sql[] =
-    "WITH b AS (INSERT INTO batches (batch_id, size, root, head, signature, source_cvm)"
-    " VALUES ($1, $2, $3, $4, $5, $6)),"
-    " a AS (INSERT INTO audit_log (action, receipt_id, entry, leaf_hash, batch_id)"
-    " SELECT t.action, t.rid, t.entry, t.leaf, $1"
-    " FROM unnest($7::text[], $8::text[], $9::bytea[], $10::bytea[]) WITH ORDINALITY"
-    " AS t(action, rid, entry, leaf, ord) ORDER BY t.ord RETURNING id, leaf_hash),"
-    " q AS (" TOY_LOG_QUEUE_INSERT "),"
-    " r AS (INSERT INTO user_data_receipts (receipt_id, user_id_hash, payload_commitment,"
-    " safe_derivative, deletion_token_hash, source_cvm)"
-    " SELECT t.rid, t.uid, t.pc, t.sd, t.dth, $6"
-    " FROM unnest($11::text[], $12::bytea[], $13::bytea[], $14::text[], $15::bytea[]) AS t(rid, uid, pc, sd, dth)),"
-    " s AS (INSERT INTO signups (user_id_hash, source_cvm) SELECT u, $6 FROM unnest($16::bytea[]) AS u)"
-    /* The counters that make the figures O(1) to read. */
-    " UPDATE counters SET value = value + CASE name WHEN 'signups' THEN $17::bigint"
-    " WHEN 'users_processed' THEN $18::bigint ELSE $19::bigint END"
-    " WHERE name IN ('signups', 'users_processed', 'safe_api_calls') RETURNING name, value";
-#define BATCH_NPARAMS 19
+static job *cur;                 /* the job being prepared */
+static char now_ts[32];
+static size_t now_len;
+#define MAX_CLAIMS 1024
+static char *claims[MAX_CLAIMS];
+static int nclaims;
 
-static int prepared;   /* batch_sql is prepared on conn */
+/* Every generated entry struct starts with the envelope's two strings. */
+typedef struct envelope { rt_str cvmId, timestamp; } envelope;
 
-/* ---- building a batch --------------------------------------------------- */
-
-static int make_entry(job *j, entry *e, const char *ts, size_t tsn)
+void *w_entry(wentry *e, int k)
 {
-    rt_str cvm = { g_app.cfg.cvm_id, strlen(g_app.cfg.cvm_id) }, t = { ts, tsn };
-    switch (j->kind) {
-    case JOB_SUBMIT: {
-        uint8_t rid[16];
-        if (RAND_bytes(rid, sizeof rid) != 1 || RAND_bytes(e->token, sizeof e->token) != 1)
-            return -1;
-        memcpy(e->receipt_id, "r_", 2);
-        rt_hex_encode(rid, sizeof rid, e->receipt_id + 2);
-        struct sha256_ctx h;
-        sha256_init(&h);
-        sha256_update(&h, sizeof e->token, e->token);
-        sha256_digest(&h, 32, e->token_hash);
-        toy_audit_data_received a = {
-            .cvmId = cvm, .timestamp = t,
-            .receiptId = { e->receipt_id, strlen(e->receipt_id) },
-            .safeDerivative = j->req.submit.sensitivePayload_classify,
-        };
-        memcpy(a.userIdHash, j->req.submit.userId_pseudonym, 32);
-        memcpy(a.payloadCommitment, j->req.submit.sensitivePayload_commit, 32);
-        memcpy(a.deletionTokenHash, e->token_hash, 32);
-        e->json = ser_alloc(&toy_audit_data_received_rec, &a, 0, &e->len);
-        e->action = "data_received";
-        break;
+    const rt_kind *kd = &toy_kinds[k];
+    e->kind = k;
+    e->entry = calloc(1, kd->size);
+    if (!e->entry) {
+        fprintf(stderr, "toyapp: out of memory\n");
+        abort();
     }
-    case JOB_SIGNUP: {
-        toy_audit_signup a = { .cvmId = cvm, .timestamp = t };
-        memcpy(a.userIdHash, j->req.signup.userId_pseudonym, 32);
-        e->json = ser_alloc(&toy_audit_signup_rec, &a, 0, &e->len);
-        e->action = "signup";
-        break;
-    }
-    case JOB_WATCH: {
-        toy_audit_safe_api_call a = {
-            .cvmId = cvm, .timestamp = t, .endpoint = RT_STR("/api/watch_history"),
-            .status = (uint64_t)j->api_status, .items = (uint64_t)j->nitems,
-        };
-        e->json = ser_alloc(&toy_audit_safe_api_call_rec, &a, 0, &e->len);
-        e->action = "safe_api_call";
-        break;
-    }
-    default:
-        return -1;
-    }
-    if (!e->json)
-        return -1;
-    rt_merkle_leaf((const uint8_t *)e->json, e->len, e->leaf);
-    return 0;
-}
-
-/* Inserts the batch's rows and bumps the counters in ONE statement (data-
- * modifying CTEs): one round trip and one commit per batch. */
-static int commit_batch(job **jobs, entry *es, int n, const toy_rec_batch_head *bh,
-                        const char *head, size_t head_len, const uint8_t sig[64])
-{
-    enum { A_ACTION, A_RID, A_ENTRY, A_LEAF, R_RID, R_UID, R_PC, R_SD, R_DTH, S_UID, NARR };
-    static const uint32_t oids[NARR] = { PG_OID_TEXT, PG_OID_TEXT, PG_OID_BYTEA, PG_OID_BYTEA, PG_OID_TEXT,
-                                         PG_OID_BYTEA, PG_OID_BYTEA, PG_OID_TEXT, PG_OID_BYTEA, PG_OID_BYTEA };
-    static pg_array arrs[NARR];
-    static char deriv[1024][64];
-    if (!prepared) {
-        PGresult *r = PQprepare(conn, "toy_batch", batch_sql, BATCH_NPARAMS, NULL);
-        prepared = PQresultStatus(r) == PGRES_COMMAND_OK;
-        if (!prepared)
-            fprintf(stderr, "toyapp: writer: %s", PQresultErrorMessage(r));
-        PQclear(r);
-        if (!prepared)
-            return -1;
-    }
-    for (int k = 0; k < NARR; k++)
-        pg_array_begin(&arrs[k], oids[k]);
-    int nsub = 0, nsign = 0, nwatch = 0;
-    for (int i = 0; i < n; i++) {
-        pg_array_add(&arrs[A_ACTION], es[i].action, strlen(es[i].action));
-        pg_array_add(&arrs[A_RID], es[i].receipt_id[0] ? es[i].receipt_id : NULL, strlen(es[i].receipt_id));
-        pg_array_add(&arrs[A_ENTRY], es[i].json, es[i].len);
-        pg_array_add(&arrs[A_LEAF], es[i].leaf, 32);
-        if (jobs[i]->kind == JOB_SUBMIT) {
-            toy_req_submit_data *r = &jobs[i]->req.submit;
-            toy_classify_format(&r->sensitivePayload_classify, deriv[i], sizeof deriv[0]);
-            pg_array_add(&arrs[R_RID], es[i].receipt_id, strlen(es[i].receipt_id));
-            pg_array_add(&arrs[R_UID], r->userId_pseudonym, 32);
-            pg_array_add(&arrs[R_PC], r->sensitivePayload_commit, 32);
-            pg_array_add(&arrs[R_SD], deriv[i], strlen(deriv[i]));
-            pg_array_add(&arrs[R_DTH], es[i].token_hash, 32);
-            nsub++;
-        } else if (jobs[i]->kind == JOB_SIGNUP) {
-            pg_array_add(&arrs[S_UID], jobs[i]->req.signup.userId_pseudonym, 32);
-            nsign++;
-        } else {
-            nwatch++;
+    envelope *env = e->entry;
+    env->cvmId = (rt_str){ g_app.cfg.cvm_id, strlen(g_app.cfg.cvm_id) };
+    env->timestamp = (rt_str){ now_ts, now_len };
+    rt_copies_apply(&kd->copies, e->entry, cur->route, cur->req);
+    for (int t = 0; t < TOY_BATCH_NTABLES; t++)
+        if (toy_batch_tables[t]->kind == k) {
+            e->rows[t] = calloc(1, toy_batch_tables[t]->row_size);
+            if (!e->rows[t]) {
+                fprintf(stderr, "toyapp: out of memory\n");
+                abort();
+            }
         }
-    }
-    for (int k = 0; k < NARR; k++)
-        pg_array_end(&arrs[k]);
-    char bid[24], size[16], a[16], s2[16], w[16];
-    snprintf(bid, sizeof bid, "%llu", (unsigned long long)bh->batchId);
-    snprintf(size, sizeof size, "%d", n);
-    snprintf(a, sizeof a, "%d", nsign);
-    snprintf(s2, sizeof s2, "%d", nsub);
-    snprintf(w, sizeof w, "%d", nwatch);
-    const char *v[BATCH_NPARAMS] = { bid, size, (const char *)bh->root, head, (const char *)sig,
-                                     g_app.cfg.cvm_id };
-    int len[BATCH_NPARAMS] = { 0, 0, 32, (int)head_len, 64, 0 };
-    int fmt[BATCH_NPARAMS] = { 0, 0, 1, 1, 1, 0 };
-    for (int k = 0; k < NARR; k++) {
-        v[6 + k] = (const char *)arrs[k].b;
-        len[6 + k] = (int)arrs[k].n;
-        fmt[6 + k] = 1;
-    }
-    v[16] = a;
-    v[17] = s2;
-    v[18] = w;
-    PGresult *r = PQexecPrepared(conn, "toy_batch", BATCH_NPARAMS, v, len, fmt, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        fprintf(stderr, "toyapp: writer: %s", PQresultErrorMessage(r));
-        PQclear(r);
-        return -1;
-    }
-    uint64_t signups = 0;
-    for (int i = 0; i < PQntuples(r); i++)
-        if (!strcmp(PQgetvalue(r, i, 0), "signups"))
-            signups = strtoull(PQgetvalue(r, i, 1), NULL, 10);
-    PQclear(r);
-    /* Each signup's own position in the count, in batch order. */
-    uint64_t first = signups - (uint64_t)nsign + 1;
-    for (int i = 0; i < n; i++)
-        if (jobs[i]->kind == JOB_SIGNUP)
-            es[i].total = first++;
+    return e->entry;
+}
+
+void *w_row(wentry *e, const rt_table *t)
+{
+    for (int i = 0; i < TOY_BATCH_NTABLES; i++)
+        if (toy_batch_tables[i] == t && e->rows[i])
+            return e->rows[i];
+    fprintf(stderr, "toyapp: a %s job asked for a %s row its entry does not have\n",
+            toy_routes[cur->route].name, t->name);
+    abort();
+}
+
+int w_claim(const char *key)
+{
+    for (int i = 0; i < nclaims; i++)
+        if (!strcmp(claims[i], key))
+            return -1;
+    if (nclaims < MAX_CLAIMS)
+        claims[nclaims++] = strdup(key);
     return 0;
 }
+
+rt_str w_now(void)
+{
+    return (rt_str){ now_ts, now_len };
+}
+
+/* ---- the batch ------------------------------------------------------------- */
 
 /* Batch ids come from the database in blocks of BATCH_ID_BLOCK (the
  * sequence's increment, set by migration 3), so a batch costs no extra
@@ -207,190 +119,405 @@ static int commit_batch(job **jobs, entry *es, int n, const toy_rec_batch_head *
 #define BATCH_ID_BLOCK 64
 static uint64_t next_id, ids_left;
 
-static int batch_id(uint64_t *out)
+static int batch_id(PGconn *c, uint64_t *out)
 {
     if (!ids_left) {
-        PGresult *r = PQexec(conn, "SELECT nextval('batches_batch_id_seq')");
-        int ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-        if (ok) {
-            next_id = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
-            ids_left = BATCH_ID_BLOCK;
-        }
-        PQclear(r);
-        if (!ok)
+        PGresult *r = sql_query(c, "writer", "SELECT nextval('batches_batch_id_seq')", NULL, SQL_TEXT);
+        if (!r)
             return -1;
+        next_id = (uint64_t)sql_int_at(r, 0, 0);
+        ids_left = BATCH_ID_BLOCK;
+        PQclear(r);
     }
     *out = next_id++;
     ids_left--;
     return 0;
 }
 
-static void respond(job *j, entry *e, const toy_rec_batch_head *bh, int index,
-                    uint8_t (*path)[32], int npath)
+static void fail(slot *s, const char *why)
 {
-    rt_str entry_json = { e->json, e->len };
-    switch (j->kind) {
-    case JOB_SUBMIT: {
-        toy_resp_submit_data r = {
-            .receiptId = { e->receipt_id, strlen(e->receipt_id) },
-            .safeDerivative = j->req.submit.sensitivePayload_classify,
-            .salt = { j->salt, 32 }, .deletionToken = { e->token, 32 },
-            .auditEntry = entry_json, .batchHead = *bh, .batchIndex = (uint64_t)index,
-            .inclusionPath = { path, (size_t)npath },
-        };
-        memcpy(r.userIdHash, j->req.submit.userId_pseudonym, 32);
-        memcpy(r.payloadCommitment, j->req.submit.sensitivePayload_commit, 32);
-        j->body = ser_alloc(&toy_resp_submit_data_rec, &r, 0, &j->body_len);
-        j->status = 200;
-        break;
-    }
-    case JOB_SIGNUP: {
-        toy_resp_signup r = { .totalSignups = e->total, .auditEntry = entry_json };
-        memcpy(r.userIdHash, j->req.signup.userId_pseudonym, 32);
-        j->body = ser_alloc(&toy_resp_signup_rec, &r, 0, &j->body_len);
-        j->status = 201;
-        break;
-    }
-    case JOB_WATCH: {
-        toy_rec_watch_item items[16];
-        for (int i = 0; i < j->nitems; i++) {
-            watch_item *w = &j->items[i];
-            items[i] = (toy_rec_watch_item){
-                { w->video_id, strlen(w->video_id) }, { w->title, strlen(w->title) },
-                { w->category, strlen(w->category) }, { w->watched_at, strlen(w->watched_at) } };
-        }
-        toy_resp_watch_history r = { .items = { items, (size_t)j->nitems }, .auditEntry = entry_json };
-        j->body = ser_alloc(&toy_resp_watch_history_rec, &r, 0, &j->body_len);
-        j->status = 200;
-        break;
-    }
-    }
-    if (!j->body)
-        job_error(j, 500, "internal_error", "could not serialize the response");
+    job_error(s->j, 503, "database_unavailable", why);
+    s->j->retry_after = 1;
 }
 
-/* The batch's RFC 6962 tree, built level by level: a node with no right
- * sibling moves up unchanged, which gives the same tree as the recursive
- * definition.  Every leaf's audit path then costs O(log n). */
-static uint8_t levels[11][1024][32];   /* 1024 leaves: 11 levels */
-static size_t level_n[11];
-static int nlevels;
-
-static void build_tree(const uint8_t (*leaves)[32], size_t n, uint8_t root[32])
+static void free_entry(wentry *e)
 {
-    memcpy(levels[0], leaves, n * 32);
-    level_n[0] = n;
-    nlevels = 1;
-    while (level_n[nlevels - 1] > 1) {
-        size_t m = level_n[nlevels - 1], k = 0;
-        for (size_t i = 0; i < m; i += 2, k++) {
-            if (i + 1 < m)
-                rt_merkle_node(levels[nlevels - 1][i], levels[nlevels - 1][i + 1], levels[nlevels][k]);
-            else
-                memcpy(levels[nlevels][k], levels[nlevels - 1][i], 32);
-        }
-        level_n[nlevels++] = k;
-    }
-    memcpy(root, levels[nlevels - 1][0], 32);
+    free(e->entry);
+    for (int t = 0; t < TOY_BATCH_NTABLES; t++)
+        free(e->rows[t]);
+    free(e->json);
+    memset(e, 0, sizeof *e);
+    e->kind = -1;
 }
 
-static size_t audit_path(size_t index, uint8_t (*path)[32])
+/* The sealed answer of a job with an Idempotency-Key: bound to its key and
+ * route, so that it opens for no other.  Returns its length, or 0. */
+static size_t seal_answer(const job *j, uint8_t **out)
 {
-    size_t np = 0;
-    for (int l = 0; l < nlevels - 1; l++, index /= 2) {
-        size_t sib = index ^ 1;
-        if (sib < level_n[l])
-            memcpy(path[np++], levels[l][sib], 32);
+    const char *route = toy_routes[j->route].name;
+    size_t kn = strlen(j->idem_key), rn = strlen(route);
+    char ad[256 + 64];
+    memcpy(ad, j->idem_key, kn);
+    ad[kn] = 0;
+    memcpy(ad + kn + 1, route, rn);
+    *out = malloc(j->body_len + RT_SEAL_OVERHEAD);
+    if (!*out || rt_seal(g_app.k.idem_seal, ad, kn + 1 + rn, j->body, j->body_len, *out)) {
+        free(*out);
+        *out = NULL;
+        return 0;
     }
-    return np;
+    return j->body_len + RT_SEAL_OVERHEAD;
 }
 
-static void fail_all(job **jobs, int n, const char *why)
+/* Opens a stored answer of key/route into j's answer.  Returns 0, or -1. */
+static int open_answer(job *j, int status, const uint8_t *sealed, size_t n)
 {
+    const char *route = toy_routes[j->route].name;
+    size_t kn = strlen(j->idem_key), rn = strlen(route);
+    char ad[256 + 64];
+    memcpy(ad, j->idem_key, kn);
+    ad[kn] = 0;
+    memcpy(ad + kn + 1, route, rn);
+    char *body = n >= RT_SEAL_OVERHEAD ? malloc(n - RT_SEAL_OVERHEAD + 1) : NULL;
+    long m = body ? rt_seal_open(g_app.k.idem_seal, ad, kn + 1 + rn, sealed, n, body) : -1;
+    if (m < 0) {
+        free(body);
+        return -1;
+    }
+    free(j->body);
+    j->body = body;
+    j->body_len = (size_t)m;
+    j->status = status;
+    j->content_type = NULL;
+    j->retry_after = 0;
+    return 0;
+}
+
+/* Writes the batch with one execution of the batch statement.  Returns 0,
+ * or -1 (sql_last_state() says why). */
+static int write_batch(PGconn *c, slot **w, int n, const toy_rec_batch_head *bh, const char *head,
+                       size_t head_len, const uint8_t sig[64])
+{
+    static rt_pgarr arr[TOY_BATCH_NPARAMS + 1];
+    sql_args a = { 0 };
+    sql_int(&a, (int64_t)bh->batchId);
+    sql_int(&a, n);
+    sql_bytes(&a, bh->root, 32);
+    sql_bytes(&a, head, head_len);
+    sql_bytes(&a, sig, 64);
+    sql_text(&a, g_app.cfg.cvm_id);
+    /* $7-$10: the entries. */
+    rt_pgarr_begin(&arr[7], RT_PG_OID_TEXT);
+    rt_pgarr_begin(&arr[8], RT_PG_OID_TEXT);
+    rt_pgarr_begin(&arr[9], RT_PG_OID_BYTEA);
+    rt_pgarr_begin(&arr[10], RT_PG_OID_BYTEA);
+    int per_kind[TOY_K__COUNT] = { 0 };
     for (int i = 0; i < n; i++) {
-        job_error(jobs[i], 503, "database_unavailable", why);
-        jobs[i]->retry_after = 1;
-        job_done(jobs[i]);
+        const wentry *e = &w[i]->e;
+        const rt_kind *kd = &toy_kinds[e->kind];
+        rt_pgarr_add(&arr[7], kd->name, strlen(kd->name));
+        const rt_str *rid = kd->receipt_off >= 0 ? (const rt_str *)((const uint8_t *)e->entry + kd->receipt_off) : NULL;
+        rt_pgarr_add(&arr[8], rid ? rid->p : NULL, rid ? rid->n : 0);
+        rt_pgarr_add(&arr[9], e->json, e->len);
+        rt_pgarr_add(&arr[10], e->leaf, 32);
+        per_kind[e->kind]++;
     }
+    /* $11-$15: the idempotency keys, with the answers sealed. */
+    int p = TOY_BATCH_P_IDEM;
+    rt_pgarr_begin(&arr[p], RT_PG_OID_TEXT);
+    rt_pgarr_begin(&arr[p + 1], RT_PG_OID_TEXT);
+    rt_pgarr_begin(&arr[p + 2], RT_PG_OID_BYTEA);
+    rt_pgarr_begin(&arr[p + 3], RT_PG_OID_INT8);
+    rt_pgarr_begin(&arr[p + 4], RT_PG_OID_BYTEA);
+    for (int i = 0; i < n; i++) {
+        const job *j = w[i]->j;
+        if (!j->idem_key[0])
+            continue;
+        uint8_t *sealed;
+        size_t sn = seal_answer(j, &sealed);
+        if (!sn)
+            return -1;
+        const char *route = toy_routes[j->route].name;
+        rt_pgarr_add(&arr[p], j->idem_key, strlen(j->idem_key));
+        rt_pgarr_add(&arr[p + 1], route, strlen(route));
+        rt_pgarr_add(&arr[p + 2], j->idem_fp, 32);
+        rt_pgarr_add_i64(&arr[p + 3], j->status);
+        rt_pgarr_add(&arr[p + 4], sealed, sn);
+        free(sealed);
+    }
+    /* The rows, one array per column. */
+    for (int t = 0; t < TOY_BATCH_NTABLES; t++) {
+        const rt_table *tb = toy_batch_tables[t];
+        for (unsigned k = 0; k < tb->ncols; k++)
+            rt_pgarr_begin(&arr[tb->first_param + k], rt_col_oid(&tb->cols[k]));
+        for (int i = 0; i < n; i++)
+            if (w[i]->e.rows[t])
+                for (unsigned k = 0; k < tb->ncols; k++)
+                    rt_col_encode(&tb->cols[k], w[i]->e.rows[t], &arr[tb->first_param + k]);
+    }
+    /* The counters of the kinds in this batch. */
+    rt_pgarr_begin(&arr[TOY_BATCH_P_COUNTERS], RT_PG_OID_TEXT);
+    rt_pgarr_begin(&arr[TOY_BATCH_P_COUNTERS + 1], RT_PG_OID_INT8);
+    for (int k = 0; k < TOY_K__COUNT; k++)
+        if (per_kind[k]) {
+            rt_pgarr_add(&arr[TOY_BATCH_P_COUNTERS], toy_kinds[k].name, strlen(toy_kinds[k].name));
+            rt_pgarr_add_i64(&arr[TOY_BATCH_P_COUNTERS + 1], per_kind[k]);
+        }
+    for (int q = 7; q <= TOY_BATCH_NPARAMS; q++) {
+        rt_pgarr_end(&arr[q]);
+        sql_array(&a, &arr[q]);
+    }
+    PGresult *r = sql_run_prepared(c, "writer", BATCH_STMT, &a, SQL_TEXT);
+    PQclear(r);
+    return r ? 0 : -1;
+}
+
+/* Looks the batch's keys up.  A retry of the same request gets its stored
+ * answer, a key reused for another request 422, a key expired but not yet
+ * deleted is deleted and its job retried.  After the batch statement failed
+ * on a key (conflict), every other job is written again in the next batch;
+ * before it (a batch whose lookups answer some jobs without writing, which
+ * would otherwise never meet their key), the others go on.  Returns 0, or
+ * -1 when the lookup itself failed (every job then fails with 503). */
+static int resolve_keys(PGconn *c, slot *slots, int n, int conflict)
+{
+    rt_pgarr keys = { 0 };
+    rt_pgarr_begin(&keys, RT_PG_OID_TEXT);
+    for (int i = 0; i < n; i++)
+        if (slots[i].outcome == W_WRITE && slots[i].j->idem_key[0])
+            rt_pgarr_add(&keys, slots[i].j->idem_key, strlen(slots[i].j->idem_key));
+    rt_pgarr_end(&keys);
+    sql_args a = { 0 };
+    sql_array(&a, &keys);
+    sql_int(&a, g_app.cfg.idempotency_ttl);
+    PGresult *r = sql_query(c, "writer", "SELECT idem_key, route, fingerprint, status, answer,"
+                                         " created_at < now() - make_interval(secs => $2)"
+                                         " FROM idempotency_keys WHERE idem_key = ANY($1::text[])",
+                            &a, SQL_BINARY);
+    rt_pgarr_free(&keys);
+    if (!r)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        slot *s = &slots[i];
+        if (s->outcome != W_WRITE)
+            continue;
+        if (conflict)
+            s->outcome = W_RETRY;
+        for (int k = 0; s->j->idem_key[0] && k < PQntuples(r); k++) {
+            if (strcmp(PQgetvalue(r, k, 0), s->j->idem_key))
+                continue;
+            const char *route = toy_routes[s->j->route].name;
+            int same = !strcmp(PQgetvalue(r, k, 1), route) && PQgetlength(r, k, 2) == 32
+                       && !memcmp(PQgetvalue(r, k, 2), s->j->idem_fp, 32);
+            uint32_t st = 0;
+            for (int b = 0; b < 4 && PQgetlength(r, k, 3) == 4; b++)
+                st = st << 8 | (uint8_t)PQgetvalue(r, k, 3)[b];
+            if (PQgetvalue(r, k, 5)[0]) {
+                /* Written again: in the next batch after a conflict, in this
+                 * one (whose transaction deletes the old row) before. */
+                s->outcome = conflict ? W_RETRY : W_WRITE;
+                sql_args d = { 0 };
+                sql_text(&d, s->j->idem_key);
+                sql_int(&d, g_app.cfg.idempotency_ttl);
+                if (sql_exec(c, "writer", "DELETE FROM idempotency_keys WHERE idem_key = $1"
+                                          " AND created_at < now() - make_interval(secs => $2)", &d)) {
+                    PQclear(r);
+                    return -1;
+                }
+            } else if (!same) {
+                job_error(s->j, 422, "idempotency_key_reused",
+                          "this Idempotency-Key came with another request; use a new key for a new request");
+                s->outcome = W_ANSWERED;
+            } else if (open_answer(s->j, (int)st, (const uint8_t *)PQgetvalue(r, k, 4),
+                                   (size_t)PQgetlength(r, k, 4)) == 0) {
+                s->outcome = W_ANSWERED;
+            } else {
+                job_error(s->j, 500, "internal_error", "the stored answer of this Idempotency-Key does not open");
+                s->outcome = W_ANSWERED;
+            }
+        }
+    }
+    PQclear(r);
+    return 0;
+}
+
+/* Idempotency keys live IDEMPOTENCY_TTL_SECONDS: the expired ones are
+ * deleted at most once a minute, before a batch. */
+#define EXPIRE_EVERY_MS 60000
+static uint64_t last_expiry;
+
+static void expire_keys(PGconn *c)
+{
+    if (last_expiry && now_ms() - last_expiry < EXPIRE_EVERY_MS)
+        return;
+    last_expiry = now_ms();
+    sql_args a = { 0 };
+    sql_int(&a, g_app.cfg.idempotency_ttl);
+    sql_exec(c, "writer", "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1)", &a);
+}
+
+/* A job that goes back to the queue: what its handler made is thrown away
+ * (its lookup and prepare run again in the next batch). */
+static void reset(job *j)
+{
+    free(j->body);
+    j->body = NULL;
+    j->body_len = 0;
+    j->status = 0;
+    j->content_type = NULL;
+    if (j->state_free)
+        j->state_free(j->state);
+    j->state = NULL;
+    j->state_free = NULL;
 }
 
 static void process(job **jobs, int n)
 {
-    static entry es[1024];
-    static uint8_t leaves[1024][32], paths[1024][16][32];
-    char ts[32];
-    size_t tsn = rt_ser_now(ts);
-    memset(es, 0, sizeof es[0] * (size_t)n);
+    static slot slots[RT_MERKLE_BATCH_MAX];
+    static slot *w[RT_MERKLE_BATCH_MAX];
+    static uint8_t leaves[RT_MERKLE_BATCH_MAX][32], paths[RT_MERKLE_BATCH_MAX][RT_MERKLE_BATCH_LEVELS][32];
+    static rt_merkle_batch tree;
+    now_len = rt_ser_now(now_ts);
+    for (int i = 0; i < nclaims; i++)
+        free(claims[i]);
+    nclaims = 0;
 
-    if (!conn) {
-        char err[256];
-        if (last_fail_ms && now_ms() - last_fail_ms < RECONNECT_MS) {
-            fail_all(jobs, n, "the primary database is unreachable; retry shortly");
-            return;
-        }
-        conn = db_connect(g_app.cfg.database_url, err, sizeof err);
-        if (!conn) {
-            last_fail_ms = now_ms();
-            fprintf(stderr, "toyapp: writer: primary unreachable: %s\n", err);
-            fail_all(jobs, n, "the primary database is unreachable; retry shortly");
-            return;
-        }
-        last_fail_ms = 0;
-    }
+    int tx = 0;
     for (int i = 0; i < n; i++) {
-        if (make_entry(jobs[i], &es[i], ts, tsn)) {
-            for (int k = 0; k <= i; k++)
-                free(es[k].json);
-            for (int k = 0; k < n; k++) {
-                job_error(jobs[k], 500, "internal_error", "could not build the audit entry");
-                job_done(jobs[k]);
-            }
-            return;
-        }
-        memcpy(leaves[i], es[i].leaf, 32);
+        slots[i] = (slot){ .j = jobs[i], .h = toy_routes[jobs[i]->route].handler, .outcome = W_WRITE };
+        slots[i].e.kind = -1;
+        tx |= slots[i].h->lookup != NULL;
     }
-    /* One signed head for the whole batch. */
-    toy_rec_batch_head bh = {
-        .size = (uint64_t)n, .cvmId = { g_app.cfg.cvm_id, strlen(g_app.cfg.cvm_id) },
-        .timestamp = { ts, tsn }, .publicKey = { g_app.k.sign_pub, 32 },
-    };
-    build_tree((const uint8_t (*)[32])leaves, (size_t)n, bh.root);
-    int ok = batch_id(&bh.batchId) == 0;
-    uint8_t sig[64];
-    size_t head_len = 0;
-    char *head = NULL;
-    if (ok && sign_record(&toy_rec_batch_head_rec, &bh, sig) == 0) {
-        bh.signature = (rt_bytes){ sig, 64 };
-        head = ser_alloc(&toy_rec_batch_head_rec, &bh, 0, &head_len);
-        ok = head && commit_batch(jobs, es, n, &bh, head, head_len, sig) == 0;
-    } else {
-        ok = 0;
+    const char *why = "the database did not accept the write; nothing was stored; retry";
+    int ok = 0, nw = 0;
+    PGconn *c = db_get(&db);
+    if (!c) {
+        why = "the primary database is unreachable; retry shortly";
+        goto done;
     }
-    if (!ok) {
-        if (PQstatus(conn) != CONNECTION_OK) {
-            PQfinish(conn);
-            conn = NULL;
-            prepared = 0;
-            last_fail_ms = now_ms();
-        }
-        fail_all(jobs, n, "the database did not accept the write; nothing was stored; retry");
-    } else {
-        for (int i = 0; i < n; i++) {
-            size_t np = audit_path((size_t)i, paths[i]);
-            respond(jobs[i], &es[i], &bh, i, paths[i], (int)np);
-            job_done(jobs[i]);
-        }
+    if (!db.prepared) {
+        if (sql_prepare(c, "writer", BATCH_STMT, toy_batch_sql, TOY_BATCH_NPARAMS))
+            goto done;
+        db.prepared = 1;
     }
-    free(head);
+    expire_keys(c);
+    /* One job per Idempotency-Key in a batch: a second one (a retry sent
+     * before the first was answered) is seen by the next batch. */
+    for (int i = 0; i < n; i++) {
+        char key[300];
+        snprintf(key, sizeof key, "idem:%s", slots[i].j->idem_key);
+        if (slots[i].j->idem_key[0] && w_claim(key))
+            slots[i].outcome = W_RETRY;
+    }
+    if (tx && sql_exec(c, "writer", "BEGIN", NULL))
+        goto done;
+    /* A lookup may answer a job without writing (a deletion already done):
+     * its key must be met first, or a retry would not get its answer. */
+    int keyed = 0;
     for (int i = 0; i < n; i++)
-        free(es[i].json);
+        keyed |= slots[i].outcome == W_WRITE && slots[i].j->idem_key[0] && slots[i].h->lookup;
+    if (keyed && resolve_keys(c, slots, n, 0))
+        goto done;
+    for (int i = 0; i < n; i++)
+        if (slots[i].h->lookup && slots[i].outcome == W_WRITE) {
+            cur = slots[i].j;
+            slots[i].outcome = slots[i].h->lookup(slots[i].j, c);
+            if (slots[i].outcome == W_FAILED)
+                goto done;
+        }
+    for (int i = 0; i < n; i++) {
+        slot *s = &slots[i];
+        if (s->outcome != W_WRITE)
+            continue;
+        cur = s->j;
+        if (s->h->prepare(s->j, &s->e, tx ? c : NULL))
+            goto done;
+        unsigned emits = toy_routes[s->j->route].emits;
+        if (s->e.kind < 0 || !(emits >> s->e.kind & 1)) {
+            fprintf(stderr, "toyapp: writer: %s made an entry of a kind its spec does not emit\n",
+                    toy_routes[s->j->route].name);
+            goto done;
+        }
+        for (int t = 0; t < TOY_BATCH_NTABLES; t++)
+            if (s->e.rows[t])
+                rt_table_fill(toy_batch_tables[t], s->e.rows[t], s->j->route, s->j->req, s->e.entry);
+        s->e.json = ser_alloc(toy_kinds[s->e.kind].rec, s->e.entry, 0, &s->e.len);
+        if (!s->e.json)
+            goto done;
+        rt_merkle_leaf((const uint8_t *)s->e.json, s->e.len, leaves[nw]);
+        memcpy(s->e.leaf, leaves[nw], 32);
+        w[nw++] = s;
+    }
+    toy_rec_batch_head bh = {
+        .size = (uint64_t)nw, .cvmId = { g_app.cfg.cvm_id, strlen(g_app.cfg.cvm_id) },
+        .timestamp = { now_ts, now_len }, .publicKey = { g_app.k.sign_pub, 32 },
+    };
+    uint8_t sig[64];   /* bh.signature points here until the answers are built */
+    if (nw) {
+        size_t head_len = 0;
+        rt_merkle_batch_build(&tree, (const uint8_t (*)[32])leaves, (size_t)nw, bh.root);
+        if (batch_id(c, &bh.batchId) || sign_record(&toy_rec_batch_head_rec, &bh, sig))
+            goto done;
+        bh.signature = (rt_bytes){ sig, 64 };
+        /* The answers, before the write: what a retry with the same key
+         * gets back is then exactly what was sent. */
+        wbatch b = { &bh, now_ts, now_len };
+        for (int i = 0; i < nw; i++) {
+            wentry *e = &w[i]->e;
+            e->index = (uint64_t)i;
+            e->path = paths[i];
+            e->npath = rt_merkle_batch_path(&tree, (size_t)i, paths[i]);
+            cur = w[i]->j;
+            w[i]->h->respond(w[i]->j, e, &b);
+            if (!w[i]->j->body)
+                goto done;
+        }
+        char *head = ser_alloc(&toy_rec_batch_head_rec, &bh, 0, &head_len);
+        int rc = head ? write_batch(c, w, nw, &bh, head, head_len, sig) : -1;
+        free(head);
+        if (rc) {
+            if (!strcmp(sql_last_state(), "23505")) {
+                /* A key seen before: nothing was written.  Answer the
+                 * retries, write the rest again. */
+                if (tx)
+                    sql_exec(c, "writer", "ROLLBACK", NULL);
+                tx = 0;
+                if (resolve_keys(c, slots, n, 1) == 0)
+                    ok = 1;
+            }
+            goto done;
+        }
+    }
+    if (tx && sql_exec(c, "writer", nw ? "COMMIT" : "ROLLBACK", NULL))
+        goto done;
+    tx = 0;
+    ok = 1;
+done:
+    if (tx)
+        sql_exec(c, "writer", "ROLLBACK", NULL);
+    if (!ok)
+        db_check(&db);
+    for (int i = 0; i < n; i++) {
+        slot *s = &slots[i];
+        if (s->outcome == W_RETRY) {
+            reset(s->j);
+            s->j->next = NULL;
+            queue_push(&g_app.writer_q, s->j);
+        } else {
+            if (!ok && (s->outcome == W_WRITE || s->outcome == W_FAILED))
+                fail(s, why);
+            job_done(s->j);
+        }
+        free_entry(&s->e);
+    }
 }
 
 void *writer_main(void *arg)
 {
     (void)arg;
-    static job *batch[1024];
-    int max = g_app.cfg.batch_max < 1024 ? g_app.cfg.batch_max : 1024;
+    static job *batch[RT_MERKLE_BATCH_MAX];
+    db.url = g_app.cfg.database_url;
+    int max = g_app.cfg.batch_max < RT_MERKLE_BATCH_MAX ? g_app.cfg.batch_max : RT_MERKLE_BATCH_MAX;
     for (;;) {
         int n;
         job *j = queue_take(&g_app.writer_q, max, &n);
@@ -400,6 +527,6 @@ void *writer_main(void *arg)
             batch[i] = j;
         process(batch, n);
     }
-    PQfinish(conn);
+    db_close(&db);
     return NULL;
 }

@@ -553,6 +553,13 @@ static int emit(rt_jw *w, struct json_object *o, const char *omit, char *err, si
 char *tc_canon(struct json_object *o, const char *omit, size_t *len, char *err, size_t errcap)
 {
     err[0] = 0;
+    /* Everything toyapp signs is an object (a list at most): a scalar at the
+     * top is not a document of ours. */
+    if (!json_object_is_type(o, json_type_object) && !json_object_is_type(o, json_type_array)) {
+        snprintf(err, errcap, "a top-level %s: canonical JSON here is an object or an array",
+                 json_type_to_name(json_object_get_type(o)));
+        return NULL;
+    }
     /* The writer never allocates: retry with a larger buffer until it fits.
      * Canonical output is rarely larger than 2x a compact json-c rendering,
      * except for strings full of control characters (6 bytes each). */

@@ -10,7 +10,12 @@
  *   toyctl sim-collateral --seed FILE [--now TIME]
  *   toyctl verify-receipt RECEIPT --proof PROOF [--pubkey HEX] [--payload TEXT]
  *   toyctl verify-log OLD_REPORT NEW_REPORT --proof PROOF [--pubkey HEX]
+ *   toyctl verify-deletion DELETION [--receipt RECEIPT] [--pubkey HEX]
  *   toyctl canonical FILE
+ *   toyctl cid FILE...
+ *   toyctl car OUT.car FILE...
+ *   toyctl verify-car CAR [FILE...]
+ *   toyctl compose-hash [--normalized] FILE
  *
  * Everything is verified offline from the files given ("-" reads stdin).
  * Each check prints one line, "ok   <what>" or "FAIL <what>: <why>", plus
@@ -41,7 +46,12 @@ static const char synopsis[] =
     "                           [--allow-sim] [--json]\n"
     "  toyctl verify-receipt RECEIPT --proof PROOF [--pubkey HEX] [--payload TEXT]\n"
     "  toyctl verify-log OLD_REPORT NEW_REPORT [--proof PROOF] [--pubkey HEX]\n"
+    "  toyctl verify-deletion DELETION [--receipt RECEIPT] [--pubkey HEX]\n"
     "  toyctl canonical FILE\n"
+    "  toyctl cid FILE...\n"
+    "  toyctl car OUT.car FILE...\n"
+    "  toyctl verify-car CAR [FILE...]\n"
+    "  toyctl compose-hash [--normalized] FILE\n"
     "  toyctl sim-collateral --seed FILE [--now TIME]\n"
     "  toyctl help\n";
 
@@ -57,6 +67,21 @@ static const char usage_text[] =
     "                  its audit entry is in its signed batch and in the signed log; --payload\n"
     "                  checks that the receipt commits to that payload\n"
     "  verify-log      two reports and GET /log/consistency?from=OLD&to=NEW: the new log\n"
+    "                  extends the old one (from an empty old log, the proof is empty: from=0)\n"
+    "  verify-deletion the answer of POST /delete-data/ID: its deletion attestation's Ed25519\n"
+    "                  signature, its data_deleted entry in the signed batch head, that both name\n"
+    "                  the same receipt and user, and (--receipt: the receipt's JSON) that it\n"
+    "                  deletes that receipt\n"
+    "  canonical       prints the RFC 8785 canonical JSON of FILE (no trailing newline): RFC 8785\n"
+    "                  restricted to what toyapp signs: integers within +-(2^53-1) only (no\n"
+    "                  fractions or exponents), no U+0000 in keys, no duplicate keys, and an\n"
+    "                  object or array at the top (no top-level scalar)\n"
+    "  cid             prints each FILE's IPFS CID (CIDv1, raw, sha2-256, base32), one per\n"
+    "                  line: the name under which any IPFS node serves its exact bytes\n"
+    "  car             writes OUT.car, a CARv1 for `ipfs dag import`: the FILEs' CIDs as its\n"
+    "                  roots and their bytes as its blocks, in order (at most 1 MiB a FILE)\n"
+    "  verify-car      a CAR: its header, that each block hashes to its CID, that each root\n"
+    "                  has a block; with FILEs, that its roots are exactly their CIDs\n"
     "                  extends the old one (--proof may be left out only if the old log is empty)\n"
     "  verify-quote    a TDX quote (binary, hex, or the JSON of dstack's GetQuote or of\n"
     "                  GET /attestation): full DCAP verification to the pinned Intel SGX Root CA\n"
@@ -68,6 +93,9 @@ static const char usage_text[] =
     "                  compares MRTD and RTMR0-2 within each role, the app id across all, and\n"
     "                  each role's compose hash with --expect-compose ROLE=FILE\n"
     "  canonical       prints the RFC 8785 canonical JSON of FILE (no trailing newline)\n"
+    "  compose-hash    prints the compose hash of a dstack app-compose.json as dstack computes\n"
+    "                  it (SHA-256 of the file's bytes), after checking that dstack would run\n"
+    "                  it; --normalized: of the manifest re-serialized as dstack's SDKs do\n"
     "  sim-collateral  prints the DCAP collateral of the sim TEE provider whose seed file is\n"
     "                  FILE (TEE_SIM_SEED), valid from a day before --now for 30 days: the\n"
     "                  local stand-in for a PCCS, for --collateral with --allow-sim\n"
@@ -97,19 +125,20 @@ enum {
     O_NONCE = 1 << 3,
     O_PROOF = 1 << 4,
     O_PAYLOAD = 1 << 5,
-    O_COLLATERAL = 1 << 6,
-    O_NOW = 1 << 7,
-    O_EVENT_LOG = 1 << 8,
-    O_REPORT_DATA = 1 << 9,
-    O_APP_COMPOSE = 1 << 10,
-    O_SEED = 1 << 11,
+    O_RECEIPT = 1 << 6,
+    O_COLLATERAL = 1 << 7,
+    O_NOW = 1 << 8,
+    O_EVENT_LOG = 1 << 9,
+    O_REPORT_DATA = 1 << 10,
+    O_APP_COMPOSE = 1 << 11,
+    O_SEED = 1 << 12,
 };
 
 typedef struct args {
     const char *pos[3];
     int npos;
     unsigned seen;
-    const char *pubkey_hex, *attestation, *nonce, *proof, *payload;
+    const char *pubkey_hex, *attestation, *nonce, *proof, *payload, *receipt;
     const char *collateral, *now, *event_log, *report_data, *app_compose, *seed;
     uint8_t pubkey[32];
 } args;
@@ -121,6 +150,7 @@ static const struct {
 } options[] = {
     { "--pubkey", O_PUBKEY, 1 },   { "--attestation", O_ATTEST, 1 }, { "--allow-sim", O_ALLOW_SIM, 0 },
     { "--nonce", O_NONCE, 1 },     { "--proof", O_PROOF, 1 },        { "--payload", O_PAYLOAD, 1 },
+    { "--receipt", O_RECEIPT, 1 },
     { "--collateral", O_COLLATERAL, 1 }, { "--now", O_NOW, 1 },     { "--event-log", O_EVENT_LOG, 1 },
     { "--report-data", O_REPORT_DATA, 1 }, { "--app-compose", O_APP_COMPOSE, 1 },
     { "--seed", O_SEED, 1 },
@@ -165,6 +195,7 @@ static int parse_args(int argc, char **argv, int npos, unsigned allowed, args *a
             case O_NONCE: a->nonce = val; break;
             case O_PROOF: a->proof = val; break;
             case O_PAYLOAD: a->payload = val; break;
+            case O_RECEIPT: a->receipt = val; break;
             case O_COLLATERAL: a->collateral = val; break;
             case O_NOW: a->now = val; break;
             case O_EVENT_LOG: a->event_log = val; break;
@@ -173,7 +204,7 @@ static int parse_args(int argc, char **argv, int npos, unsigned allowed, args *a
             case O_SEED: a->seed = val; break;
             default: break;
             }
-            if (val && (options[k].bit & (O_ATTEST | O_PROOF | O_COLLATERAL | O_EVENT_LOG | O_APP_COMPOSE)) &&
+            if (val && (options[k].bit & (O_ATTEST | O_PROOF | O_RECEIPT | O_COLLATERAL | O_EVENT_LOG | O_APP_COMPOSE)) &&
                 strcmp(val, "-") == 0)
                 stdin_uses++;
             continue;
@@ -399,6 +430,21 @@ static int cmd_verify_log(int argc, char **argv)
     return verdict();
 }
 
+static int cmd_verify_deletion(int argc, char **argv)
+{
+    args a = { .npos = 0 };
+    int rc = parse_args(argc, argv, 1, O_PUBKEY | O_RECEIPT, &a);
+    if (rc)
+        return rc;
+    struct json_object *d = tc_load("deletion", a.pos[0]);
+    struct json_object *r = a.receipt ? tc_load("receipt", a.receipt) : NULL;
+    if (d && (r || !a.receipt))
+        tc_verify_deletion(d, r, a.pubkey_hex ? a.pubkey : NULL);
+    json_object_put(d);
+    json_object_put(r);
+    return verdict();
+}
+
 static int cmd_canonical(int argc, char **argv)
 {
     args a = { .npos = 0 };
@@ -460,6 +506,56 @@ static int cmd_sim_collateral(int argc, char **argv)
     return ok ? 0 : 1;
 }
 
+/*
+ * The file arguments of cid, car and verify-car, which take no options:
+ * argv[2..], after an optional "--".  Sets *files (into argv) and *n.
+ * Returns 0, or 2 after a usage message: fewer than min files, an option,
+ * or "-" (stdin) more than once (OUT, the first of car's, is not an input).
+ */
+static int file_args(int argc, char **argv, int min, int out_first, const char ***files, int *n)
+{
+    int i = 2, stdin_uses = 0;
+    if (i < argc && strcmp(argv[i], "--") == 0)
+        i++;
+    else
+        for (int k = i; k < argc; k++)
+            if (argv[k][0] == '-' && argv[k][1] != 0)
+                return usage("unknown option %s for this command", argv[k]);
+    *n = argc - i;
+    if (*n < min)
+        return usage("%s: missing file argument", argv[1]);
+    for (int k = i + (out_first ? 1 : 0); k < argc; k++)
+        stdin_uses += strcmp(argv[k], "-") == 0;
+    if (stdin_uses > 1)
+        return usage("only one input can be read from stdin (-)");
+    *files = (const char **)(argv + i);
+    return 0;
+}
+
+static int cmd_cid(int argc, char **argv)
+{
+    const char **f;
+    int n, rc = file_args(argc, argv, 1, 0, &f, &n);
+    return rc ? rc : tc_cmd_cid(f, n);
+}
+
+static int cmd_car(int argc, char **argv)
+{
+    const char **f;
+    int n, rc = file_args(argc, argv, 2, 1, &f, &n);
+    return rc ? rc : tc_cmd_car(f[0], f + 1, n - 1);
+}
+
+static int cmd_verify_car(int argc, char **argv)
+{
+    const char **f;
+    int n, rc = file_args(argc, argv, 1, 0, &f, &n);
+    if (rc)
+        return rc;
+    tc_verify_car(f[0], f + 1, n - 1);
+    return verdict();
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2)
@@ -479,8 +575,18 @@ int main(int argc, char **argv)
         return cmd_verify_receipt(argc, argv);
     if (strcmp(cmd, "verify-log") == 0)
         return cmd_verify_log(argc, argv);
+    if (strcmp(cmd, "verify-deletion") == 0)
+        return cmd_verify_deletion(argc, argv);
     if (strcmp(cmd, "canonical") == 0)
         return cmd_canonical(argc, argv);
+    if (strcmp(cmd, "cid") == 0)
+        return cmd_cid(argc, argv);
+    if (strcmp(cmd, "car") == 0)
+        return cmd_car(argc, argv);
+    if (strcmp(cmd, "verify-car") == 0)
+        return cmd_verify_car(argc, argv);
+    if (strcmp(cmd, "compose-hash") == 0)
+        return tc_cmd_compose_hash(argc, argv);
     if (strcmp(cmd, "sim-collateral") == 0)
         return cmd_sim_collateral(argc, argv);
     if (strcmp(cmd, "compare-instances") == 0)

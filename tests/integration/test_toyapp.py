@@ -11,233 +11,29 @@ work without a restart); two instances sharing one database; and kill -9
 under load (every receipt answered 200 is in the database).
 
 Ends with "N passed, M failed".  Env: BUILD (default build)."""
-import hashlib, http.client, json, os, shutil, signal, socket, subprocess, sys
-import tempfile, threading, time
+import hashlib, http.client, json, os, signal, socket, subprocess, sys, threading, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.path.join(ROOT, os.environ.get("BUILD", "build"))
-
-
-def free_block(n):
-    """A run of n consecutive ports on 127.0.0.1 that nothing listens on."""
-    for attempt in range(200):
-        # Below the ephemeral range (32768+), where client sockets take ports.
-        base = 20000 + (os.getpid() * 7 + attempt * 37) % 12000
-        socks = []
-        try:
-            for i in range(n):
-                s = socket.socket()
-                s.bind(("127.0.0.1", base + i))
-                socks.append(s)
-            return base
-        except OSError:
-            pass
-        finally:
-            for s in socks:
-                s.close()
-    raise SystemExit("no free ports")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from itlib import (ROOT, TOYCTL, Topology, body_of, check, poll, raw, req, status_of, summary,  # noqa: E402
+                   verify_consistency, verify_inclusion, wait_for, wait_line)
 
 
-BASE = free_block(7)
-PG_P, PG_R, MOCK, API, META, API2, META2 = (BASE + i for i in range(7))
-TOKEN = "it-token"
-passed = failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-        print("ok   ", what)
-    else:
-        failed += 1
-        print("FAIL ", what)
-    return cond
-
-
-def req(port, method, path, body=None, headers=None, timeout=10):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    h = dict(headers or {})
-    if body is not None and "Content-Type" not in h:
-        h["Content-Type"] = "application/json"
-    c.request(method, path, body=body, headers=h)
-    r = c.getresponse()
-    data = r.read()
-    c.close()
-    try:
-        j = json.loads(data)
-    except ValueError:
-        j = None
-    return r.status, j, dict((k.lower(), v) for k, v in r.getheaders()), data
-
-
-def raw(port, data, read_timeout=5, trickle=None):
-    """Sends raw bytes, then optionally trickles more one a second, and
-    returns whatever the server answered (b"" if it just closed)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=read_timeout)
-    out = b""
-    try:
-        s.sendall(data)
-        for b in trickle or b"":
-            s.settimeout(0.05)
-            try:
-                chunk = s.recv(65536)
-                if chunk:
-                    out += chunk
-                    break
-            except socket.timeout:
-                pass
-            s.sendall(bytes([b]))
-            time.sleep(1)
-        s.settimeout(read_timeout)
-        while True:
-            try:
-                chunk = s.recv(65536)
-            except socket.timeout:
-                break
-            if not chunk:
-                break
-            out += chunk
-    except (ConnectionResetError, BrokenPipeError):
-        pass
-    finally:
-        s.close()
-    return out
-
-
-def status_of(resp):
-    try:
-        return int(resp.split(b" ", 2)[1])
-    except (IndexError, ValueError):
-        return 0
-
-
-def body_of(resp):
-    try:
-        return json.loads(resp.partition(b"\r\n\r\n")[2])
-    except ValueError:
-        return None
-
-
-def verify_inclusion(index, size, leaf, path, root):
-    """RFC 9162 section 2.1.3.2."""
-    if index >= size:
-        return False
-    fn, sn, r = index, size - 1, leaf
-    for p in path:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            r = hashlib.sha256(b"\x01" + p + r).digest()
-            if not fn & 1:
-                while fn & 1 == 0 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            r = hashlib.sha256(b"\x01" + r + p).digest()
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and r == root
-
-
-def verify_consistency(m, n, root_m, root_n, proof):
-    """RFC 9162 section 2.1.4.2."""
-    if m < 1 or m > n:
-        return False
-    if m == n:
-        return not proof and root_m == root_n
-    if m & (m - 1) == 0:
-        proof = [root_m] + proof
-    fn, sn = m - 1, n - 1
-    while fn & 1:
-        fn >>= 1
-        sn >>= 1
-    if not proof:
-        return False
-    fr = sr = proof[0]
-    for c in proof[1:]:
-        if sn == 0:
-            return False
-        if fn & 1 or fn == sn:
-            fr = hashlib.sha256(b"\x01" + c + fr).digest()
-            sr = hashlib.sha256(b"\x01" + c + sr).digest()
-            if not fn & 1:
-                while fn & 1 == 0 and fn != 0:
-                    fn >>= 1
-                    sn >>= 1
-        else:
-            sr = hashlib.sha256(b"\x01" + sr + c).digest()
-        fn >>= 1
-        sn >>= 1
-    return sn == 0 and fr == root_m and sr == root_n
-
-
-def poll(port, path, want=200, timeout=10):
-    deadline = time.time() + timeout
-    while True:
-        st, j, h, d = req(port, "GET", path)
-        if st == want or time.time() > deadline:
-            return st, j, h, d
-        time.sleep(0.1)
-
-
-def wait_line(proc, what, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            if proc.poll() is not None:
-                break
-            continue
-        if what in line:
-            return True
-    return False
-
-
-tmp = tempfile.mkdtemp(prefix="toyapp-it-")
-os.chmod(tmp, 0o755)
-procs = []
-
-
-def start_toyapp(port, meta, cvm, extra=None):
-    env = dict(os.environ, PORT=str(port), METADATA_PORT=str(meta), CVM_ID=cvm,
-               DATABASE_URL=DB, DATABASE_REPLICA_URL=DB_R,
-               MOCK_API_URL="http://127.0.0.1:%d" % MOCK, MOCK_API_TOKEN=TOKEN,
-               TEE_PROVIDER="sim", TEE_SIM_SEED=os.path.join(tmp, "seed"), APP_ID="toyapp-it")
-    env.update(extra or {})
-    log = open(os.path.join(tmp, "toyapp-%s.log" % cvm), "a")
-    p = subprocess.Popen([os.path.join(BUILD, "toyapp")], env=env, stdout=subprocess.PIPE,
-                         stderr=log, text=True)
-    procs.append(p)
-    if not wait_line(p, "listening"):
-        raise SystemExit("toyapp %s did not start (see %s)" % (cvm, log.name))
-    return p
-
-
-def psql(sql, url=None):
-    out = subprocess.run(["psql", url or DB, "-tAc", sql], capture_output=True, text=True, timeout=20)
-    return out.stdout.strip()
+T = Topology(nports=7)
+PG_P, PG_R, MOCK, API, META, API2, META2 = T.ports
+tmp = T.tmp
+psql = T.psql
+start_toyapp = T.start_toyapp
 
 
 def counts():
     return psql("SELECT (SELECT count(*) FROM signups) || ',' || (SELECT count(*) FROM user_data_receipts)"
-                " || ',' || (SELECT count(*) FROM audit_log) || ',' || (SELECT value FROM counters WHERE name='signups')")
+                " || ',' || (SELECT count(*) FROM audit_log) || ',' || (SELECT value FROM counters WHERE name='signup')")
 
 
-cluster = [os.path.join(ROOT, "postgres", "cluster.sh")]
-pgdir = os.path.join(tmp, "pg")
-cenv = dict(os.environ, PG_PRIMARY_PORT=str(PG_P), PG_REPLICA_PORT=str(PG_R))
 try:
-    subprocess.run(cluster + ["init", pgdir], env=cenv, check=True, capture_output=True, timeout=120)
-    envs = subprocess.run(cluster + ["env", pgdir], env=cenv, check=True, capture_output=True,
-                          text=True).stdout
-    urls = dict(l.split("=", 1) for l in envs.split() if "=" in l)
-    DB, DB_R = urls["DATABASE_URL"], urls["DATABASE_REPLICA_URL"]
-
-    mock = subprocess.Popen([os.path.join(BUILD, "toy-mockapi"), "--port", str(MOCK)],
-                            env=dict(os.environ, MOCK_API_TOKEN=TOKEN), stdout=subprocess.PIPE, text=True)
-    procs.append(mock)
-    check(wait_line(mock, "listening"), "toy-mockapi starts")
+    T.start_cluster()
+    DB, DB_R = T.db, T.db_r
+    check(T.start_mockapi(), "toy-mockapi starts")
     app = start_toyapp(API, META, "cvm-a", {"BODY_TIMEOUT_MS": "1500", "IDLE_TIMEOUT_MS": "2500"})
 
     # ---- endpoints ------------------------------------------------------------
@@ -247,12 +43,8 @@ try:
     check(st == 200 and j["primary"] in ("up", "unknown") and "replica" in j, "GET /health reports primary and replica")
     # The monitor checks once a second; give it a few rounds (a sanitizer
     # build starts slowly).
-    deadline = time.time() + 5
-    while True:
-        st, j, h, _ = req(API, "GET", "/health")
-        if (st == 200 and j["status"] == "ok") or time.time() > deadline:
-            break
-        time.sleep(0.2)
+    st, j = wait_for(lambda: req(API, "GET", "/health")[:2], lambda r: r[0] == 200 and r[1]["status"] == "ok") \
+        or (0, None)
     check(st == 200 and j["primary"] == "up" and j["replica"] == "up" and j["status"] == "ok", "health: both up")
     st, j, h, _ = req(API, "GET", "/version")
     check(st == 200 and all(k in j for k in ("version", "gitSha", "buildTime", "environment", "composeHash"))
@@ -267,8 +59,12 @@ try:
 
     before = counts()
     st, j, h, _ = req(API, "POST", "/signup", json.dumps({"userId": "alice@example.com"}))
-    check(st == 201 and len(j["userIdHash"]) == 64 and j["totalSignups"] >= 1
-          and j["auditEntry"]["action"] == "signup", "POST /signup")
+    sentry = json.dumps(j["auditEntry"], separators=(",", ":"), sort_keys=True).encode()
+    check(st == 201 and len(j["userIdHash"]) == 64 and j["auditEntry"]["action"] == "signup"
+          and j["auditEntry"]["userIdHash"] == j["userIdHash"]
+          and verify_inclusion(j["batchIndex"], j["batchHead"]["size"], hashlib.sha256(b"\x00" + sentry).digest(),
+                               [bytes.fromhex(x) for x in j["inclusionPath"]], bytes.fromhex(j["batchHead"]["root"])),
+          "POST /signup: its entry, in its signed batch (RFC 9162 inclusion check)")
     st, j, h, _ = req(API, "GET", "/signup-count")
     check(st == 200 and j["count"] == 1 and len(j["signature"]) == 128 and j["publicKey"] == pub,
           "GET /signup-count is signed with the /info key")
@@ -301,16 +97,15 @@ try:
           and verify_inclusion(pr["leafIndex"], pr["treeSize"], node, [bytes.fromhex(x) for x in pr["path"]],
                                bytes.fromhex(pr["treeHead"]["root"])),
           "GET /receipts/:id/proof: the entry is in the log (RFC 9162 check against the signed head)")
-    st, h1, _, _ = req(API, "GET", "/log/head")
+    # Three entries so far (signup, submission, safe API call): wait until
+    # the sequencer has placed them all.
+    h1 = wait_for(lambda: req(API, "GET", "/log/head")[1], lambda h: h and h.get("treeSize", 0) >= 3)
+    st = 200 if h1 else 0
     check(st == 200 and h1["treeSize"] >= 3 and len(h1["signature"]) == 128, "GET /log/head is a signed tree head")
     for k in range(3):
         req(API, "POST", "/signup", json.dumps({"userId": "grow-%d" % k}))
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        st, h2, _, _ = req(API, "GET", "/log/head")
-        if h2["treeSize"] >= h1["treeSize"] + 3:
-            break
-        time.sleep(0.1)
+    h2 = wait_for(lambda: req(API, "GET", "/log/head")[1],
+                  lambda h: h and h.get("treeSize", 0) >= h1["treeSize"] + 3)
     st, cp, _, _ = req(API, "GET", "/log/consistency?from=%d&to=%d" % (h1["treeSize"], h2["treeSize"]))
     check(st == 200 and cp["treeHead"]["root"] == h2["root"]
           and verify_consistency(h1["treeSize"], h2["treeSize"], bytes.fromhex(h1["root"]), bytes.fromhex(h2["root"]),
@@ -344,7 +139,7 @@ try:
           "GET /attestation binds the signing key and the nonce in the quote's report_data")
 
     # The auditor's tool agrees, on the service's real output.
-    toyctl = os.environ.get("TOYCTL", os.path.join(BUILD, "toyctl"))
+    toyctl = TOYCTL
     files = {}
     for name, obj in (("receipt", receipt), ("proof", pr), ("report", rep), ("att", at)):
         files[name] = os.path.join(tmp, name + ".json")
@@ -417,7 +212,9 @@ try:
         rest = None
     idle = time.time() - t0
     si.close()
-    check(status_of(first) == 200 and rest == b"" and 2.0 < idle < 4.5,
+    # Closed after the timeout and not before; the upper bound only says it
+    # was closed at all (a loaded machine may be late).
+    check(status_of(first) == 200 and rest == b"" and 2.0 < idle < 15,
           "an idle kept-alive connection is closed after IDLE_TIMEOUT_MS (%.1fs)" % idle)
     st, j, h, _ = req(API, "GET", "/health")
     check(st == 200 and h.get("date", "").endswith(" GMT") and h.get("content-type") == "application/json",
@@ -524,7 +321,7 @@ try:
     _, c0, _, _ = req(API, "GET", "/signup-count")
     base = c0["count"]
     st, j, h, _ = req(API2, "POST", "/signup", json.dumps({"userId": "bob@example.com"}))
-    check(st == 201 and j["totalSignups"] == base + 1, "a signup through instance B counts after A's")
+    check(st == 201, "a signup through instance B")
     st1, j1, _, _ = req(API, "GET", "/signup-count")
     st2, j2, _, _ = req(API2, "GET", "/signup-count")
     check(j1["count"] == base + 1 and j2["count"] == base + 1 and j1["cvmId"] == "cvm-a" and j2["cvmId"] == "cvm-b",
@@ -534,18 +331,18 @@ try:
     check(i1["publicKey"] == i2["publicKey"], "same app id and seed: same signing key")
 
     # ---- failover -----------------------------------------------------------------
-    subprocess.run(cluster + ["stop-primary", pgdir], env=cenv, check=True, capture_output=True, timeout=60)
+    T.cluster_cmd("stop-primary")
     t0 = time.time()
     st, j, h, _ = req(API, "POST", "/signup", json.dumps({"userId": "carol@example.com"}))
     dt = time.time() - t0
-    check(st == 503 and h.get("retry-after") and j["error"] == "database_unavailable" and dt < 2,
+    check(st == 503 and h.get("retry-after") and j["error"] == "database_unavailable" and dt < 5,
           "primary down: a write answers 503 + Retry-After in %.2fs" % dt)
     st, j, h, _ = req(API, "GET", "/signup-count")
     check(st == 200 and j["count"] == base + 1, "primary down: reads come from the replica")
-    time.sleep(1.3)
-    st, j, h, _ = req(API, "GET", "/health")
-    check(st == 200 and j["primary"] == "down" and j["status"] == "degraded", "health says degraded")
-    subprocess.run(cluster + ["start-primary", pgdir], env=cenv, check=True, capture_output=True, timeout=60)
+    # The monitor checks once a second: wait for it to see the primary down.
+    j = wait_for(lambda: req(API, "GET", "/health")[1], lambda j: j and j.get("status") == "degraded")
+    check(j and j["primary"] == "down" and j["status"] == "degraded", "health says degraded")
+    T.cluster_cmd("start-primary")
     ok = False
     deadline = time.time() + 10
     while time.time() < deadline and not ok:
@@ -553,7 +350,8 @@ try:
         ok = st == 201
         if not ok:
             time.sleep(0.3)
-    check(ok and j["totalSignups"] == base + 2, "primary back: writes work again without a restart")
+    st, j, _, _ = req(API, "GET", "/signup-count")
+    check(ok and j["count"] == base + 2, "primary back: writes work again without a restart")
 
     # ---- trust boundary --------------------------------------------------------------
     st, j, h, _ = req(MOCK, "GET", "/stats")
@@ -579,7 +377,8 @@ try:
     ts = [threading.Thread(target=load, args=(k,)) for k in range(8)]
     for t in ts:
         t.start()
-    time.sleep(1.5)
+    # Kill once the load is under way: some requests acknowledged, more in flight.
+    wait_for(lambda: len(acked), lambda n: n >= 60, timeout=60)
     app2.send_signal(signal.SIGKILL)
     time.sleep(0.3)
     stop.set()
@@ -607,15 +406,6 @@ try:
         rc = None
     check(rc == 0, "SIGTERM stops toyapp cleanly")
 finally:
-    for p in procs:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-    subprocess.run(cluster + ["stop", pgdir], env=cenv, capture_output=True, timeout=60)
-    if os.environ.get("KEEP"):
-        print("kept", tmp)
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
+    T.stop()
 
-print("%d passed, %d failed" % (passed, failed))
-sys.exit(1 if failed else 0)
+sys.exit(summary())

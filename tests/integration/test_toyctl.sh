@@ -37,6 +37,7 @@ fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=86"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:exitcode=87:print_stacktrace=1"
 
+# shellcheck disable=SC2046,SC2086 # the flags are word lists
 build() { # build OUT SOURCES...
     local out=$1; shift
     # Ragel output and rt_parse.c fall through on purpose.
@@ -113,7 +114,9 @@ expect 0 "receipt, options first" verify-receipt --payload="$PAYLOAD" --proof="$
 expect 0 "log 6 -> 13" verify-log "$fx/old_report.json" "$fx/new_report.json" --proof "$fx/consistency.json" --pubkey "$PUB"
 has "log chain" "^ok   new report's window figures are its totals minus the old report's totals$"
 expect 0 "log 13 -> 13" verify-log "$fx/new_report.json" "$fx/report.json" --proof "$fx/consistency_same.json"
-expect 0 "log 0 -> 6 (no proof needed)" verify-log "$fx/report_empty.json" "$fx/old_report.json" --pubkey "$PUB"
+expect 0 "log 0 -> 6 (the empty proof)" verify-log "$fx/report_empty.json" "$fx/old_report.json" --proof "$fx/consistency_0.json" --pubkey "$PUB"
+expect 1 "log 0 -> 6 without a proof" verify-log "$fx/report_empty.json" "$fx/old_report.json" --pubkey "$PUB"
+expect 1 "log 6 -> 13 with the proof from 0" verify-log "$fx/old_report.json" "$fx/new_report.json" --proof "$fx/consistency_0.json"
 
 echo "== refusals"
 expect 1 "sim attestation without --allow-sim" verify-report "$fx/report.json" --attestation "$fx/attestation.json"
@@ -218,7 +221,9 @@ usage "verify-report --collateral without --attestation" verify-report "$fx/repo
 usage "sim-collateral without --seed" sim-collateral
 usage "canonical without file" canonical
 usage "canonical with two files" canonical a b
-if "$TOYCTL" help | grep -q '^usage:'; then pass; else fail "help"; fi
+# Into a file first: grep -q stops reading at its match, and a help longer
+# than a pipe's buffer would then meet a closed pipe (exit 141 under pipefail).
+if "$TOYCTL" help > "$work/help" && grep -q '^usage:' "$work/help"; then pass; else fail "help"; fi
 
 echo "== canonical"
 for in in tests/data/toyctl/canon/*.in.json; do
@@ -237,6 +242,19 @@ for f in "$fx"/*.json; do
     if "$TOYCTL" canonical "$f" > "$work/canon" && cmp -s "$work/canon" "$f"; then pass
     else fail "canonical $(basename "$f") is not the serializer's bytes"; fi
 done
+# The restrictions the help states: no top-level scalar, no U+0000 in a
+# key, integers within +-(2^53-1); each refused with its reason.
+for case in '5|top-level' '"a"|top-level' 'true|top-level' '{"a\u0000":1}|U+0000' \
+            '{"a":9007199254740992}|2^53-1' '{"a":-9007199254740992}|2^53-1' 'null|null'; do
+    doc=${case%|*} why=${case##*|}
+    if printf '%s' "$doc" | "$TOYCTL" canonical - >/dev/null 2>"$work/stderr"; then
+        fail "canonical accepted $doc"
+    elif grep -qF "$why" "$work/stderr"; then pass
+    else fail "canonical $doc: unclear message: $(cat "$work/stderr")"; fi
+done
+if [ "$(printf '{"a":9007199254740991,"b":-9007199254740991}' | "$TOYCTL" canonical -)" = \
+     '{"a":9007199254740991,"b":-9007199254740991}' ]; then pass
+else fail "canonical refused integers at +-(2^53-1)"; fi
 if "$TOYCTL" canonical tests/data/rfc8785/rfc8785-3.2.2.in.json >/dev/null 2>"$work/stderr"; then
     fail "floating point accepted"
 elif grep -q 'fraction or exponent' "$work/stderr"; then pass

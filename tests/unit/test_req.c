@@ -190,23 +190,84 @@ static void test_no_secret_left(void **state)
     assert_true(contains(&r.req, sizeof r.req, "Secret", 6));
 }
 
+/* Parses a delete_data body whole, at every split and byte by byte; all
+ * must agree.  Returns the error. */
+static int parse_delete(const char *body, toy_req_delete_data *out, uint64_t *pos)
+{
+    rt_parse_ctx ctx = { key, sizeof key, salt, sizeof salt };
+    rt_parser p;
+    size_t n = strlen(body);
+    int err = -1;
+    for (size_t cut = 0; cut <= n + 1; cut++) {
+        toy_req_delete_data d;
+        rt_parse_init(&p, &toy_schema_delete_data, &d, &ctx);
+        if (cut <= n) {
+            rt_parse_feed(&p, (const uint8_t *)body, cut);
+            rt_parse_feed(&p, (const uint8_t *)body + cut, n - cut);
+        } else {
+            for (size_t i = 0; i < n; i++)
+                rt_parse_feed(&p, (const uint8_t *)body + i, 1);
+        }
+        int e = rt_parse_finish(&p);
+        if (cut == 0) {
+            err = e;
+            *pos = rt_parse_error_pos(&p);
+            *out = d;
+        }
+        assert_int_equal(e, err);
+        if (e)
+            assert_int_equal(rt_parse_error_pos(&p), *pos);
+        else
+            assert_memory_equal(&d, out, sizeof d);
+    }
+    return err;
+}
+
 static void test_other_schemas(void **state)
 {
     (void)state;
     rt_parse_ctx ctx = { key, sizeof key, salt, sizeof salt };
     rt_parser p;
+    /* The deletion token: 32 bytes as 64 lowercase hex digits, secret, whose
+     * one sink is the SHA-256 of the decoded bytes. */
+    static const char hex[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    uint8_t raw[32], want[32];
+    for (int i = 0; i < 32; i++) {
+        unsigned v;
+        sscanf(hex + 2 * i, "%2x", &v);
+        raw[i] = (uint8_t)v;
+    }
+    struct sha256_ctx c;
+    sha256_init(&c);
+    sha256_update(&c, 32, raw);
+    sha256_digest(&c, 32, want);
+    char body[256];
+    snprintf(body, sizeof body, "{\"deletionToken\":\"%s\"}", hex);
     toy_req_delete_data d;
-    const char *tok = "{\"deletionToken\":\"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}";
-    rt_parse_init(&p, &toy_schema_delete_data, &d, &ctx);
-    rt_parse_feed(&p, (const uint8_t *)tok, strlen(tok));
-    assert_int_equal(rt_parse_finish(&p), 0);
-    assert_int_equal(d.deletionToken_len, 64);
-    assert_string_equal(d.deletionToken, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
-
-    const char *shorty = "{\"deletionToken\":\"abc\"}";
-    rt_parse_init(&p, &toy_schema_delete_data, &d, &ctx);
-    rt_parse_feed(&p, (const uint8_t *)shorty, strlen(shorty));
-    assert_int_equal(rt_parse_finish(&p), RT_E_LENGTH);
+    uint64_t pos = 0;
+    assert_int_equal(parse_delete(body, &d, &pos), 0);
+    assert_memory_equal(d.deletionToken_digest, want, 32);
+    assert_int_equal(d.present, 1);
+    /* Neither the hex text nor the raw bytes are kept anywhere in the struct. */
+    for (size_t i = 0; i + 6 <= 64; i++)
+        assert_false(contains(&d, sizeof d, hex + i, 6));
+    for (size_t i = 0; i + 6 <= 32; i++)
+        assert_false(contains(&d, sizeof d, (const char *)raw + i, 6));
+    /* An escaped digit is a digit. */
+    snprintf(body, sizeof body, "{\"deletionToken\":\"\\u0030%s\"}", hex + 1);
+    assert_int_equal(parse_delete(body, &d, &pos), 0);
+    assert_memory_equal(d.deletionToken_digest, want, 32);
+    /* Anything but [0-9a-f] fails at that byte: an upper-case digit, a 'g'. */
+    snprintf(body, sizeof body, "{\"deletionToken\":\"%.10sA%s\"}", hex, hex + 11);
+    assert_int_equal(parse_delete(body, &d, &pos), RT_E_FORMAT);
+    assert_int_equal(pos, 18 + 10);
+    snprintf(body, sizeof body, "{\"deletionToken\":\"%.63sg\"}", hex);
+    assert_int_equal(parse_delete(body, &d, &pos), RT_E_FORMAT);
+    assert_int_equal(pos, 18 + 63);
+    /* Too short, too long. */
+    assert_int_equal(parse_delete("{\"deletionToken\":\"abc\"}", &d, &pos), RT_E_LENGTH);
+    snprintf(body, sizeof body, "{\"deletionToken\":\"%s0\"}", hex);
+    assert_int_equal(parse_delete(body, &d, &pos), RT_E_LENGTH);
 
     toy_req_signup s;
     const char *su = "{\"userId\":\"someone@example.com\"}";

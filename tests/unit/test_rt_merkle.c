@@ -982,11 +982,15 @@ static void test_consistency_vectors(void **state)
         }
     }
 
-    /* verify_test.go TestVerifyConsistency, except that a proof from size 0
-     * is rejected here (RFC 9162 does not define one). */
+    /* verify_test.go TestVerifyConsistency, except that from size 0 the
+     * empty proof is valid exactly when the old root is the empty tree's
+     * (RFC 9162 does not define one; every tree extends the empty one). */
     uint8_t c1[H] = "don't care 1", c2[H] = "don't care 2";
     const uint8_t(*e1)[H] = (const uint8_t(*)[H])empty;
     assert_int_equal(rt_merkle_verify_consistency(0, 0, c1, c2, NULL, 0), 0);
+    assert_int_equal(rt_merkle_verify_consistency(0, 5, empty, c2, NULL, 0), 1);
+    assert_int_equal(rt_merkle_verify_consistency(0, 0, empty, empty, NULL, 0), 1);
+    assert_int_equal(rt_merkle_verify_consistency(0, 5, c1, c2, NULL, 0), 0);
     assert_int_equal(rt_merkle_verify_consistency(1, 1, c1, c2, NULL, 0), 0);
     assert_int_equal(rt_merkle_verify_consistency(0, 0, c1, c1, NULL, 0), 0);
     assert_int_equal(rt_merkle_verify_consistency(0, 1, c1, c2, NULL, 0), 0);
@@ -994,7 +998,7 @@ static void test_consistency_vectors(void **state)
     assert_int_equal(rt_merkle_verify_consistency(1, 0, c1, c2, NULL, 0), 0);
     assert_int_equal(rt_merkle_verify_consistency(2, 1, c1, c2, NULL, 0), 0);
     assert_int_equal(rt_merkle_verify_consistency(1, 2, c1, c2, NULL, 0), 0);
-    assert_int_equal(rt_merkle_verify_consistency(0, 0, empty, c2, NULL, 0), 0);
+    assert_int_equal(rt_merkle_verify_consistency(0, 0, empty, c2, NULL, 0), 1);
     assert_int_equal(rt_merkle_verify_consistency(1, 1, empty, c2, NULL, 0), 0);
     assert_int_equal(rt_merkle_verify_consistency(0, 0, empty, empty, e1, 1), 0);
     assert_int_equal(rt_merkle_verify_consistency(0, 1, empty, empty, e1, 1), 0);
@@ -1343,14 +1347,12 @@ static void test_errors(void **state)
     /* A one-leaf tree has the empty path; no output needed. */
     assert_int_equal(rt_merkle_inclusion_proof(&none, 0, 1, NULL, 0), 0);
 
-    /* m == 0, m > n, m == n. */
-    assert_int_equal(rt_merkle_consistency_proof_len(0, 0), RT_MERKLE_EINVAL);
-    assert_int_equal(rt_merkle_consistency_proof_len(0, 5), RT_MERKLE_EINVAL);
+    /* m == 0 (the empty proof: nothing asked of the source), m > n, m == n. */
+    assert_int_equal(rt_merkle_consistency_proof_len(0, 0), 0);
+    assert_int_equal(rt_merkle_consistency_proof_len(0, 5), 0);
     assert_int_equal(rt_merkle_consistency_proof_len(6, 5), RT_MERKLE_EINVAL);
-    assert_int_equal(rt_merkle_consistency_proof(&none, 0, 0, proof, RT_MERKLE_MAX_PROOF),
-                     RT_MERKLE_EINVAL);
-    assert_int_equal(rt_merkle_consistency_proof(&none, 0, 8, proof, RT_MERKLE_MAX_PROOF),
-                     RT_MERKLE_EINVAL);
+    assert_int_equal(rt_merkle_consistency_proof(&none, 0, 0, proof, RT_MERKLE_MAX_PROOF), 0);
+    assert_int_equal(rt_merkle_consistency_proof(&none, 0, 8, NULL, 0), 0);
     assert_int_equal(rt_merkle_consistency_proof(&none, 8, 7, proof, RT_MERKLE_MAX_PROOF),
                      RT_MERKLE_EINVAL);
     assert_int_equal(rt_merkle_consistency_proof(&none, 7, 7, NULL, 0), 0);
@@ -1551,6 +1553,75 @@ static void test_huge_trees(void **state)
     assert_int_equal(rt_merkle_consistency_proof_len(top + 1, UINT64_MAX), RT_MERKLE_MAX_PROOF);
 }
 
+/* --------------------------------------------------------- batch tree */
+
+/* Every batch size from 1 to RT_MERKLE_BATCH_MAX: the root is MTH of the
+ * leaves (the reference, recursive definition) and every leaf's path is the
+ * reference audit path, which the verifier accepts. */
+static void test_batch_tree(void **state)
+{
+    (void)state;
+    static rt_merkle_batch b;
+    static hash_t leaves[RT_MERKLE_BATCH_MAX];
+    uint8_t root[H], want[H], path[RT_MERKLE_BATCH_LEVELS - 1][H];
+    hash_t ref[RT_MERKLE_MAX_PROOF];
+    for (size_t i = 0; i < RT_MERKLE_BATCH_MAX; i++)
+        rt_merkle_leaf((const uint8_t *)&i, sizeof i, leaves[i]);
+    assert_int_equal(rt_merkle_batch_build(&b, (const uint8_t(*)[H])leaves, 0, root), RT_MERKLE_EINVAL);
+    assert_int_equal(rt_merkle_batch_build(&b, (const uint8_t(*)[H])leaves, RT_MERKLE_BATCH_MAX + 1, root),
+                     RT_MERKLE_EINVAL);
+    for (size_t n = 1; n <= RT_MERKLE_BATCH_MAX; n += n < 40 ? 1 : 61) {
+        assert_int_equal(rt_merkle_batch_build(&b, (const uint8_t(*)[H])leaves, n, root), 0);
+        ref_mth(leaves, n, want);
+        assert_memory_equal(root, want, H);
+        for (size_t i = 0; i < n; i++) {
+            size_t np = rt_merkle_batch_path(&b, i, path), nr = 0;
+            ref_path(i, leaves, n, ref, &nr);
+            assert_int_equal(np, nr);
+            assert_memory_equal(path, ref, np * H);
+            assert_int_equal(rt_merkle_verify_inclusion(i, n, leaves[i], (const uint8_t(*)[H])path, np, root), 1);
+        }
+    }
+}
+
+/* The subtrees an append completes are every perfect subtree ending at the
+ * new leaf, each with its reference hash, smallest first. */
+typedef struct seen { unsigned level[64]; uint64_t start[64]; hash_t h[64]; int n; } seen;
+
+static void record(void *ctx, unsigned level, uint64_t start, const uint8_t hash[H])
+{
+    seen *s = ctx;
+    s->level[s->n] = level;
+    s->start[s->n] = start;
+    memcpy(s->h[s->n], hash, H);
+    s->n++;
+}
+
+static void test_frontier_subtrees(void **state)
+{
+    (void)state;
+    rt_merkle_frontier f;
+    rt_merkle_frontier_init(&f);
+    uint8_t want[H];
+    for (uint64_t n = 0; n < MAXN; n++) {
+        seen s = { .n = 0 };
+        assert_int_equal(rt_merkle_frontier_append_subtrees(&f, g_leaves[n], record, &s), 0);
+        /* Leaf n completes the subtrees of levels 1..ctz(n+1). */
+        int expect = __builtin_ctzll(n + 1);
+        assert_int_equal(s.n, expect);
+        for (int k = 0; k < s.n; k++) {
+            assert_int_equal(s.level[k], (unsigned)(k + 1));
+            assert_int_equal(s.start[k], n + 1 - (1ull << (k + 1)));
+            ref_mth(g_leaves + s.start[k], 1ull << (k + 1), want);
+            assert_memory_equal(s.h[k], want, H);
+        }
+        rt_merkle_frontier_root(&f, want);
+        uint8_t ref[H];
+        ref_mth(g_leaves, n + 1, ref);
+        assert_memory_equal(want, ref, H);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1568,6 +1639,8 @@ int main(void)
         cmocka_unit_test(test_consistency_all),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_huge_trees),
+        cmocka_unit_test(test_batch_tree),
+        cmocka_unit_test(test_frontier_subtrees),
     };
     return cmocka_run_group_tests(tests, setup_leaves, NULL);
 }

@@ -537,7 +537,8 @@ static void test_api(void **state)
     assert_string_equal(rt_perr_name(RT_E_OK), "ok");
     assert_string_equal(rt_perr_name(RT_E_UTF8), "invalid_utf8");
     assert_string_equal(rt_perr_name(RT_E_TRUNCATED), "truncated_body");
-    assert_string_equal(rt_perr_name(13), "unknown");
+    assert_string_equal(rt_perr_name(RT_E_FORMAT), "bad_format");
+    assert_string_equal(rt_perr_name(14), "unknown");
     assert_string_equal(rt_perr_name(-1), "unknown");
 
     rt_parser p;

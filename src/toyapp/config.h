@@ -1,0 +1,36 @@
+/*
+ * config.h — toyapp's configuration, read once from the environment at
+ * start (README.md lists every variable) and read-only afterwards.
+ */
+#ifndef TOYAPP_CONFIG_H
+#define TOYAPP_CONFIG_H
+
+#include <stddef.h>
+
+typedef struct config {
+    const char *host;            /* HOST, default 127.0.0.1 */
+    int port;                    /* PORT, default 8080 */
+    int metadata_port;           /* METADATA_PORT, default 8090 */
+    const char *database_url;    /* DATABASE_URL (required) */
+    const char *replica_url;     /* DATABASE_REPLICA_URL ("" when none) */
+    const char *mock_api_url;    /* MOCK_API_URL, default http://127.0.0.1:3000 */
+    const char *mock_api_token;  /* MOCK_API_TOKEN, default mock-token */
+    const char *tee_provider;    /* TEE_PROVIDER: sim (default) or dstack */
+    const char *tee_arg;         /* TEE_SIM_SEED or DSTACK_SOCKET */
+    const char *app_id;          /* APP_ID, default toyapp */
+    const char *cvm_id;          /* CVM_ID, default the host name */
+    const char *environment;     /* TOYAPP_ENV, default development */
+    const char *role;            /* TOYAPP_ROLE, default app */
+    int batch_max;               /* GROUP_COMMIT_MAX, default 256 */
+    int body_timeout_ms;         /* BODY_TIMEOUT_MS, default 10000 */
+    int idle_timeout_ms;         /* IDLE_TIMEOUT_MS, default 30000 */
+    int report_period;           /* REPORT_PERIOD_SECONDS, default 86400 */
+    int sequencer;               /* SEQUENCER: 1 (default) may sequence the log, 0 never */
+    int idempotency_ttl;         /* IDEMPOTENCY_TTL_SECONDS, default 86400 */
+} config;
+
+/* Fills c from the environment.  Returns 0, or -1 with a message naming the
+ * variable in err (a value out of its range, DATABASE_URL unset). */
+int config_load(config *c, char *err, size_t errlen);
+
+#endif

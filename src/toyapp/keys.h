@@ -1,0 +1,31 @@
+/*
+ * keys.h — the keys this instance derives from its TEE provider, and
+ * signing with them.  Instances of one app id derive the same keys.
+ */
+#ifndef TOYAPP_KEYS_H
+#define TOYAPP_KEYS_H
+
+#include <stdint.h>
+
+#include "rt_ser.h"
+
+struct rt_tee;
+
+typedef struct keys {
+    uint8_t sign_seed[32], sign_pub[32];  /* Ed25519: batch heads, tree heads, reports, ... */
+    uint8_t pseudonym[32];                /* HMAC key for pseudonymous fields */
+    uint8_t idem_mac[32];                 /* HMAC key of idempotent requests' fingerprints */
+    uint8_t idem_seal[32];                /* AES-256-GCM key of their stored answers */
+    char provider[8];                     /* "sim" or "dstack" */
+    char instance_id[129];
+    char compose_hash[65];
+} keys;
+
+/* Derives k from the provider t.  Returns 0, or -1 (rt_tee_error(t) says why). */
+int keys_load(struct rt_tee *t, keys *k);
+
+/* Signs the canonical JSON of rec/obj without its signature field with the
+ * enclave's Ed25519 key (g_app.k).  Returns 0, or -1. */
+int sign_record(const rt_record *rec, const void *obj, uint8_t sig[64]);
+
+#endif

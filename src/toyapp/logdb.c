@@ -1,0 +1,86 @@
+/* logdb.c — the Merkle log as stored by the sequencer, read back (logdb.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "logdb.h"
+#include "rt_hex.h"
+#include "sql.h"
+
+static const char *jstr(json_object *o, const char *k)
+{
+    json_object *v;
+    return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string)
+           ? json_object_get_string(v) : NULL;
+}
+
+static int parse_head(const char *json, size_t len, log_head *h)
+{
+    json_tokener *tok = json_tokener_new();
+    json_object *o = tok ? json_tokener_parse_ex(tok, json, (int)len) : NULL, *v;
+    json_tokener_free(tok);
+    int ok = o && json_object_object_get_ex(o, "treeSize", &v)
+             && !rt_hex_decode_str(jstr(o, "root"), h->th.root, 32)
+             && !rt_hex_decode_str(jstr(o, "publicKey"), h->pub, 32)
+             && !rt_hex_decode_str(jstr(o, "signature"), h->sig, 64) && jstr(o, "timestamp");
+    if (ok) {
+        h->th.treeSize = (uint64_t)json_object_get_int64(v);
+        snprintf(h->ts, sizeof h->ts, "%s", jstr(o, "timestamp"));
+        h->th.timestamp = (rt_str){ h->ts, strlen(h->ts) };
+        h->th.publicKey = (rt_bytes){ h->pub, 32 };
+        h->th.signature = (rt_bytes){ h->sig, 64 };
+    }
+    json_object_put(o);
+    return ok ? 0 : -1;
+}
+
+int log_load_head(PGconn *c, uint64_t size, log_head *h, int *found)
+{
+    sql_args a = { 0 };
+    sql_int(&a, (int64_t)size);
+    PGresult *r = size ? sql_query(c, "log", "SELECT head FROM tree_heads WHERE tree_size = $1", &a, SQL_BINARY)
+                       : sql_query(c, "log", "SELECT head FROM tree_heads ORDER BY tree_size DESC LIMIT 1",
+                                   NULL, SQL_BINARY);
+    if (!r)
+        return -1;
+    *found = PQntuples(r) == 1;
+    int rc = *found ? parse_head(PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0), h) : 0;
+    PQclear(r);
+    return rc;
+}
+
+static int db_subtree(void *ctx, uint64_t start, unsigned level, uint8_t out[32])
+{
+    PGconn *c = ctx;
+    int stored = level >= RT_MERKLE_STORED_MIN_LEVEL;
+    sql_args a = { 0 };
+    if (stored) {
+        sql_int(&a, (int64_t)RT_MERKLE_NODE_ID(level, start));
+    } else {
+        sql_int(&a, (int64_t)start);
+        sql_int(&a, (int64_t)(start + (1ull << level)));
+    }
+    PGresult *r = stored
+        ? sql_query(c, "log", "SELECT hash FROM tree_nodes WHERE id = $1", &a, SQL_BINARY)
+        : sql_query(c, "log", "SELECT leaf_hash FROM log_leaves WHERE leaf_index >= $1 AND leaf_index < $2"
+                              " ORDER BY leaf_index", &a, SQL_BINARY);
+    int want = stored ? 1 : 1 << level;
+    int ok = r && PQntuples(r) == want;
+    uint8_t leaves[1 << (RT_MERKLE_STORED_MIN_LEVEL - 1)][32];
+    for (int i = 0; ok && i < want; i++) {
+        ok = PQgetlength(r, i, 0) == 32;
+        if (ok)
+            memcpy(stored ? out : leaves[i], PQgetvalue(r, i, 0), 32);
+    }
+    PQclear(r);
+    if (ok && !stored)
+        rt_merkle_root((const uint8_t (*)[32])leaves, (size_t)want, out);
+    return ok ? 0 : -1;
+}
+
+rt_merkle_source log_source(PGconn *c)
+{
+    return (rt_merkle_source){ db_subtree, NULL, c };
+}

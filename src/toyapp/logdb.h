@@ -1,0 +1,30 @@
+/*
+ * logdb.h — reading the Merkle log from the database (logdb.c): signed tree
+ * heads, and the node source the proof generators of rt_merkle read.
+ */
+#ifndef TOYAPP_LOGDB_H
+#define TOYAPP_LOGDB_H
+
+#include <libpq-fe.h>
+
+#include "rt_merkle.h"
+#include "toy_spec.h"
+
+/* A signed tree head, parsed back from its stored canonical JSON. */
+typedef struct log_head {
+    toy_rec_tree_head th;
+    char ts[40];
+    uint8_t pub[32], sig[64];
+} log_head;
+
+/* Loads the latest signed tree head (size 0) or the one of exactly that
+ * size.  Returns 0 (*found says whether there is one), or -1 when the
+ * database fails or the stored head is malformed. */
+int log_load_head(PGconn *c, uint64_t size, log_head *h, int *found);
+
+/* The proof node source over c: leaf hashes from log_leaves, perfect
+ * subtrees of 2^RT_MERKLE_STORED_MIN_LEVEL leaves and more from
+ * tree_nodes, smaller ones recomputed from their leaves. */
+rt_merkle_source log_source(PGconn *c);
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * sql.h — Postgres: connections, migrations, and the one way statements
+ * are run here.
+ *
+ * Every statement goes through sql_query / sql_exec with its parameters in
+ * an sql_args (text, integers, bytes, binary arrays), so no statement text
+ * is ever built from values.  A failure is logged once, here, with the
+ * caller's tag; a lost connection is noticed by db_get on the next use.
+ */
+#ifndef TOYAPP_SQL_H
+#define TOYAPP_SQL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "rt_pgarr.h"
+
+/* Connects with a short timeout and TCP keepalives, so that a server that
+ * is down or unreachable is an error in about a second.  NULL on failure
+ * (the reason in err). */
+PGconn *db_connect(const char *url, char *err, size_t errlen);
+
+/* Applies the versioned migrations not applied yet (under an advisory lock,
+ * so that instances starting together do not race), then makes sure every
+ * audit entry kind has its counter.  Returns 0, or -1 (reason in err). */
+int db_migrate(const char *url, char *err, size_t errlen);
+
+/* A server a thread keeps a connection to, reconnecting at most every
+ * DB_RECONNECT_MS after a failure, so a dead server costs little. */
+#define DB_RECONNECT_MS 500
+typedef struct db_server {
+    const char *url;             /* NULL or "": no such server */
+    PGconn *c;
+    uint64_t last_fail;
+    int prepared;                /* statements prepared on c (caller's bits) */
+    unsigned gen;                /* counts connections made: a session's state
+                                    (locks, prepared statements) is per gen */
+} db_server;
+
+/* The connection, connecting if needed; NULL when the server is down (or
+ * was, less than DB_RECONNECT_MS ago) or not configured. */
+PGconn *db_get(db_server *s);
+/* Drops the connection if it is broken (call after a failed statement). */
+void db_check(db_server *s);
+void db_close(db_server *s);
+
+/* Statement parameters.  Values are borrowed until the statement runs. */
+#define SQL_MAX_ARGS 40
+typedef struct sql_args {
+    int n;
+    const char *v[SQL_MAX_ARGS];
+    int len[SQL_MAX_ARGS], fmt[SQL_MAX_ARGS];
+    char num[SQL_MAX_ARGS][24];
+} sql_args;
+
+void sql_text(sql_args *a, const char *s);               /* NUL-terminated; NULL is SQL NULL */
+void sql_str(sql_args *a, const char *p, size_t n);     /* n bytes of text */
+void sql_int(sql_args *a, int64_t v);
+void sql_bytes(sql_args *a, const void *p, size_t n);   /* bytea */
+void sql_array(sql_args *a, const rt_pgarr *arr);       /* a binary array */
+
+/* Results: SQL_TEXT gives every value as text, SQL_BINARY in binary. */
+enum { SQL_TEXT = 0, SQL_BINARY = 1 };
+
+/* Runs sql with a (NULL: no parameters).  Returns the result (PQclear it),
+ * or NULL after logging "toyapp: TAG: message". */
+PGresult *sql_query(PGconn *c, const char *tag, const char *sql, const sql_args *a, int format);
+/* The same for a statement whose rows do not matter.  Returns 0, or -1. */
+int sql_exec(PGconn *c, const char *tag, const char *sql, const sql_args *a);
+/* Prepares sql as name, and runs it. */
+int sql_prepare(PGconn *c, const char *tag, const char *name, const char *sql, int nparams);
+PGresult *sql_run_prepared(PGconn *c, const char *tag, const char *name, const sql_args *a, int format);
+
+/* The SQLSTATE of the calling thread's last failed statement ("" when the
+ * server gave none: a lost connection). */
+const char *sql_last_state(void);
+
+/* A text-format integer value (0 when NULL). */
+int64_t sql_int_at(const PGresult *r, int row, int col);
+
+#endif
