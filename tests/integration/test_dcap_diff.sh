@@ -50,7 +50,7 @@ catch (e) { console.log("fail " + classify(e)); }' "$@"
 # ours QUOTE COLLATERAL TIME [--allow-sim]: toyctl's verdict, the same form.
 ours() {
     local out rc
-    out=$("$TOYCTL" verify-quote "$1" --collateral "$2" --now "$3" ${4:-}); rc=$?
+    out=$("$TOYCTL" verify-quote "$1" --collateral "$2" --now "$3" "${@:4}"); rc=$?
     if [ $rc -eq 0 ]; then
         printf 'ok %s\n' "$(printf '%s\n' "$out" | sed -n 's/^note: TCB status \([A-Za-z]*\).*/\1/p')"
     elif [ $rc -eq 1 ]; then
@@ -62,7 +62,9 @@ ours() {
 # fixture NAME QUOTE COLLATERAL TIME WANT [ROOT_DER]
 fixture() {
     local a b
-    a=$(qvl "$2" "$3" "$4" ${6:-}); b=$(ours "$2" "$3" "$4" ${6:+--allow-sim})
+    local sim=()
+    [ -z "${6:-}" ] || sim=(--allow-sim)
+    a=$(qvl "$2" "$3" "$4" "${@:6}"); b=$(ours "$2" "$3" "$4" "${sim[@]}")
     if [ "$a" = "$5" ] && [ "$b" = "$5" ]; then pass; echo "ok   $1: both verifiers say \"$5\""
     else fail "$1: dcap-qvl \"$a\", toyctl \"$b\", expected \"$5\""; fi
 }
@@ -79,20 +81,20 @@ SIMT=2026-06-01T00:00:00Z
 mkdir -p "$work/sim"
 if "$BATCH" --sim "$work/sim" $SIMT; then pass; else fail "dcap_batch --sim"; fi
 S=$work/sim
-fixture "sim quote, sim root given to both" $S/sim.quote.bin $S/sim-uptodate.collateral.json $SIMT "ok UpToDate" $S/sim-root.der
-fixture "sim quote, OutOfDate collateral" $S/sim.quote.bin $S/sim-outofdate.collateral.json $SIMT "ok OutOfDate" $S/sim-root.der
-a=$(qvl $S/sim.quote.bin $S/sim-uptodate.collateral.json $SIMT); b=$(ours $S/sim.quote.bin $S/sim-uptodate.collateral.json $SIMT)
+fixture "sim quote, sim root given to both" "$S/sim.quote.bin" "$S/sim-uptodate.collateral.json" $SIMT "ok UpToDate" "$S/sim-root.der"
+fixture "sim quote, OutOfDate collateral" "$S/sim.quote.bin" "$S/sim-outofdate.collateral.json" $SIMT "ok OutOfDate" "$S/sim-root.der"
+a=$(qvl "$S/sim.quote.bin" "$S/sim-uptodate.collateral.json" $SIMT); b=$(ours "$S/sim.quote.bin" "$S/sim-uptodate.collateral.json" $SIMT)
 if [ "$a" = "fail cert_chain" ] && [ "$b" = "fail cert_chain" ]; then
     pass; echo "ok   sim quote with Intel's root: both reject it at the certificate chain, and only there"
 else fail "sim quote with Intel's root: dcap-qvl \"$a\", toyctl \"$b\""; fi
-out=$("$TOYCTL" verify-quote $S/sim.quote.bin --collateral $S/sim-uptodate.collateral.json --now $SIMT --allow-sim)
+out=$("$TOYCTL" verify-quote "$S/sim.quote.bin" --collateral "$S/sim-uptodate.collateral.json" --now $SIMT --allow-sim)
 n_marked=$(printf '%s\n' "$out" | grep -c '^ok .*\[SIM root: --allow-sim\]$')
 if [ "$n_marked" -ge 10 ] && printf '%s\n' "$out" | grep -q '^note: the quote is SIMULATED'; then
     pass; echo "ok   --allow-sim: $n_marked lines say the SIM root vouches for them"
 else fail "--allow-sim lines not marked ($n_marked)"; fi
 
 echo "== $N mutants"
-if node tests/dcap/diff.js gen tests/dcap/bases.json,$S/sim-bases.json "$work/out" "$N"; then pass; else fail "gen"; fi
+if node tests/dcap/diff.js gen "tests/dcap/bases.json,$S/sim-bases.json" "$work/out" "$N"; then pass; else fail "gen"; fi
 node tests/dcap/diff.js ref "$work/out" & ref_pid=$!
 "$BATCH" "$work/out/mutants.bin" > "$work/out/ours.txt"; batch_rc=$?
 wait $ref_pid; ref_rc=$?
