@@ -72,10 +72,11 @@ static int usage(const char *msg, const char *arg)
 static int add_instance(cmp_args *a, const char *role, const char *url)
 {
     char host[256], port[8], base[512];
+    int tls;
     if (a->n == MAX_INSTANCES)
         return usage("too many instances", NULL);
-    if (tc_url_parse(url, host, sizeof host, port, sizeof port, base, sizeof base) != 0)
-        return usage("not an http://HOST[:PORT] URL:", url);
+    if (tc_url_parse(url, &tls, host, sizeof host, port, sizeof port, base, sizeof base) != 0)
+        return usage("not an http(s)://HOST[:PORT] URL:", url);
     inst *i = &a->in[a->n++];
     i->role = role;
     i->url = url;

@@ -12,6 +12,7 @@
  */
 #include "toyctl.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -23,6 +24,10 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #define MAX_RESPONSE (16u << 20)
 
@@ -51,12 +56,14 @@ static int wait_fd(int fd, short ev, int64_t deadline)
     }
 }
 
-int tc_url_parse(const char *url, char *host, size_t hostcap, char *port, size_t portcap, char *base,
+int tc_url_parse(const char *url, int *tls, char *host, size_t hostcap, char *port, size_t portcap, char *base,
                  size_t basecap)
 {
-    if (strncmp(url, "http://", 7) != 0)
+    size_t skip = strncmp(url, "http://", 7) == 0 ? 7 : strncmp(url, "https://", 8) == 0 ? 8 : 0;
+    if (!skip)
         return -1;
-    const char *h = url + 7, *hp = h, *pp = NULL;
+    *tls = skip == 8;
+    const char *h = url + skip, *hp = h, *pp = NULL;
     size_t hl = strcspn(h, "/"), hostl;
     if (h[0] == '[') { /* [IPv6]:port */
         const char *rb = memchr(h, ']', hl);
@@ -83,7 +90,7 @@ int tc_url_parse(const char *url, char *host, size_t hostcap, char *port, size_t
         memcpy(port, pp, pl);
         port[pl] = 0;
     } else {
-        snprintf(port, portcap, "80");
+        snprintf(port, portcap, "%s", *tls ? "443" : "80");
     }
     const char *b = h + hl;
     size_t bl = strlen(b);
@@ -119,44 +126,172 @@ static long dechunk(char *b, size_t n)
     }
 }
 
+/* One connection: a socket, and a TLS session over it for https. */
+typedef struct conn {
+    int fd;
+    SSL_CTX *ctx;
+    SSL *ssl;
+    int64_t deadline;
+} conn;
+
+static void conn_close(conn *c)
+{
+    if (c->ssl)
+        SSL_free(c->ssl);
+    SSL_CTX_free(c->ctx);
+    if (c->fd >= 0)
+        close(c->fd);
+}
+
+/* The OpenSSL error queue's first reason, for messages. */
+static const char *ssl_reason(void)
+{
+    unsigned long e = ERR_peek_error();
+    const char *r = e ? ERR_reason_error_string(e) : NULL;
+    return r ? r : "connection closed";
+}
+
+/* Waits for what SSL wants (or for ev on a plain socket); 0 on timeout. */
+static int conn_wait(conn *c, int rc, short ev)
+{
+    if (c->ssl) {
+        int e = SSL_get_error(c->ssl, rc);
+        if (e == SSL_ERROR_WANT_READ)
+            ev = POLLIN;
+        else if (e == SSL_ERROR_WANT_WRITE)
+            ev = POLLOUT;
+        else
+            return -1;
+    }
+    return wait_fd(c->fd, ev, c->deadline);
+}
+
+/* TLS over the connected socket: the server's certificate must verify for
+ * host.  Returns 0, or -1 with err set. */
+static int conn_tls(conn *c, const char *host, char *err, size_t errcap)
+{
+    unsigned char ip[16];
+    int is_ip = inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1;
+    if (!(c->ctx = SSL_CTX_new(TLS_client_method())) ||
+        SSL_CTX_set_min_proto_version(c->ctx, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_set_default_verify_paths(c->ctx) != 1 || !(c->ssl = SSL_new(c->ctx)) ||
+        SSL_set_fd(c->ssl, c->fd) != 1 ||
+        (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), host) != 1
+               : (SSL_set_tlsext_host_name(c->ssl, host) != 1 || SSL_set1_host(c->ssl, host) != 1))) {
+        snprintf(err, errcap, "TLS setup failed: %s", ssl_reason());
+        return -1;
+    }
+    SSL_set_verify(c->ssl, SSL_VERIFY_PEER, NULL);
+    for (;;) {
+        int rc = SSL_connect(c->ssl);
+        if (rc == 1)
+            return 0;
+        int w = conn_wait(c, rc, 0);
+        if (w <= 0) {
+            long v = SSL_get_verify_result(c->ssl);
+            if (v != X509_V_OK)
+                snprintf(err, errcap, "TLS: the server's certificate does not verify for %s: %s", host,
+                         X509_verify_cert_error_string(v));
+            else
+                snprintf(err, errcap, "TLS handshake with %s: %s", host, w == 0 ? "timed out" : ssl_reason());
+            return -1;
+        }
+    }
+}
+
+/* Sends all of b[0..n).  Returns 0, or -1 with err set. */
+static int conn_send(conn *c, const char *b, size_t n, const char *url, char *err, size_t errcap)
+{
+    size_t sent = 0;
+    while (sent < n) {
+        long w = c->ssl ? SSL_write(c->ssl, b + sent, (int)(n - sent))
+                        : (long)send(c->fd, b + sent, n - sent, MSG_NOSIGNAL);
+        if (w > 0) {
+            sent += (size_t)w;
+            continue;
+        }
+        if (!c->ssl && !(errno == EAGAIN || errno == EINTR)) {
+            snprintf(err, errcap, "%s: send: %s", url, strerror(errno));
+            return -1;
+        }
+        if (conn_wait(c, (int)w, POLLOUT) <= 0) {
+            snprintf(err, errcap, "%s: cannot send the request (%s)", url, c->ssl ? ssl_reason() : "timed out");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Receives up to cap bytes: their count, 0 at the end, -1 with err set. */
+static long conn_recv(conn *c, char *b, size_t cap, const char *url, int timeout_ms, char *err, size_t errcap)
+{
+    for (;;) {
+        long r = c->ssl ? SSL_read(c->ssl, b, (int)cap) : (long)recv(c->fd, b, cap, 0);
+        if (r > 0)
+            return r;
+        if (c->ssl && SSL_get_error(c->ssl, (int)r) == SSL_ERROR_ZERO_RETURN)
+            return 0;
+        if (!c->ssl && r == 0)
+            return 0;
+        if (!c->ssl && !(errno == EAGAIN || errno == EINTR)) {
+            snprintf(err, errcap, "%s: recv: %s", url, strerror(errno));
+            return -1;
+        }
+        int w = conn_wait(c, (int)r, POLLIN);
+        if (w == 0) {
+            snprintf(err, errcap, "%s: timed out after %d ms", url, timeout_ms);
+            return -1;
+        }
+        if (w < 0) {
+            /* A TLS peer that closes without close_notify ends the body too
+             * when the framing says where it ends; the caller checks that. */
+            return 0;
+        }
+    }
+}
+
 int tc_http_get(const char *url, const char *path, int timeout_ms, tc_http_response *res, char *err,
                 size_t errcap)
 {
     char host[256], port[8], base[512];
+    int tls;
     memset(res, 0, sizeof *res);
-    if (tc_url_parse(url, host, sizeof host, port, sizeof port, base, sizeof base) != 0) {
-        snprintf(err, errcap, "%s: not an http://HOST[:PORT][/PATH] URL", url);
+    if (tc_url_parse(url, &tls, host, sizeof host, port, sizeof port, base, sizeof base) != 0) {
+        snprintf(err, errcap, "%s: not an http(s)://HOST[:PORT][/PATH] URL", url);
         return -1;
     }
-    int64_t deadline = now_ms() + timeout_ms;
+    conn c = { .fd = -1, .deadline = now_ms() + timeout_ms };
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *ai = NULL;
     int gai = getaddrinfo(host, port, &hints, &ai);
     if (gai != 0) {
         snprintf(err, errcap, "%s: %s", host, gai_strerror(gai));
         return -1;
     }
-    int fd = -1;
-    for (struct addrinfo *a = ai; a && fd < 0; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
-        if (fd < 0)
+    for (struct addrinfo *a = ai; a && c.fd < 0; a = a->ai_next) {
+        c.fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+        if (c.fd < 0)
             continue;
-        if (connect(fd, a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS) {
+        if (connect(c.fd, a->ai_addr, a->ai_addrlen) != 0 && errno != EINPROGRESS) {
             snprintf(err, errcap, "connect to %s:%s: %s", host, port, strerror(errno));
-            close(fd);
-            fd = -1;
+            close(c.fd);
+            c.fd = -1;
             continue;
         }
         int soerr = 0;
         socklen_t sl = sizeof soerr;
-        if (!wait_fd(fd, POLLOUT, deadline) || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr) {
+        if (!wait_fd(c.fd, POLLOUT, c.deadline) || getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr) {
             snprintf(err, errcap, "connect to %s:%s: %s", host, port, soerr ? strerror(soerr) : "timed out");
-            close(fd);
-            fd = -1;
+            close(c.fd);
+            c.fd = -1;
         }
     }
     freeaddrinfo(ai);
-    if (fd < 0)
+    if (c.fd < 0)
         return -1;
+    if (tls && conn_tls(&c, host, err, errcap) != 0) {
+        conn_close(&c);
+        return -1;
+    }
 
     char req[1024];
     int rl = snprintf(req, sizeof req,
@@ -165,24 +300,12 @@ int tc_http_get(const char *url, const char *path, int timeout_ms, tc_http_respo
                       base, path, host, port);
     if (rl < 0 || (size_t)rl >= sizeof req) {
         snprintf(err, errcap, "request path too long");
-        close(fd);
+        conn_close(&c);
         return -1;
     }
-    for (int sent = 0; sent < rl;) {
-        ssize_t w = send(fd, req + sent, (size_t)(rl - sent), MSG_NOSIGNAL);
-        if (w > 0) {
-            sent += (int)w;
-        } else if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
-            if (!wait_fd(fd, POLLOUT, deadline)) {
-                snprintf(err, errcap, "%s: timed out sending the request", url);
-                close(fd);
-                return -1;
-            }
-        } else {
-            snprintf(err, errcap, "%s: send: %s", url, strerror(errno));
-            close(fd);
-            return -1;
-        }
+    if (conn_send(&c, req, (size_t)rl, url, err, errcap) != 0) {
+        conn_close(&c);
+        return -1;
     }
 
     size_t cap = 16384, n = 0;
@@ -200,20 +323,12 @@ int tc_http_get(const char *url, const char *path, int timeout_ms, tc_http_respo
             buf = nb;
             cap *= 2;
         }
-        ssize_t r = recv(fd, buf + n, cap - 1 - n, 0);
-        if (r > 0) {
-            n += (size_t)r;
-        } else if (r == 0) {
-            break;
-        } else if (errno == EAGAIN || errno == EINTR) {
-            if (!wait_fd(fd, POLLIN, deadline)) {
-                snprintf(err, errcap, "%s: timed out after %d ms", url, timeout_ms);
-                goto out;
-            }
-        } else {
-            snprintf(err, errcap, "%s: recv: %s", url, strerror(errno));
+        long r = conn_recv(&c, buf + n, cap - 1 - n, url, timeout_ms, err, errcap);
+        if (r < 0)
             goto out;
-        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
     }
     if (!buf) {
         snprintf(err, errcap, "out of memory");
@@ -265,6 +380,6 @@ int tc_http_get(const char *url, const char *path, int timeout_ms, tc_http_respo
     rc = 0;
 out:
     free(buf);
-    close(fd);
+    conn_close(&c);
     return rc;
 }

@@ -213,10 +213,11 @@ typedef struct tc_http_response {
 } tc_http_response;
 
 /*
- * Splits "http://HOST[:PORT][/BASE]" (HOST may be [IPv6]) into its parts;
- * BASE loses its trailing slashes.  Returns 0, or -1 if url is not that.
+ * Splits "http[s]://HOST[:PORT][/BASE]" (HOST may be [IPv6]) into its parts;
+ * *tls is 1 for https (default port 443, else 80); BASE loses its trailing
+ * slashes.  Returns 0, or -1 if url is not that.
  */
-int tc_url_parse(const char *url, char *host, size_t hostcap, char *port, size_t portcap, char *base,
+int tc_url_parse(const char *url, int *tls, char *host, size_t hostcap, char *port, size_t portcap, char *base,
                  size_t basecap);
 
 /*

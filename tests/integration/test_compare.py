@@ -17,10 +17,12 @@ Checks:
     failure names that instance (its label and URL), in the table too;
   - an attestation replayed with an old nonce (a relay on 127.0.0.1 that
     answers /attestation with a recorded response): exit 1, named;
+  - an https:// URL (a TLS relay on 127.0.0.1 with a certificate trusted
+    through SSL_CERT_FILE) passes; one whose certificate is not trusted fails;
   - no --allow-sim: refused; no --collateral: the TCB status is not checked
     (said), the rest passes; a mislabelled role and a dead URL: exit 1.
 Ends with "N passed, M failed".  Env: BUILD (default build), TOYCTL."""
-import hashlib, http.server, json, os, subprocess, sys, threading, urllib.request
+import hashlib, http.server, json, os, ssl, subprocess, sys, threading, urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from itlib import ROOT, TOYCTL, Topology, check as it_check, summary  # noqa: E402
@@ -65,6 +67,22 @@ def toyctl(*args):
 
 def url(port):
     return "http://127.0.0.1:%d" % port
+
+
+class Forward(http.server.BaseHTTPRequestHandler):
+    """Forwards every GET to the real instance (behind TLS, for https)."""
+    target = 0
+
+    def do_GET(self):
+        body = urllib.request.urlopen(url(Forward.target) + self.path, timeout=10).read()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
 
 
 class Relay(http.server.BaseHTTPRequestHandler):
@@ -159,6 +177,32 @@ try:
                   for l in lines),
           "an attestation replayed with an old nonce fails, named", out)
     srv.shutdown()
+    srv.server_close()
+
+    # ---- https: the same instance behind TLS on 127.0.0.1, its certificate
+    # trusted through SSL_CERT_FILE, then not trusted
+    cert, key = os.path.join(T.tmp, "tls.crt"), os.path.join(T.tmp, "tls.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    Forward.target = A1
+    tls_srv = http.server.ThreadingHTTPServer(("127.0.0.1", RELAY), Forward)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    tls_srv.socket = ctx.wrap_socket(tls_srv.socket, server_side=True)
+    threading.Thread(target=tls_srv.serve_forever, daemon=True).start()
+    https = "https://127.0.0.1:%d" % RELAY
+    r = subprocess.run([TOYCTL, "compare-instances", "--app", https, "--app", url(A2), "--collateral", col, "--allow-sim"],
+                       capture_output=True, text=True, timeout=120, env=dict(os.environ, SSL_CERT_FILE=cert))
+    check(r.returncode == 0 and ("app-1 " + https) in r.stdout,
+          "an https:// metadata URL (TLS, certificate verified) passes like the plain one", r.stdout + r.stderr)
+    r = subprocess.run([TOYCTL, "compare-instances", "--app", https, "--collateral", col, "--allow-sim"],
+                       capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, SSL_CERT_FILE=os.path.join(T.tmp, "no-such-ca.pem")))
+    check(r.returncode == 1 and "certificate does not verify for 127.0.0.1" in r.stdout,
+          "an https:// URL whose certificate does not verify fails, named", r.stdout + r.stderr)
+    tls_srv.shutdown()
+    tls_srv.server_close()
 
     # ---- refusals and what is not checked
     rc, out, err = toyctl(*(["compare-instances"] + topo + expect + ["--collateral", col]))
@@ -172,7 +216,7 @@ try:
     rc, out, err = toyctl("compare-instances", "--app", url(A1), "--app", url(DEAD), "--collateral", col, "--allow-sim")
     check(rc == 1 and ("FAIL app-2: GET %s/info" % url(DEAD)) in out, "a dead URL fails, named", out)
     rc, out, err = toyctl("compare-instances", "--app", "ftp://x")
-    check(rc == 2, "a URL that is not http:// is a usage error", err)
+    check(rc == 2, "a URL that is not http(s):// is a usage error", err)
     rc, out, err = toyctl("compare-instances")
     check(rc == 2, "no instance is a usage error", err)
 finally:

@@ -43,7 +43,7 @@ build() { # build OUT SOURCES...
     # Ragel output and rt_parse.c fall through on purpose.
     gcc -std=c11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE -Wno-implicit-fallthrough \
         ${TOYCTL_CFLAGS:-} -Iruntime -Igen "$@" runtime/*.c gen/*.c \
-        $(pkg-config --cflags --libs json-c nettle libcrypto) -lm -o "$out"
+        $(pkg-config --cflags --libs json-c nettle libcrypto libssl) -lm -o "$out"
 }
 
 TOYCTL=${TOYCTL:-build/toyctl}
