@@ -398,7 +398,16 @@ static size_t feed_body(pss *s, const char *p, size_t avail)
     return n;
 }
 
-/* Consumes what it can of the input buffer: heads, then bodies. */
+/* Consumes what it can of the input buffer: heads, then bodies.
+ *
+ * Fairness: this takes at most one request of the connection, and stops at
+ * P_WAIT until its answer is written; the next pipelined request is taken
+ * only from the WRITEABLE callback that wrote that answer, that is on the
+ * connection's next turn of the event loop, after every other connection
+ * ready in the same poll has had its own.  A read hands over at most one
+ * lws buffer of bytes.  So one connection's flood, however deep its
+ * pipeline, costs the others at most one request's work per turn
+ * (bench/bench_fairness.sh measures it). */
 static void process(pss *s)
 {
     while (s->ioff < s->ilen) {
