@@ -133,6 +133,16 @@ int rt_tee_quote(rt_tee *t, const uint8_t report_data[64], uint8_t **quote, size
     return t->ops->quote(t, report_data, quote, quote_len, event_log);
 }
 
+int rt_tee_collateral(rt_tee *t, int64_t now, char **json)
+{
+    t->err[0] = 0;
+    *json = NULL;
+    if (!t->ops->collateral)
+        return rt_tee_fail(t, "%s: the DCAP collateral of a real quote comes from a PCCS, not from "
+                              "the TEE (docs/attestation.md)", t->ops->kind);
+    return t->ops->collateral(t, now, json);
+}
+
 int rt_tee_info(rt_tee *t, rt_tee_info_t *info)
 {
     rt_tee_info_t tmp;

@@ -6,11 +6,14 @@
  *             /var/run/dstack.sock): GetKey, GetQuote, Info.  Keys come from
  *             the agent's KMS-backed app key; quotes are real Intel TDX quotes.
  *   "sim"     for machines without TDX: keys derived by HKDF from a 32-byte
- *             seed file, quotes in the real TDX quote v4 layout but signed by
- *             a simulated attestation key derived from the same seed.  It is
- *             never a real attestation: rt_tee_kind() says "sim", the quote's
- *             certification data says so in ASCII, and its TD attributes have
- *             the DEBUG bit set so that no production TDX policy accepts it.
+ *             seed file, quotes in the exact TDX quote v4 layout, certified by
+ *             a chain of the sim's own derived from the same seed (rt_simca.h:
+ *             a sim root, a PCK certificate, a QE report, an attestation key),
+ *             with a dstack-style event log, and collateral to verify them
+ *             with.  It is never a real attestation: rt_tee_kind() says "sim",
+ *             the quote's QE vendor id is "toyapp-sim", and its chain ends at
+ *             "toyapp SIM Root CA (not Intel)", which verifiers accept only
+ *             when told to (toyctl --allow-sim).
  *
  * Keys are derived by path ("toyapp/ed25519/v1", "toyapp/hmac/pseudonym/v1",
  * ...).  Two instances with the same app id (and, for sim, the same seed)
@@ -179,9 +182,12 @@ void rt_tee_report_data(const uint8_t ed25519_pub[32], const uint8_t chain_addr[
  *           TDX quote, event_log its JSON event log string as returned.  The
  *           reply is checked to bind report_data (the echoed "report_data"
  *           field if present and, for a v4 quote, the bytes at offset 568).
- *   sim:    a TDX quote v4 layout (see rt_tee_sim.c for every field) signed
- *           with ECDSA-P256 over bytes [0, 632) by the simulated attestation
- *           key; event_log is "[]".
+ *   sim:    a TDX quote v4 certified by the sim chain (rt_simca.c has every
+ *           field); event_log is a dstack-style JSON log of the RTMR3
+ *           runtime events system-preparing, app-id, compose-hash,
+ *           instance-id, boot-mr-done, key-provider and system-ready (the
+ *           values rt_tee_info gives), whose replay is the quote's RTMR3;
+ *           RTMR0-2 are zero.
  * On success *quote (quote_len bytes) and *event_log (NUL-terminated) are
  * heap buffers the caller releases with free().  event_log may be NULL if
  * the caller does not want it.  On error the outputs are set to NULL / 0.
@@ -189,6 +195,15 @@ void rt_tee_report_data(const uint8_t ed25519_pub[32], const uint8_t chain_addr[
  */
 int rt_tee_quote(rt_tee *t, const uint8_t report_data[64], uint8_t **quote, size_t *quote_len,
                  char **event_log);
+
+/*
+ * The DCAP collateral for this provider's quotes, as JSON text in the form
+ * @phala/dcap-qvl takes (rt_dcap.h), valid from now - 1 day to now + 30
+ * days.  sim: its own (rt_simca_collateral).  dstack: -1, since the
+ * collateral of a real quote comes from Intel's PCS or a PCCS, not from the
+ * TEE.  *json is malloc'd.  Returns 0 or -1.
+ */
+int rt_tee_collateral(rt_tee *t, int64_t now, char **json);
 
 /*
  * Fills *info.
@@ -217,6 +232,7 @@ typedef struct rt_tee_ops {
     int (*quote)(rt_tee *t, const uint8_t report_data[64], uint8_t **quote, size_t *quote_len,
                  char **event_log);
     int (*info)(rt_tee *t, rt_tee_info_t *info);
+    int (*collateral)(rt_tee *t, int64_t now, char **json); /* NULL: none */
     void (*close)(rt_tee *t); /* frees provider state, not t itself */
 } rt_tee_ops;
 

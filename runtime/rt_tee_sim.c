@@ -1,22 +1,25 @@
 /*
  * rt_tee_sim.c - the "sim" TEE provider, for machines without TDX.
  *
- * Keys come from a 32-byte seed file by HKDF-SHA256.  Quotes have the exact
- * byte layout of an Intel TDX quote v4, so every parser and the report_data
- * binding can be exercised without hardware, but they are signed by a
- * P-256 "simulated attestation key" derived from the seed instead of by an
- * Intel-certified quoting enclave.  A verifier must accept such a quote only
- * when explicitly told to (--allow-sim), and the quote says what it is in
- * several places: the header's vendor id is "toyapp-sim", TD attributes have
- * the DEBUG bit set, and the certification data is an ASCII note instead of
- * the PCK certificate chain.
+ * Keys come from a 32-byte seed file by HKDF-SHA256.  Quotes are TDX
+ * quotes v4 in the exact byte layout of real ones, certified by a chain of
+ * the sim's own (rt_simca.h: a sim root derived from the seed, a PCK
+ * certificate, a QE report, an attestation key), with an event log in
+ * dstack's form whose RTMR3 runtime events (app-id, compose-hash,
+ * instance-id, key-provider) replay to the quote's RTMR3.  So the same
+ * verifier path runs on them as on real ones; but their root is not
+ * Intel's, and a verifier accepts it only when told to (--allow-sim).  The
+ * quote says what it is: its QE vendor id is "toyapp-sim" and every
+ * certificate of its chain is named "toyapp SIM ...".
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #define RT_TEE_PROVIDER
 #include "rt_compose.h"
+#include "rt_evlog.h"
 #include "rt_hex.h"
+#include "rt_simca.h"
 #include "rt_tee.h"
 
 #include <errno.h>
@@ -39,55 +42,20 @@
 #include <openssl/param_build.h>
 #include <openssl/rand.h>
 
+#include <json-c/json.h>
+
 /* The KMS gate's: the app registry's ABI and the chain client. */
 #include "rt_chain.h"
 #include "rt_rpc.h"
 
-#define SIM_SALT "toyapp-sim-v1"
-#define SIM_NOTE "toyapp-sim: not a real TDX quote"
-/* Certification data type 6 = "QE report certification data" in a real
- * quote; the sim keeps the marker but the payload is only SIM_NOTE. */
-#define SIM_CERT_TYPE 6
-
 typedef struct sim {
     uint8_t seed[RT_TEE_SEED_LEN];
-    EVP_PKEY *att_key;   /* P-256 simulated attestation key */
-    uint8_t att_pub[64]; /* its public key, x || y */
+    rt_simca *ca;        /* the sim platform: keys, certificates, quoting enclave */
     rt_chain_config kms; /* the app registry that gates keys (kms.on && has_app_registry) */
     int kms_allowed;     /* the registry allowed this compose hash */
 } sim;
 
 /* ---- small helpers ------------------------------------------------------ */
-
-static void put16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static int hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const uint8_t *info, size_t info_len,
-                       uint8_t out[32])
-{
-    EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-    EVP_KDF_CTX *kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-    OSSL_PARAM params[5];
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0);
-    params[1] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)ikm, ikm_len);
-    params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SALT, (void *)SIM_SALT,
-                                                  sizeof SIM_SALT - 1);
-    params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, (void *)info, info_len);
-    params[4] = OSSL_PARAM_construct_end();
-    int ok = kctx && EVP_KDF_derive(kctx, out, 32, params) == 1;
-    EVP_KDF_CTX_free(kctx);
-    EVP_KDF_free(kdf);
-    return ok ? 0 : -1;
-}
 
 static int digest(const EVP_MD *md, const void *a, size_t na, const void *b, size_t nb,
                   uint8_t *out)
@@ -217,92 +185,6 @@ static int seed_load(rt_tee *t, const char *path, uint8_t seed[RT_TEE_SEED_LEN])
     return rc == 1 ? rt_tee_fail(t, "sim seed file %s vanished while opening", path) : rc;
 }
 
-/* ---- simulated attestation key ------------------------------------------ */
-
-/* The P-256 private scalar is HKDF(seed, salt, info = 0x00 ||
- * "attestation-key/p256" || counter), retried with the next counter in the
- * (~2^-32) case that it is 0 or not below the group order.  The leading 0x00
- * keeps it apart from every app key: their info starts with a non-empty app
- * id.  It depends on the seed only, like a platform's key, not on the app. */
-static int att_key_make(rt_tee *t, sim *s)
-{
-    static const char label[] = "attestation-key/p256";
-    uint8_t info[1 + sizeof label], d_bytes[32], pub65[65];
-    EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
-    BIGNUM *d = BN_secure_new();
-    EC_POINT *P = g ? EC_POINT_new(g) : NULL;
-    OSSL_PARAM_BLD *bld = NULL;
-    OSSL_PARAM *params = NULL;
-    EVP_PKEY_CTX *pctx = NULL;
-    int rc = -1;
-
-    if (!g || !d || !P)
-        goto out;
-    info[0] = 0;
-    memcpy(info + 1, label, sizeof label - 1);
-    for (uint8_t ctr = 0;; ctr++) {
-        info[sizeof label] = ctr;
-        if (hkdf_sha256(s->seed, sizeof s->seed, info, sizeof info, d_bytes) != 0 ||
-            !BN_bin2bn(d_bytes, 32, d))
-            goto out;
-        if (!BN_is_zero(d) && BN_cmp(d, EC_GROUP_get0_order(g)) < 0)
-            break;
-        if (ctr == 255)
-            goto out;
-    }
-    if (EC_POINT_mul(g, P, d, NULL, NULL, NULL) != 1 ||
-        EC_POINT_point2oct(g, P, POINT_CONVERSION_UNCOMPRESSED, pub65, sizeof pub65, NULL) != 65)
-        goto out;
-    bld = OSSL_PARAM_BLD_new();
-    if (!bld ||
-        !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) ||
-        !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, d) ||
-        !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub65, sizeof pub65))
-        goto out;
-    params = OSSL_PARAM_BLD_to_param(bld);
-    pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-    if (!params || !pctx || EVP_PKEY_fromdata_init(pctx) != 1 ||
-        EVP_PKEY_fromdata(pctx, &s->att_key, EVP_PKEY_KEYPAIR, params) != 1)
-        goto out;
-    memcpy(s->att_pub, pub65 + 1, 64);
-    rc = 0;
-out:
-    if (rc != 0)
-        rt_tee_fail(t, "sim: cannot derive the simulated attestation key (OpenSSL)");
-    OPENSSL_cleanse(d_bytes, sizeof d_bytes);
-    EVP_PKEY_CTX_free(pctx);
-    OSSL_PARAM_free(params); /* OSSL_PARAM_BLD_to_param copies the BN securely */
-    OSSL_PARAM_BLD_free(bld);
-    EC_POINT_free(P);
-    BN_clear_free(d);
-    EC_GROUP_free(g);
-    return rc;
-}
-
-/* ECDSA-P256/SHA-256 over msg, as raw r || s (the quote's format). */
-static int att_sign(rt_tee *t, sim *s, const uint8_t *msg, size_t n, uint8_t sig[64])
-{
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    uint8_t der[80];
-    size_t der_len = sizeof der;
-    ECDSA_SIG *es = NULL;
-    int rc = -1;
-    if (md && EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, s->att_key) == 1 &&
-        EVP_DigestSign(md, der, &der_len, msg, n) == 1) {
-        const unsigned char *p = der;
-        es = d2i_ECDSA_SIG(NULL, &p, (long)der_len);
-        const BIGNUM *r, *sv;
-        if (es) {
-            ECDSA_SIG_get0(es, &r, &sv);
-            if (BN_bn2binpad(r, sig, 32) == 32 && BN_bn2binpad(sv, sig + 32, 32) == 32)
-                rc = 0;
-        }
-    }
-    ECDSA_SIG_free(es);
-    EVP_MD_CTX_free(md);
-    return rc == 0 ? 0 : rt_tee_fail(t, "sim quote: ECDSA signing failed (OpenSSL)");
-}
-
 /* ---- provider operations ------------------------------------------------ */
 
 static int sim_info(rt_tee *t, rt_tee_info_t *info);
@@ -357,73 +239,88 @@ static int sim_derive(rt_tee *t, const char *path, uint8_t out[32])
     memcpy(info, t->app_id, na);
     info[na] = 0; /* separates app id from path: ("a","b/c") != ("a\0b","c") */
     memcpy(info + na + 1, path, np);
-    if (hkdf_sha256(s->seed, sizeof s->seed, info, na + 1 + np, out) != 0)
+    if (rt_simca_hkdf(s->seed, info, na + 1 + np, out) != 0)
         return rt_tee_fail(t, "sim derive: HKDF failed (OpenSSL)");
     return 0;
 }
 
+static int sim_info(rt_tee *t, rt_tee_info_t *info);
+
+/* Appends one RTMR3 runtime event to the JSON log and extends rtmr3. */
+static int log_event(struct json_object *log, uint8_t rtmr3[48], const char *name, const uint8_t *p, size_t pn)
+{
+    uint8_t d[48], ext[96];
+    char dhex[97], *phex = malloc(2 * pn + 1);
+    if (!phex || rt_evlog_digest(RT_EVLOG_RUNTIME_EVENT, name, strlen(name), p, pn, d) != 0) {
+        free(phex);
+        return -1;
+    }
+    rt_hex_encode(d, 48, dhex);
+    rt_hex_encode(p, pn, phex);
+    struct json_object *e = json_object_new_object();
+    json_object_object_add(e, "imr", json_object_new_int(3));
+    json_object_object_add(e, "event_type", json_object_new_int64(RT_EVLOG_RUNTIME_EVENT));
+    json_object_object_add(e, "digest", json_object_new_string(dhex));
+    json_object_object_add(e, "event", json_object_new_string(name));
+    json_object_object_add(e, "event_payload", json_object_new_string(phex));
+    free(phex);
+    json_object_array_add(log, e);
+    memcpy(ext, rtmr3, 48);
+    memcpy(ext + 48, d, 48);
+    return digest(EVP_sha384(), ext, sizeof ext, NULL, 0, rtmr3);
+}
+
 /*
- * The quote, byte by byte (offsets from the start of the quote):
- *   0   header (48): version 4, attestation key type 2 (ECDSA-256 with
- *       P-256), TEE type 0x81 (TDX), QE/PCE SVN 0, QE vendor id = "toyapp-sim"
- *       zero-padded (a real one is Intel's 939a7233...), user data 0.
- *   48  TD report body, TDX 1.0 (584): TEE TCB SVN 0; MRSEAM =
- *       SHA-384("toyapp-sim:mrseam"); MRSIGNERSEAM 0; SEAM attributes 0;
- *       TD attributes with DEBUG (bit 0) set; XFAM 0; MRTD =
- *       SHA-384("toyapp-sim"); MRCONFIGID, MROWNER, MROWNERCONFIG 0; RTMR0..3
- *       all zero, which is what replaying the empty event log "[]" gives;
- *       report_data at 568.
- *   632 signature data length (4, little endian), then
- *   636 ECDSA signature over [0, 632), r || s (64)
- *   700 attestation public key, x || y (64)
- *   764 certification data type 6 (2), size (4), then SIM_NOTE (ASCII).
+ * The quote: rt_simca_quote's layout (rt_simca.c), with report_data, RTMR0-2
+ * zero (no boot is measured) and RTMR3 the replay of the event log, which
+ * holds what dstack writes at boot: system-preparing, app-id (the app id's
+ * bytes), compose-hash (SHA-256 of TOYAPP_COMPOSE_FILE, as rt_tee_info),
+ * instance-id, boot-mr-done, key-provider {"name":"sim"}, system-ready.
  */
 static int sim_quote(rt_tee *t, const uint8_t report_data[64], uint8_t **quote, size_t *quote_len,
                      char **event_log)
 {
     sim *s = t->impl;
-    const size_t note_len = sizeof SIM_NOTE - 1;
-    const size_t sig_data_len = 64 + 64 + 2 + 4 + note_len;
-    const size_t len = RT_TEE_QUOTE_SIGNED_LEN + 4 + sig_data_len;
-    uint8_t *q = calloc(1, len);
-    char *log = event_log ? strdup("[]") : NULL;
-    if (!q || (event_log && !log)) {
-        free(q);
-        free(log);
-        return rt_tee_fail(t, "sim quote: out of memory");
-    }
-
-    put16(q + 0, 4);
-    put16(q + 2, 2);
-    put32(q + 4, 0x81);
-    memcpy(q + 12, "toyapp-sim", 10);
-
-    uint8_t *body = q + RT_TEE_QUOTE_HEADER_LEN;
-    static const char mrseam_label[] = "toyapp-sim:mrseam", mrtd_label[] = "toyapp-sim";
-    body[120] = 0x01; /* td_attributes: DEBUG */
-    if (digest(EVP_sha384(), mrseam_label, sizeof mrseam_label - 1, NULL, 0, body + 16) != 0 ||
-        digest(EVP_sha384(), mrtd_label, sizeof mrtd_label - 1, NULL, 0, body + 136) != 0) {
-        free(q);
-        free(log);
-        return rt_tee_fail(t, "sim quote: SHA-384 failed (OpenSSL)");
-    }
-    memcpy(q + RT_TEE_QUOTE_REPORT_DATA_OFF, report_data, 64);
-
-    uint8_t *sd = q + RT_TEE_QUOTE_SIGNED_LEN;
-    put32(sd, (uint32_t)sig_data_len);
-    memcpy(sd + 4 + 64, s->att_pub, 64);
-    put16(sd + 4 + 128, SIM_CERT_TYPE);
-    put32(sd + 4 + 130, (uint32_t)note_len);
-    memcpy(sd + 4 + 134, SIM_NOTE, note_len);
-    if (att_sign(t, s, q, RT_TEE_QUOTE_SIGNED_LEN, sd + 4) != 0) {
-        free(q);
-        free(log);
+    rt_tee_info_t info;
+    uint8_t compose[32], inst[RT_TEE_APP_ID_MAX];
+    if (sim_info(t, &info) != 0)
         return -1;
+    size_t inst_len = strlen(info.instance_id) / 2;
+    rt_hex_decode(info.compose_hash, 64, compose, 32);
+    rt_hex_decode(info.instance_id, 2 * inst_len, inst, inst_len);
+    static const char key_provider[] = "{\"name\":\"sim\"}";
+    rt_simca_td td = { .td_attributes = RT_SIMCA_TD_ATTRIBUTES };
+    memcpy(td.report_data, report_data, 64);
+    struct json_object *log = json_object_new_array();
+    int ok = log && log_event(log, td.rtmr[3], "system-preparing", NULL, 0) == 0 &&
+             log_event(log, td.rtmr[3], "app-id", (const uint8_t *)t->app_id, strlen(t->app_id)) == 0 &&
+             log_event(log, td.rtmr[3], "compose-hash", compose, 32) == 0 &&
+             log_event(log, td.rtmr[3], "instance-id", inst, inst_len) == 0 &&
+             log_event(log, td.rtmr[3], "boot-mr-done", NULL, 0) == 0 &&
+             log_event(log, td.rtmr[3], "key-provider", (const uint8_t *)key_provider, sizeof key_provider - 1) == 0 &&
+             log_event(log, td.rtmr[3], "system-ready", NULL, 0) == 0;
+    char *text = NULL;
+    if (ok && event_log)
+        ok = (text = strdup(json_object_to_json_string_ext(log, JSON_C_TO_STRING_PLAIN))) != NULL;
+    json_object_put(log);
+    if (!ok) {
+        free(text);
+        return rt_tee_fail(t, "sim quote: cannot build the event log (OpenSSL or memory)");
     }
-    *quote = q;
-    *quote_len = len;
+    if (rt_simca_quote(s->ca, &td, quote, quote_len) != 0) {
+        free(text);
+        return rt_tee_fail(t, "sim quote: signing failed (OpenSSL or memory)");
+    }
     if (event_log)
-        *event_log = log;
+        *event_log = text;
+    return 0;
+}
+
+static int sim_collateral(rt_tee *t, int64_t now, char **json)
+{
+    sim *s = t->impl;
+    if (rt_simca_collateral(s->ca, now, NULL, json) != 0)
+        return rt_tee_fail(t, "sim collateral: OpenSSL or memory failed");
     return 0;
 }
 
@@ -452,7 +349,7 @@ static void sim_close(rt_tee *t)
     sim *s = t->impl;
     if (!s)
         return;
-    EVP_PKEY_free(s->att_key);
+    rt_simca_free(s->ca);
     OPENSSL_cleanse(s, sizeof *s);
     free(s);
     t->impl = NULL;
@@ -463,6 +360,7 @@ static const rt_tee_ops sim_ops = {
     .derive = sim_derive,
     .quote = sim_quote,
     .info = sim_info,
+    .collateral = sim_collateral,
     .close = sim_close,
 };
 
@@ -473,14 +371,17 @@ int rt_tee_sim_init(rt_tee *t, const char *seed_path)
         return rt_tee_fail(t, "sim: out of memory");
     t->impl = s;
     t->ops = &sim_ops;
-    char err[256];
-    if (rt_chain_config_env(&s->kms, err, sizeof err) != 0) {
-        rt_tee_fail(t, "sim KMS: %s", err);
+    char kerr[256];
+    if (rt_chain_config_env(&s->kms, kerr, sizeof kerr) != 0) {
+        rt_tee_fail(t, "sim KMS: %s", kerr);
         sim_close(t);
         t->ops = NULL;
         return -1;
     }
-    if (seed_load(t, seed_path, s->seed) != 0 || att_key_make(t, s) != 0) {
+    const char *err = NULL;
+    if (seed_load(t, seed_path, s->seed) != 0 || !(s->ca = rt_simca_new(s->seed, &err))) {
+        if (err)
+            rt_tee_fail(t, "%s", err);
         sim_close(t);
         t->ops = NULL;
         return -1;

@@ -5,22 +5,16 @@
  * What this proves and what it does not: the quote's report_data must be
  * SHA-256(publicKey) || SHA-256(nonce), so a genuine quote over it says that
  * code measured in the quote holds the report's signing key, freshly for the
- * auditor's nonce.  Whether the quote is genuine is the Intel DCAP chain
- * (PCK certificates, QE report, TCB status), which this command does not
- * verify for dstack quotes; it says so.  A "sim" quote is signed by a key
- * embedded in the quote itself: its signature shows only that the document
- * is intact, never that hardware produced it, so it is refused unless the
- * auditor passes --allow-sim and is then labelled SIMULATED.
+ * auditor's nonce.  Whether the quote is genuine is the Intel DCAP chain,
+ * verified by rt_dcap (quote.c): to the pinned Intel root, and with
+ * --collateral also the TCB status, the QE identity and the CRLs.  A "sim"
+ * quote has the same layout but its chain ends at the sim provider's own
+ * root: it shows that the document is intact, never that hardware produced
+ * it, so it is refused unless the auditor passes --allow-sim, and every line
+ * whose trust comes from that root is marked.
  *
- * Quote layout (TDX quote v4, Intel sgx_quote_4.h; see rt_tee_sim.c):
- *   0    header (48): version u16, attestation key type u16, TEE type u32,
- *        QE SVN, PCE SVN, QE vendor id (16) at 12, user data (20)
- *   48   TD report body (584): TD attributes at +120, RTMR0..3 at +328
- *        (48 bytes each), report_data at +520 (= quote offset 568)
- *   632  signature data length u32, then the signature data; for sim:
- *   636  ECDSA-P256 signature over [0, 632), r || s
- *   700  attestation public key, x || y
- *   764  certification data type u16 (6), size u32, then the ASCII note
+ * The event log is replayed into the quote's RTMRs (rt_evlog), and the
+ * report's composeHash must be the compose-hash event measured in RTMR3.
  */
 #include "toyctl.h"
 
@@ -28,216 +22,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/ec.h>
-#include <openssl/evp.h>
-#include <openssl/param_build.h>
-
-#include "rt_tee.h"
 #include "toy_spec.h"
-
-#define Q_BODY RT_TEE_QUOTE_HEADER_LEN
-#define Q_TD_ATTR (Q_BODY + 120)
-#define Q_RTMR (Q_BODY + 328)
-#define Q_VENDOR 12
-#define SIM_VENDOR "toyapp-sim"
-#define SIM_NOTE "toyapp-sim: not a real TDX quote"
-#define SIM_CERT_TYPE 6
-
-static uint32_t le16(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8;
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void sha384(const void *a, size_t na, const void *b, size_t nb, uint8_t out[48])
-{
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    int ok = c && EVP_DigestInit_ex(c, EVP_sha384(), NULL) == 1 &&
-             EVP_DigestUpdate(c, a, na) == 1 && (nb == 0 || EVP_DigestUpdate(c, b, nb) == 1) &&
-             EVP_DigestFinal_ex(c, out, NULL) == 1;
-    EVP_MD_CTX_free(c);
-    if (!ok) {
-        fprintf(stderr, "toyctl: SHA-384 failed (OpenSSL)\n");
-        exit(1);
-    }
-}
-
-static int is_sim_quote(const uint8_t *q)
-{
-    uint8_t v[16] = { 0 };
-    memcpy(v, SIM_VENDOR, sizeof SIM_VENDOR - 1);
-    return memcmp(q + Q_VENDOR, v, 16) == 0;
-}
-
-/* ECDSA-P256/SHA-256 verification of sig (r || s) over msg by the point
- * x || y.  Returns 1 if valid, 0 otherwise (including a point not on the
- * curve). */
-static int p256_verify(const uint8_t xy[64], const uint8_t *msg, size_t n, const uint8_t sig[64])
-{
-    uint8_t pt[65], der[80];
-    pt[0] = 0x04; /* uncompressed point */
-    memcpy(pt + 1, xy, 64);
-    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-    OSSL_PARAM *params = NULL;
-    EVP_PKEY_CTX *pctx = NULL;
-    EVP_PKEY *key = NULL;
-    EVP_MD_CTX *md = NULL;
-    ECDSA_SIG *es = ECDSA_SIG_new();
-    BIGNUM *r = BN_bin2bn(sig, 32, NULL), *s = BN_bin2bn(sig + 32, 32, NULL);
-    int ok = 0;
-    if (!bld || !es || !r || !s ||
-        !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) ||
-        !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof pt) ||
-        !(params = OSSL_PARAM_BLD_to_param(bld)) ||
-        !(pctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) ||
-        EVP_PKEY_fromdata_init(pctx) != 1 ||
-        EVP_PKEY_fromdata(pctx, &key, EVP_PKEY_PUBLIC_KEY, params) != 1)
-        goto out;
-    if (ECDSA_SIG_set0(es, r, s) != 1)
-        goto out;
-    r = s = NULL; /* owned by es now */
-    unsigned char *dp = der;
-    int dl = i2d_ECDSA_SIG(es, NULL);
-    if (dl <= 0 || (size_t)dl > sizeof der || i2d_ECDSA_SIG(es, &dp) != dl)
-        goto out;
-    md = EVP_MD_CTX_new();
-    ok = md && EVP_DigestVerifyInit(md, NULL, EVP_sha256(), NULL, key) == 1 &&
-         EVP_DigestVerify(md, der, (size_t)dl, msg, n) == 1;
-out:
-    EVP_MD_CTX_free(md);
-    EVP_PKEY_free(key);
-    EVP_PKEY_CTX_free(pctx);
-    OSSL_PARAM_free(params);
-    OSSL_PARAM_BLD_free(bld);
-    ECDSA_SIG_free(es);
-    BN_free(r);
-    BN_free(s);
-    return ok;
-}
-
-/* The event log, parsed: a JSON array of {imr, event_type, digest, event,
- * event_payload} as the dstack agent sends it ("[]" for sim). */
-typedef struct ev_log {
-    struct json_object *arr;
-    uint8_t rtmr[4][48];      /* the replay */
-    char compose_hash[65];    /* RTMR3 "compose-hash" event payload, hex; "" if none */
-    int rtmr3_ok;             /* every RTMR3 event's digest matches its content */
-    char rtmr3_bad[96];       /* the first that does not */
-} ev_log;
-
-/* Replays the log.  Returns 0, or -1 with err set if it is malformed. */
-static int replay(const char *text, size_t n, ev_log *L, char *err, size_t errcap)
-{
-    memset(L, 0, sizeof *L);
-    L->rtmr3_ok = 1;
-    L->arr = tc_json_parse(text, n, err, errcap);
-    if (!L->arr)
-        return -1;
-    if (!json_object_is_type(L->arr, json_type_array)) {
-        snprintf(err, errcap, "not a JSON array");
-        return -1;
-    }
-    size_t ne = json_object_array_length(L->arr);
-    for (size_t i = 0; i < ne; i++) {
-        struct json_object *e = json_object_array_get_idx(L->arr, i), *imr, *dg, *ty, *ev, *pl;
-        if (!json_object_is_type(e, json_type_object) ||
-            !json_object_object_get_ex(e, "imr", &imr) || !json_object_is_type(imr, json_type_int) ||
-            !json_object_object_get_ex(e, "digest", &dg) || !json_object_is_type(dg, json_type_string)) {
-            snprintf(err, errcap, "event %zu lacks an integer \"imr\" or a string \"digest\"", i);
-            return -1;
-        }
-        int64_t k = json_object_get_int64(imr);
-        uint8_t d[48];
-        if (k < 0 || k > 3) {
-            snprintf(err, errcap, "event %zu: imr %lld is not 0..3", i, (long long)k);
-            return -1;
-        }
-        if (rt_hex_decode(json_object_get_string(dg), (size_t)json_object_get_string_len(dg), d, 48) != 0) {
-            snprintf(err, errcap, "event %zu: digest is not 48 bytes of hex", i);
-            return -1;
-        }
-        /* RTMR extend: RTMR = SHA-384(RTMR || digest). */
-        sha384(L->rtmr[k], 48, d, 48, L->rtmr[k]);
-        if (k != 3)
-            continue;
-        /* RTMR3 holds the runtime events dstack writes; their digest is
-         * SHA-384(event_type as u32 LE || ":" || event || ":" || payload),
-         * which lets the compose hash be read from the log and trusted as
-         * far as RTMR3 is. */
-        if (!json_object_object_get_ex(e, "event_type", &ty) || !json_object_is_type(ty, json_type_int) ||
-            !json_object_object_get_ex(e, "event", &ev) || !json_object_is_type(ev, json_type_string) ||
-            !json_object_object_get_ex(e, "event_payload", &pl) || !json_object_is_type(pl, json_type_string)) {
-            snprintf(err, errcap, "RTMR3 event %zu lacks event_type, event or event_payload", i);
-            return -1;
-        }
-        size_t phn = (size_t)json_object_get_string_len(pl), pn = phn / 2;
-        uint8_t *payload = malloc(pn ? pn : 1);
-        if (!payload || rt_hex_decode(json_object_get_string(pl), phn, payload, pn) != 0) {
-            free(payload);
-            snprintf(err, errcap, "RTMR3 event %zu: event_payload is not hex", i);
-            return -1;
-        }
-        int64_t t = json_object_get_int64(ty);
-        uint8_t head[4] = { (uint8_t)t, (uint8_t)(t >> 8), (uint8_t)(t >> 16), (uint8_t)(t >> 24) };
-        const char *name = json_object_get_string(ev);
-        size_t nn = (size_t)json_object_get_string_len(ev);
-        size_t mn = 4 + 1 + nn + 1 + pn;
-        uint8_t *m = malloc(mn), h[48];
-        if (!m) {
-            free(payload);
-            snprintf(err, errcap, "out of memory");
-            return -1;
-        }
-        memcpy(m, head, 4);
-        m[4] = ':';
-        memcpy(m + 5, name, nn);
-        m[5 + nn] = ':';
-        memcpy(m + 6 + nn, payload, pn);
-        sha384(m, mn, NULL, 0, h);
-        free(m);
-        if (memcmp(h, d, 48) != 0 && L->rtmr3_ok) {
-            L->rtmr3_ok = 0;
-            snprintf(L->rtmr3_bad, sizeof L->rtmr3_bad, "event %zu (\"%.40s\")", i, name);
-        }
-        if (nn == 12 && memcmp(name, "compose-hash", 12) == 0 && pn == 32)
-            rt_hex_encode(payload, 32, L->compose_hash);
-        free(payload);
-    }
-    return 0;
-}
 
 int tc_verify_attestation(struct json_object *att, struct json_object *r, const tc_attest_opts *o)
 {
-    char what[200], err[256];
+    char what[300];
+    const char *P = o->prefix ? o->prefix : "attestation: ";
+    const char *R = o->ref ? o->ref : "the report's"; /* what binds the attestation */
     if (!tc_shape(att, &toy_resp_attestation_rec, NULL, "attestation"))
         return 0;
     int ok = 1;
 
-    snprintf(what, sizeof what, "attestation: publicKey is the report's publicKey");
+    snprintf(what, sizeof what, "%spublicKey is %s publicKey", P, R);
     if (strcmp(tc_str(att, "publicKey"), tc_str(r, "publicKey")) == 0 &&
         tc_strlen(att, "publicKey") == tc_strlen(r, "publicKey")) {
         tc_ok("%s", what);
     } else {
-        tc_fail(what, "attestation %s, report %s", tc_str(att, "publicKey"), tc_str(r, "publicKey"));
+        tc_fail(what, "attestation %s, %s %s", tc_str(att, "publicKey"), R, tc_str(r, "publicKey"));
         ok = 0;
     }
     const char *prov = tc_str(att, "teeProvider");
-    snprintf(what, sizeof what, "attestation: teeProvider is the report's teeProvider");
+    snprintf(what, sizeof what, "%steeProvider is %s teeProvider", P, R);
     if (strcmp(prov, tc_str(r, "teeProvider")) == 0 &&
         tc_strlen(att, "teeProvider") == tc_strlen(r, "teeProvider")) {
         tc_ok("%s (%s)", what, prov);
     } else {
-        tc_fail(what, "attestation \"%s\", report \"%s\"", prov, tc_str(r, "teeProvider"));
+        tc_fail(what, "attestation \"%s\", %s \"%s\"", prov, R, tc_str(r, "teeProvider"));
         ok = 0;
     }
     if (o->nonce) {
-        snprintf(what, sizeof what, "attestation: nonce is the one given with --nonce");
+        snprintf(what, sizeof what, "%snonce is the one asked for", P);
         if (strcmp(tc_str(att, "nonce"), o->nonce) == 0 &&
             tc_strlen(att, "nonce") == strlen(o->nonce)) {
             tc_ok("%s", what);
@@ -248,10 +62,14 @@ int tc_verify_attestation(struct json_object *att, struct json_object *r, const 
     }
 
     /* reportData = SHA-256(publicKey) || SHA-256(nonce), the nonce half
-     * zero when no nonce was asked for. */
+     * zero when no nonce was asked for.  The nonce is the one the auditor
+     * asked for when there is one (not the document's own word for it), so
+     * that this line alone shows freshness. */
+    const char *nonce = o->nonce ? o->nonce : tc_str(att, "nonce");
+    size_t nonce_len = o->nonce ? strlen(o->nonce) : tc_strlen(att, "nonce");
     uint8_t rd[64], want[64], pub[32];
-    snprintf(what, sizeof what, "attestation: reportData is SHA-256(publicKey) || %s",
-             tc_strlen(att, "nonce") ? "SHA-256(nonce)" : "32 zero bytes (no nonce)");
+    snprintf(what, sizeof what, "%sreportData is SHA-256(publicKey) || %s", P,
+             nonce_len ? "SHA-256(nonce)" : "32 zero bytes (no nonce)");
     if (rt_hex_decode(tc_str(att, "reportData"), tc_strlen(att, "reportData"), rd, 64) != 0) {
         tc_fail(what, "reportData is %zu hex digits, expected 128", tc_strlen(att, "reportData"));
         ok = 0;
@@ -260,8 +78,8 @@ int tc_verify_attestation(struct json_object *att, struct json_object *r, const 
         ok = 0;
     } else {
         tc_sha256(pub, 32, NULL, 0, want);
-        if (tc_strlen(att, "nonce"))
-            tc_sha256(tc_str(att, "nonce"), tc_strlen(att, "nonce"), NULL, 0, want + 32);
+        if (nonce_len)
+            tc_sha256(nonce, nonce_len, NULL, 0, want + 32);
         else
             memset(want + 32, 0, 32);
         if (memcmp(rd, want, 64) == 0) {
@@ -274,119 +92,99 @@ int tc_verify_attestation(struct json_object *att, struct json_object *r, const 
 
     size_t qn = tc_strlen(att, "quote") / 2;
     uint8_t *q = malloc(qn ? qn : 1);
-    if (!q) {
+    rt_dcap_report *dr = calloc(1, sizeof *dr);
+    if (!q || !dr) {
         fprintf(stderr, "toyctl: out of memory\n");
         exit(1);
     }
     rt_hex_decode(tc_str(att, "quote"), 2 * qn, q, qn); /* hex checked by tc_shape */
-    snprintf(what, sizeof what, "attestation: quote is a TDX quote v4");
-    if (qn < RT_TEE_QUOTE_SIGNED_LEN + 4 || le16(q) != 4 || le16(q + 2) != 2 || le32(q + 4) != 0x81) {
-        if (qn < RT_TEE_QUOTE_SIGNED_LEN + 4)
-            tc_fail(what, "%zu bytes, shorter than a header, TD report and signature length", qn);
-        else
-            tc_fail(what, "version %u, attestation key type %u, TEE type 0x%x (expected 4, 2, 0x81)",
-                    le16(q), le16(q + 2), le32(q + 4));
+    rt_quote pq;
+    snprintf(what, sizeof what, "%squote is a TDX quote v4 or v5", P);
+    if (rt_quote_parse(&pq, q, qn) != 0) {
+        tc_fail(what, "byte %zu: %s", pq.err_off, pq.reason);
         free(q);
+        free(dr);
         return 0; /* nothing below can be read from it */
     }
     tc_ok("%s", what);
 
-    snprintf(what, sizeof what, "attestation: the quote's report_data is reportData");
-    if (tc_strlen(att, "reportData") == 128 && memcmp(q + RT_TEE_QUOTE_REPORT_DATA_OFF, rd, 64) == 0) {
+    snprintf(what, sizeof what, "%sthe quote's report_data is reportData", P);
+    if (tc_strlen(att, "reportData") == 128 && memcmp(rt_quote_td(&pq, RT_QUOTE_TD_REPORT_DATA), rd, 64) == 0) {
         tc_ok("%s", what);
     } else {
         tc_fail(what, "the quote binds other data");
         ok = 0;
     }
 
-    ev_log L;
-    snprintf(what, sizeof what, "attestation: eventLog replays to the quote's RTMR0-3");
-    int log_ok = replay(tc_str(att, "eventLog"), tc_strlen(att, "eventLog"), &L, err, sizeof err) == 0;
-    if (!log_ok) {
-        tc_fail(what, "eventLog: %s", err);
-        ok = 0;
-    } else if (memcmp(L.rtmr, q + Q_RTMR, sizeof L.rtmr) != 0) {
-        int k = 0;
-        while (k < 3 && memcmp(L.rtmr[k], q + Q_RTMR + 48 * k, 48) == 0)
-            k++;
-        tc_fail(what, "RTMR%d differs from the replay of %zu events", k,
-                json_object_array_length(L.arr));
-        ok = 0;
-    } else {
-        tc_ok("%s (%zu events)", what, json_object_array_length(L.arr));
+    rt_evlog ev;
+    int log_ok = tc_check_event_log(&pq, tc_str(att, "eventLog"), tc_strlen(att, "eventLog"), P, &ev);
+    ok &= log_ok;
+    if (log_ok) {
+        const char *ch = tc_str(r, "composeHash");
+        if (strncmp(ch, "sha256:", 7) == 0)
+            ch += 7;
+        char measured[65] = "";
+        if (ev.have_compose_hash)
+            rt_hex_encode(ev.compose_hash, 32, measured);
+        snprintf(what, sizeof what, "%s%s composeHash is the one measured in RTMR3", P, R);
+        if (!ev.have_compose_hash) {
+            tc_fail(what, "the event log has no compose-hash event");
+            ok = 0;
+        } else if (strcmp(ch, measured) != 0) {
+            tc_fail(what, "%s %s, measured %s", R, tc_str(r, "composeHash"), measured);
+            ok = 0;
+        } else {
+            tc_ok("%s", what);
+        }
     }
 
+    tc_quote_opts qo = { .prefix = P, .collateral = o->collateral,
+                         .collateral_len = o->collateral_len, .now = o->now, .allow_sim = 0 };
+    int sim_vendor = memcmp(pq.qe_vendor_id, rt_dcap_sim_qe_vendor, 16) == 0;
     if (strcmp(prov, "sim") == 0) {
-        snprintf(what, sizeof what, "attestation: simulated quote accepted");
+        snprintf(what, sizeof what, "%ssimulated quote accepted", P);
         if (!o->allow_sim) {
             tc_fail(what, "teeProvider is \"sim\": its quote proves nothing about hardware; "
                           "refused without --allow-sim");
             ok = 0;
         } else {
-            /* The sim layout exactly, so that no byte outside the signed
-             * range can change unnoticed either. */
-            const uint8_t *sd = q + RT_TEE_QUOTE_SIGNED_LEN;
-            size_t note = sizeof SIM_NOTE - 1, sdl = 64 + 64 + 2 + 4 + note;
-            snprintf(what, sizeof what, "attestation: sim quote layout");
-            if (!is_sim_quote(q) || !(q[Q_TD_ATTR] & 1) || qn != RT_TEE_QUOTE_SIGNED_LEN + 4 + sdl ||
-                le32(sd) != sdl || le16(sd + 4 + 128) != SIM_CERT_TYPE ||
-                le32(sd + 4 + 130) != note || memcmp(sd + 4 + 134, SIM_NOTE, note) != 0) {
-                tc_fail(what, "not the layout the sim provider writes (vendor id, DEBUG attribute, "
-                              "signature data length, certification data)");
+            qo.allow_sim = 1;
+            ok &= tc_check_quote(q, qn, &qo, dr);
+            snprintf(what, sizeof what, "%sthe quote is the sim provider's (SIM root, sim QE vendor id)", P);
+            if (dr->err == RT_DCAP_OK && (!dr->sim || !sim_vendor)) {
+                tc_fail(what, "teeProvider is \"sim\" but the quote is not simulated");
                 ok = 0;
-            } else {
+            } else if (dr->err == RT_DCAP_OK) {
                 tc_ok("%s", what);
-                snprintf(what, sizeof what, "attestation: sim quote signature (ECDSA-P256 over "
-                                            "bytes [0,632) by the key embedded in the quote)");
-                if (p256_verify(sd + 4 + 64, q, RT_TEE_QUOTE_SIGNED_LEN, sd + 4)) {
-                    tc_ok("%s", what);
-                } else {
-                    tc_fail(what, "the signature does not verify");
-                    ok = 0;
-                }
             }
-            tc_note("the quote is SIMULATED (teeProvider sim): it proves nothing about hardware "
-                    "or the code that runs; anyone can make one. Only the document's integrity "
-                    "and key binding were checked.");
         }
     } else if (strcmp(prov, "dstack") == 0) {
-        snprintf(what, sizeof what, "attestation: quote is not a simulated quote");
-        if (is_sim_quote(q)) {
-            tc_fail(what, "teeProvider is \"dstack\" but the quote's vendor id is \"%s\"", SIM_VENDOR);
+        snprintf(what, sizeof what, "%squote is not a simulated quote", P);
+        if (sim_vendor) {
+            tc_fail(what, "teeProvider is \"dstack\" but the quote's QE vendor id is the sim's");
             ok = 0;
         } else {
             tc_ok("%s", what);
         }
-        if (log_ok) {
-            snprintf(what, sizeof what, "attestation: RTMR3 event digests match their content");
-            if (L.rtmr3_ok) {
-                tc_ok("%s", what);
-            } else {
-                tc_fail(what, "%s", L.rtmr3_bad);
-                ok = 0;
-            }
-            const char *ch = tc_str(r, "composeHash");
-            if (strncmp(ch, "sha256:", 7) == 0)
-                ch += 7;
-            snprintf(what, sizeof what, "attestation: the report's composeHash is the one "
-                                        "measured in RTMR3");
-            if (!L.compose_hash[0]) {
-                tc_fail(what, "the event log has no compose-hash event");
-                ok = 0;
-            } else if (strcmp(ch, L.compose_hash) != 0) {
-                tc_fail(what, "report %s, measured %s", tc_str(r, "composeHash"), L.compose_hash);
-                ok = 0;
-            } else {
-                tc_ok("%s", what);
-            }
-        }
-        tc_note("full DCAP verification of the quote (Intel PCK certificate chain, QE report, "
-                "TCB status) is not done by this command; check the quote with a DCAP verifier");
+        ok &= tc_check_quote(q, qn, &qo, dr);
     } else {
-        tc_fail("attestation: teeProvider is known", "\"%s\" is neither \"sim\" nor \"dstack\"", prov);
+        snprintf(what, sizeof what, "%steeProvider is known", P);
+        tc_fail(what, "\"%s\" is neither \"sim\" nor \"dstack\"", prov);
         ok = 0;
     }
-    json_object_put(L.arr);
+    if (o->out) {
+        tc_attest_result *res = o->out;
+        memset(res, 0, sizeof *res);
+        res->quote_ok = dr->err == RT_DCAP_OK && dr->nlines > 0 && (strcmp(prov, "sim") != 0 || o->allow_sim);
+        snprintf(res->status, sizeof res->status, "%s", res->quote_ok ? dr->status : "");
+        res->sim = dr->sim;
+        memcpy(res->mrtd, rt_quote_td(&pq, RT_QUOTE_TD_MR_TD), 48);
+        memcpy(res->rtmr, rt_quote_td(&pq, RT_QUOTE_TD_RTMR0), sizeof res->rtmr);
+        res->log_ok = log_ok;
+        if (log_ok)
+            res->ev = ev;
+    }
+    free(dr);
     free(q);
     return ok;
 }

@@ -17,15 +17,26 @@
 #include <openssl/evp.h>
 
 static int failures, passes;
+static FILE *out_f;
+
+void tc_set_output(FILE *f)
+{
+    out_f = f;
+}
+
+static FILE *out(void)
+{
+    return out_f ? out_f : stdout;
+}
 
 void tc_ok(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     passes++;
-    fputs("ok   ", stdout);
-    vprintf(fmt, ap);
-    putchar('\n');
+    fputs("ok   ", out());
+    vfprintf(out(), fmt, ap);
+    fputc('\n', out());
     va_end(ap);
 }
 
@@ -33,9 +44,9 @@ void tc_fail(const char *what, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    printf("FAIL %s: ", what);
-    vprintf(fmt, ap);
-    putchar('\n');
+    fprintf(out(), "FAIL %s: ", what);
+    vfprintf(out(), fmt, ap);
+    fputc('\n', out());
     va_end(ap);
     failures++;
 }
@@ -44,9 +55,9 @@ void tc_note(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("note: ", stdout);
-    vprintf(fmt, ap);
-    putchar('\n');
+    fputs("note: ", out());
+    vfprintf(out(), fmt, ap);
+    fputc('\n', out());
     va_end(ap);
 }
 

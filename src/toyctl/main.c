@@ -2,7 +2,12 @@
  * main.c — toyctl's command line.
  *
  *   toyctl verify-report REPORT [--pubkey HEX | --attestation FILE
- *                                [--allow-sim] [--nonce TEXT]]
+ *                                [--allow-sim] [--nonce TEXT]
+ *                                [--collateral FILE] [--now TIME]]
+ *   toyctl verify-quote QUOTE [--collateral FILE] [--now TIME] [--event-log FILE]
+ *                             [--report-data HEX] [--app-compose FILE] [--allow-sim]
+ *   toyctl compare-instances --app URL... --pg-primary URL --pg-replica URL ...
+ *   toyctl sim-collateral --seed FILE [--now TIME]
  *   toyctl verify-receipt RECEIPT --proof PROOF [--pubkey HEX] [--payload TEXT]
  *   toyctl verify-log OLD_REPORT NEW_REPORT --proof PROOF [--pubkey HEX]
  *   toyctl verify-deletion DELETION [--receipt RECEIPT] [--pubkey HEX]
@@ -21,14 +26,25 @@
 #include "toyctl.h"
 #include "tc_chain.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "rt_tee.h"
 
 static const char synopsis[] =
     "usage:\n"
-    "  toyctl verify-report REPORT [--pubkey HEX | --attestation FILE [--allow-sim] [--nonce TEXT]]\n"
+    "  toyctl verify-report REPORT [--pubkey HEX | --attestation FILE [--allow-sim] [--nonce TEXT]\n"
+    "                                [--collateral FILE] [--now TIME]]\n"
+    "  toyctl verify-quote QUOTE [--collateral FILE] [--now TIME] [--event-log FILE]\n"
+    "                            [--report-data HEX] [--app-compose FILE] [--allow-sim]\n"
+    "  toyctl compare-instances --app URL... [--pg-primary URL] [--pg-replica URL]\n"
+    "                           [--expect-compose ROLE=FILE]... [--collateral FILE]... [--now TIME]\n"
+    "                           [--allow-sim] [--json]\n"
     "  toyctl verify-receipt RECEIPT --proof PROOF [--pubkey HEX] [--payload TEXT]\n"
     "  toyctl verify-log OLD_REPORT NEW_REPORT [--proof PROOF] [--pubkey HEX]\n"
     "  toyctl verify-deletion DELETION [--receipt RECEIPT] [--pubkey HEX]\n"
@@ -37,6 +53,7 @@ static const char synopsis[] =
     "  toyctl car OUT.car FILE...\n"
     "  toyctl verify-car CAR [FILE...]\n"
     "  toyctl compose-hash [--normalized] FILE\n"
+    "  toyctl sim-collateral --seed FILE [--now TIME]\n"
     "  toyctl help\n";
 
 static const char usage_text[] =
@@ -67,10 +84,22 @@ static const char usage_text[] =
     "  verify-car      a CAR: its header, that each block hashes to its CID, that each root\n"
     "                  has a block; with FILEs, that its roots are exactly their CIDs\n"
     "                  extends the old one (--proof may be left out only if the old log is empty)\n"
+    "  verify-quote    a TDX quote (binary, hex, or the JSON of dstack's GetQuote or of\n"
+    "                  GET /attestation): full DCAP verification to the pinned Intel SGX Root CA\n"
+    "                  with --collateral (the JSON @phala/dcap-qvl takes) at --now (RFC 3339,\n"
+    "                  seconds, or now); the event log replayed into RTMR0-3; --report-data and\n"
+    "                  --app-compose (the compose hash measured in RTMR3) checked\n"
+    "  compare-instances  fetches /info and /attestation?nonce= (a fresh random nonce each)\n"
+    "                  from every instance, verifies each quote and its nonce binding, and\n"
+    "                  compares MRTD and RTMR0-2 within each role, the app id across all, and\n"
+    "                  each role's compose hash with --expect-compose ROLE=FILE\n"
     "  canonical       prints the RFC 8785 canonical JSON of FILE (no trailing newline)\n"
     "  compose-hash    prints the compose hash of a dstack app-compose.json as dstack computes\n"
     "                  it (SHA-256 of the file's bytes), after checking that dstack would run\n"
     "                  it; --normalized: of the manifest re-serialized as dstack's SDKs do\n"
+    "  sim-collateral  prints the DCAP collateral of the sim TEE provider whose seed file is\n"
+    "                  FILE (TEE_SIM_SEED), valid from a day before --now for 30 days: the\n"
+    "                  local stand-in for a PCCS, for --collateral with --allow-sim\n"
     "\n"
     "FILE may be - for stdin.  One line per check: \"ok   WHAT\" or \"FAIL WHAT: WHY\";\n"
     "\"note: ...\" says what was not checked.  Exit status: 0 every check passed,\n"
@@ -98,6 +127,12 @@ enum {
     O_PROOF = 1 << 4,
     O_PAYLOAD = 1 << 5,
     O_RECEIPT = 1 << 6,
+    O_COLLATERAL = 1 << 7,
+    O_NOW = 1 << 8,
+    O_EVENT_LOG = 1 << 9,
+    O_REPORT_DATA = 1 << 10,
+    O_APP_COMPOSE = 1 << 11,
+    O_SEED = 1 << 12,
 };
 
 typedef struct args {
@@ -105,6 +140,7 @@ typedef struct args {
     int npos;
     unsigned seen;
     const char *pubkey_hex, *attestation, *nonce, *proof, *payload, *receipt;
+    const char *collateral, *now, *event_log, *report_data, *app_compose, *seed;
     uint8_t pubkey[32];
 } args;
 
@@ -116,6 +152,9 @@ static const struct {
     { "--pubkey", O_PUBKEY, 1 },   { "--attestation", O_ATTEST, 1 }, { "--allow-sim", O_ALLOW_SIM, 0 },
     { "--nonce", O_NONCE, 1 },     { "--proof", O_PROOF, 1 },        { "--payload", O_PAYLOAD, 1 },
     { "--receipt", O_RECEIPT, 1 },
+    { "--collateral", O_COLLATERAL, 1 }, { "--now", O_NOW, 1 },     { "--event-log", O_EVENT_LOG, 1 },
+    { "--report-data", O_REPORT_DATA, 1 }, { "--app-compose", O_APP_COMPOSE, 1 },
+    { "--seed", O_SEED, 1 },
 };
 
 /* Parses argv[2..] for a command taking npos positionals and the options in
@@ -158,10 +197,16 @@ static int parse_args(int argc, char **argv, int npos, unsigned allowed, args *a
             case O_PROOF: a->proof = val; break;
             case O_PAYLOAD: a->payload = val; break;
             case O_RECEIPT: a->receipt = val; break;
+            case O_COLLATERAL: a->collateral = val; break;
+            case O_NOW: a->now = val; break;
+            case O_EVENT_LOG: a->event_log = val; break;
+            case O_REPORT_DATA: a->report_data = val; break;
+            case O_APP_COMPOSE: a->app_compose = val; break;
+            case O_SEED: a->seed = val; break;
             default: break;
             }
-            if (val && (options[k].bit == O_ATTEST || options[k].bit == O_PROOF || options[k].bit == O_RECEIPT)
-                && strcmp(val, "-") == 0)
+            if (val && (options[k].bit & (O_ATTEST | O_PROOF | O_RECEIPT | O_COLLATERAL | O_EVENT_LOG | O_APP_COMPOSE)) &&
+                strcmp(val, "-") == 0)
                 stdin_uses++;
             continue;
         }
@@ -180,8 +225,17 @@ static int parse_args(int argc, char **argv, int npos, unsigned allowed, args *a
                      a->pubkey_hex);
     if (a->pubkey_hex && a->attestation)
         return usage("give --pubkey or --attestation, not both");
-    if ((a->seen & (O_ALLOW_SIM | O_NONCE)) && !a->attestation)
-        return usage("--allow-sim and --nonce apply to --attestation only");
+    if ((a->seen & O_NONCE) && !a->attestation)
+        return usage("--nonce applies to --attestation only");
+    if ((a->seen & (O_ALLOW_SIM | O_COLLATERAL | O_NOW)) && !a->attestation && (allowed & O_PUBKEY))
+        return usage("--allow-sim, --collateral and --now apply to --attestation only");
+    int64_t t;
+    if (a->now && tc_parse_time(a->now, &t) != 0)
+        return usage("--now %s: expected now, seconds since 1970, or YYYY-MM-DDTHH:MM:SSZ", a->now);
+    if (a->report_data && (strlen(a->report_data) > 128 || strlen(a->report_data) % 2 ||
+                           rt_hex_decode(a->report_data, strlen(a->report_data), (uint8_t[64]){ 0 },
+                                         strlen(a->report_data) / 2) != 0))
+        return usage("--report-data %s: expected up to 128 hex digits (64 bytes)", a->report_data);
     return 0;
 }
 
@@ -196,10 +250,29 @@ static int verdict(void)
     return 1;
 }
 
+/* The time quotes are verified at: --now, else the clock. */
+static int64_t now_of(const args *a)
+{
+    int64_t t = (int64_t)time(NULL);
+    if (a->now)
+        (void)tc_parse_time(a->now, &t); /* checked by parse_args */
+    return t;
+}
+
+/* Reads the collateral file; on failure prints a FAIL line, returns NULL. */
+static char *load_collateral(const char *path, size_t *n)
+{
+    char err[320];
+    char *c = tc_read_file(path, n, err, sizeof err);
+    if (!c)
+        tc_fail("collateral file reads", "%s: %s", path, err);
+    return c;
+}
+
 static int cmd_verify_report(int argc, char **argv)
 {
     args a = { .npos = 0 };
-    int rc = parse_args(argc, argv, 1, O_PUBKEY | O_ATTEST | O_ALLOW_SIM | O_NONCE, &a);
+    int rc = parse_args(argc, argv, 1, O_PUBKEY | O_ATTEST | O_ALLOW_SIM | O_NONCE | O_COLLATERAL | O_NOW, &a);
     if (rc)
         return rc;
     struct json_object *r = tc_load("report", a.pos[0]);
@@ -213,13 +286,114 @@ static int cmd_verify_report(int argc, char **argv)
     } else if (a.attestation) {
         struct json_object *att = tc_load("attestation", a.attestation);
         tc_attest_opts o = { .allow_sim = (a.seen & O_ALLOW_SIM) != 0, .nonce = a.nonce };
-        if (att && rep >= 0)
+        char *col = a.collateral ? load_collateral(a.collateral, &o.collateral_len) : NULL;
+        o.collateral = col;
+        o.now = now_of(&a);
+        if (att && rep >= 0 && (col || !a.collateral))
             tc_verify_attestation(att, r, &o);
         json_object_put(att);
+        free(col);
     } else {
         tc_note("publicKey not bound (use --pubkey or --attestation)");
     }
     json_object_put(r);
+    return verdict();
+}
+
+static int cmd_verify_quote(int argc, char **argv)
+{
+    args a = { .npos = 0 };
+    int rc = parse_args(argc, argv, 1,
+                        O_COLLATERAL | O_NOW | O_EVENT_LOG | O_REPORT_DATA | O_APP_COMPOSE | O_ALLOW_SIM, &a);
+    if (rc)
+        return rc;
+    tc_quote_input in;
+    tc_quote_opts o = { .prefix = "", .now = now_of(&a), .allow_sim = (a.seen & O_ALLOW_SIM) != 0 };
+    char *col = NULL, *log = NULL, err[320];
+    if (!tc_load_quote(a.pos[0], &in) || (a.collateral && !(col = load_collateral(a.collateral, &o.collateral_len)))) {
+        tc_quote_input_free(&in);
+        free(col);
+        return verdict();
+    }
+    o.collateral = col;
+    rt_dcap_report *r = malloc(sizeof *r);
+    if (!r) {
+        fprintf(stderr, "toyctl: out of memory\n");
+        return 1;
+    }
+    tc_check_quote(in.quote, in.quote_len, &o, r);
+    /* What follows reads the quote's fields: only if it parsed. */
+    if (r->err != RT_DCAP_QUOTE_FORMAT) {
+        const rt_quote *q = &r->quote;
+        char hex[129];
+        rt_hex_encode(rt_quote_td(q, RT_QUOTE_TD_MR_TD), 48, hex);
+        tc_note("MRTD %s", hex);
+        for (int k = 0; k < 4; k++) {
+            rt_hex_encode(rt_quote_td(q, RT_QUOTE_TD_RTMR0) + 48 * k, 48, hex);
+            tc_note("RTMR%d %s", k, hex);
+        }
+        rt_hex_encode(rt_quote_td(q, RT_QUOTE_TD_REPORT_DATA), 64, hex);
+        tc_note("report_data %s", hex);
+
+        size_t ln = 0;
+        const char *logp = in.event_log;
+        ln = in.event_log_len;
+        if (a.event_log) {
+            struct json_object *lo;
+            if (!(log = tc_read_file(a.event_log, &ln, err, sizeof err))) {
+                tc_fail("event log file reads", "%s: %s", a.event_log, err);
+            } else if ((lo = tc_json_parse(log, ln, err, sizeof err)) && json_object_is_type(lo, json_type_object)) {
+                /* A GetQuote response: its event_log member. */
+                struct json_object *v;
+                if (json_object_object_get_ex(lo, "event_log", &v) && json_object_is_type(v, json_type_string)) {
+                    char *inner = strdup(json_object_get_string(v));
+                    ln = strlen(inner);
+                    free(log);
+                    log = inner;
+                }
+                json_object_put(lo);
+            } else {
+                json_object_put(lo);
+            }
+            logp = log;
+        }
+        rt_evlog ev;
+        int have_ev = logp && tc_check_event_log(q, logp, ln, "", &ev);
+        if (!logp)
+            tc_note("no event log: RTMR0-3 are not explained and no compose hash is known "
+                    "(--event-log FILE)");
+        if (a.report_data) {
+            uint8_t want[64] = { 0 };
+            size_t wn = strlen(a.report_data) / 2;
+            (void)rt_hex_decode(a.report_data, 2 * wn, want, wn); /* checked by parse_args */
+            const char *what = "report_data is the one given with --report-data (zero-padded to 64 bytes)";
+            if (memcmp(rt_quote_td(q, RT_QUOTE_TD_REPORT_DATA), want, 64) == 0)
+                tc_ok("%s", what);
+            else
+                tc_fail(what, "the quote binds other data");
+        } else if (in.have_report_data) {
+            const char *what = "report_data is the one the quote file gives";
+            if (memcmp(rt_quote_td(q, RT_QUOTE_TD_REPORT_DATA), in.report_data, 64) == 0)
+                tc_ok("%s", what);
+            else
+                tc_fail(what, "the quote binds other data");
+        }
+        if (a.app_compose) {
+            size_t cn;
+            char *cf = tc_read_file(a.app_compose, &cn, err, sizeof err);
+            if (!cf)
+                tc_fail("app-compose file reads", "%s: %s", a.app_compose, err);
+            else if (!have_ev)
+                tc_fail("app-compose: the compose hash measured in RTMR3", "no event log that replays");
+            else
+                tc_check_compose(&ev, (const uint8_t *)cf, cn, a.app_compose, "");
+            free(cf);
+        }
+    }
+    free(r);
+    free(log);
+    free(col);
+    tc_quote_input_free(&in);
     return verdict();
 }
 
@@ -306,6 +480,33 @@ static int cmd_canonical(int argc, char **argv)
     return 0;
 }
 
+static int cmd_sim_collateral(int argc, char **argv)
+{
+    args a = { .npos = 0 };
+    int rc = parse_args(argc, argv, 0, O_SEED | O_NOW, &a);
+    if (rc)
+        return rc;
+    if (!a.seed)
+        return usage("sim-collateral needs --seed FILE (the sim provider's TEE_SIM_SEED)");
+    /* rt_tee_open would create a missing seed: this command only reads. */
+    if (access(a.seed, R_OK) != 0) {
+        fprintf(stderr, "toyctl: %s: %s\n", a.seed, strerror(errno));
+        return 1;
+    }
+    const char *err = NULL;
+    rt_tee *t = rt_tee_open("sim", a.seed, "toyctl", &err);
+    char *col = NULL;
+    if (!t || rt_tee_collateral(t, now_of(&a), &col) != 0) {
+        fprintf(stderr, "toyctl: %s\n", t ? rt_tee_error(t) : err);
+        rt_tee_close(t);
+        return 1;
+    }
+    rt_tee_close(t);
+    int ok = fputs(col, stdout) >= 0 && fputs("\n", stdout) >= 0 && fflush(stdout) == 0;
+    free(col);
+    return ok ? 0 : 1;
+}
+
 /*
  * The file arguments of cid, car and verify-car, which take no options:
  * argv[2..], after an optional "--".  Sets *files (into argv) and *n.
@@ -374,6 +575,8 @@ int main(int argc, char **argv)
         return chain;
     if (strcmp(cmd, "verify-report") == 0)
         return cmd_verify_report(argc, argv);
+    if (strcmp(cmd, "verify-quote") == 0)
+        return cmd_verify_quote(argc, argv);
     if (strcmp(cmd, "verify-receipt") == 0)
         return cmd_verify_receipt(argc, argv);
     if (strcmp(cmd, "verify-log") == 0)
@@ -390,5 +593,9 @@ int main(int argc, char **argv)
         return cmd_verify_car(argc, argv);
     if (strcmp(cmd, "compose-hash") == 0)
         return tc_cmd_compose_hash(argc, argv);
+    if (strcmp(cmd, "sim-collateral") == 0)
+        return cmd_sim_collateral(argc, argv);
+    if (strcmp(cmd, "compare-instances") == 0)
+        return tc_compare_instances(argc, argv);
     return usage("unknown command %s", cmd);
 }

@@ -9,21 +9,29 @@
  *   verify.c  signatures, tree heads, reports, receipts, log consistency,
  *             deletions
  *   attest.c  the attestation document: quote, report_data binding, event log
+ *   quote.c   the quote checks: DCAP (rt_dcap), event log replay (rt_evlog),
+ *             report_data, the app-compose file
+ *   fetch.c   the one network client: HTTP GET of an instance's metadata port
+ *   compare.c compare-instances: every CVM attested, measurements compared
  *   ipfs.c    IPFS: a file's CID, a CAR of files, the check of a CAR
  *   compose.c the compose hash of a dstack app-compose.json
  *   main.c    the command line
  *
- * Nothing here uses the network: every input is a file the auditor already
- * has, which is what makes the verdict reproducible by anyone.
+ * Only compare-instances uses the network (fetch.c, the one file allowed
+ * to): every other command verifies files the auditor already has, which
+ * is what makes the verdict reproducible by anyone.
  */
 #ifndef TOYCTL_H
 #define TOYCTL_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <json-c/json.h>
 
+#include "rt_dcap.h"
+#include "rt_evlog.h"
 #include "rt_hex.h"
 #include "rt_ser.h"
 
@@ -75,6 +83,10 @@ void tc_fail(const char *what, const char *fmt, ...) __attribute__((format(print
 void tc_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int tc_failures(void);
 int tc_passes(void);
+
+/* Where the lines go (stdout by default); compare-instances --json
+ * collects them in a memory stream. */
+void tc_set_output(FILE *f);
 
 /* Reads a whole file ("-" is stdin) into a malloc'd NUL-terminated buffer.
  * Returns it, or NULL with err set.  At most TC_MAX_INPUT bytes. */
@@ -154,24 +166,128 @@ int tc_verify_deletion(struct json_object *d, struct json_object *receipt, const
 
 /* -------------------------------------------------------------- attest.c */
 
+/* What the attestation check learned, for compare-instances. */
+typedef struct tc_attest_result {
+    int quote_ok;              /* the quote verified (rt_dcap) */
+    char status[48];           /* its TCB status, "" without collateral */
+    int sim;                   /* verified against the sim root */
+    uint8_t mrtd[48], rtmr[4][48];
+    int log_ok;                /* the event log replayed to the quote's RTMRs */
+    rt_evlog ev;               /* the replay, when log_ok */
+} tc_attest_result;
+
 /* Options of the attestation check. */
 typedef struct tc_attest_opts {
     int allow_sim;      /* accept a "sim" quote (after checking it) */
     const char *nonce;  /* if not NULL, the nonce the auditor asked for */
+    const char *collateral; /* DCAP collateral (JSON text) or NULL */
+    size_t collateral_len;
+    int64_t now;        /* the time the quote is verified at */
+    const char *prefix; /* of every line: "attestation: " if NULL */
+    const char *ref;    /* what r is, in lines: "the report's" if NULL */
+    tc_attest_result *out; /* if not NULL, receives what was learned */
 } tc_attest_opts;
 
 /*
- * Checks that the attestation document att binds the report r's key: its
- * shape, its quote's structure and report_data, reportData = SHA-256(key) ||
- * SHA-256(nonce), the event log's replay into the quote's RTMRs, the
- * provider-specific part (sim: refused unless allowed, then its ECDSA
- * signature; dstack: RTMR3 event digests and the compose hash, with a note
- * that the Intel chain is not verified here), and that its publicKey and
- * teeProvider are the report's.  Returns 1 if all passed.
+ * Checks that the attestation document att binds the key of r (a report,
+ * or for compare-instances an instance's /info: any object with publicKey,
+ * teeProvider and composeHash): its shape; its publicKey and teeProvider
+ * are r's; with o->nonce, its nonce is that one; reportData =
+ * SHA-256(key) || SHA-256(nonce asked for, else the document's) and is the
+ * quote's report_data; the event log replays to the quote's RTMRs and
+ * measured r's composeHash; the quote verifies by DCAP (quote.c: Intel's
+ * root, or with o->allow_sim the sim root for a "sim" provider, which is
+ * refused otherwise; o->collateral and o->now as verify-quote takes them).
+ * Lines are prefixed with o->prefix; o->out, if set, receives what was
+ * learned.  Returns 1 if all passed.
  */
 int tc_verify_attestation(struct json_object *att, struct json_object *r,
                           const tc_attest_opts *o);
 
+/* --------------------------------------------------------------- fetch.c */
+
+typedef struct tc_http_response {
+    int status;
+    char *body; /* malloc'd, NUL-terminated after len bytes */
+    size_t len;
+} tc_http_response;
+
+/*
+ * Splits "http[s]://HOST[:PORT][/BASE]" (HOST may be [IPv6]) into its parts;
+ * *tls is 1 for https (default port 443, else 80); BASE loses its trailing
+ * slashes.  Returns 0, or -1 if url is not that.
+ */
+int tc_url_parse(const char *url, int *tls, char *host, size_t hostcap, char *port, size_t portcap, char *base,
+                 size_t basecap);
+
+/*
+ * GET url's BASE followed by path ("/info", "/attestation?nonce=..."), all
+ * of it within timeout_ms.  On success *res holds the status and the body
+ * (free res->body) and 0 is returned; else -1 with err set.  A non-2xx
+ * status is a success here: the caller decides.
+ */
+int tc_http_get(const char *url, const char *path, int timeout_ms, tc_http_response *res, char *err,
+                size_t errcap);
+
+/* ------------------------------------------------------------- compare.c */
+
+/* The compare-instances command (argv[1] is "compare-instances"); returns
+ * the exit status: 0 all passed, 1 a check failed, 2 usage. */
+int tc_compare_instances(int argc, char **argv);
+
+/* --------------------------------------------------------------- quote.c */
+
+/* How a quote is checked, and the prefix of its lines ("" or "app-1: "). */
+typedef struct tc_quote_opts {
+    const char *prefix;
+    const char *collateral; /* JSON text, NULL for none */
+    size_t collateral_len;
+    int64_t now;
+    int allow_sim;
+} tc_quote_opts;
+
+/*
+ * Verifies the quote q[0..n) with rt_dcap and prints one line per check
+ * that ran (lines whose trust comes from the sim root are marked), then a
+ * note with the TCB status and advisories, or with what was not checked.
+ * *r receives the report (its quote field points into q).  Returns 1 if the
+ * quote verified, else 0.
+ */
+int tc_check_quote(const uint8_t *q, size_t n, const tc_quote_opts *o, rt_dcap_report *r);
+
+/*
+ * Replays the event log log[0..n) (rt_evlog) and checks it against the
+ * parsed quote q: RTMR0-3 equal to the replay, RTMR3 digests matching
+ * their content.  Prints those lines and notes with the identity it
+ * measured (app id, compose hash, instance id, key provider).  *ev receives
+ * the replay.  Returns 1 if both checks passed.
+ */
+int tc_check_event_log(const rt_quote *q, const char *log, size_t n, const char *prefix, rt_evlog *ev);
+
+/* Checks that SHA-256 of file[0..n) (named name) is ev's compose hash.
+ * Prints one line; returns 1 if equal. */
+int tc_check_compose(const rt_evlog *ev, const uint8_t *file, size_t n, const char *name, const char *prefix);
+
+/* Parses --now: "now", seconds since the epoch, or RFC 3339 UTC.  Returns
+ * 0, or -1 if s is none of them. */
+int tc_parse_time(const char *s, int64_t *out);
+
+/* A quote as a file gives it: binary, hex text, or JSON (a dstack GetQuote
+ * response, or the metadata port's /attestation) with "quote" and maybe
+ * "event_log"/"eventLog" and "report_data"/"reportData". */
+typedef struct tc_quote_input {
+    uint8_t *quote;
+    size_t quote_len;
+    char *event_log; /* NULL if the file had none */
+    size_t event_log_len;
+    uint8_t report_data[64];
+    int have_report_data;
+} tc_quote_input;
+
+/* Reads path into *in, printing "ok   quote file ..." or a FAIL line.
+ * Returns 1 on success; release with tc_quote_input_free either way. */
+int tc_load_quote(const char *path, tc_quote_input *in);
+void tc_quote_input_free(tc_quote_input *in);
 /* ---------------------------------------------------------------- ipfs.c */
 
 /* Largest file that toyctl car puts in a CAR, as one block: 1 MiB.  Older

@@ -6,15 +6,16 @@
 #   src/toyapp/db.o             libpq connection setup (primary and replica)
 #   runtime/rt_tee_dstack.o     the dstack guest agent's Unix socket
 #   runtime/rt_rpc.o            the chain node's JSON-RPC (deletion and app registries)
+#   src/toyctl/fetch.o          toyctl compare-instances: GET of the metadata ports
 # Anything else that references one of these symbols fails the test.
 set -uo pipefail
 BUILD=${BUILD:-build}
 cd "$(dirname "$0")/../.." || exit 1
 
-allow=" src/toyapp/mockclient.o src/toyapp/db.o runtime/rt_tee_dstack.o runtime/rt_rpc.o "
+allow=" src/toyapp/mockclient.o src/toyapp/db.o runtime/rt_tee_dstack.o runtime/rt_rpc.o src/toyctl/fetch.o "
 calls='connect|socket|getaddrinfo|gethostbyname|sendto|sendmsg|PQconnectdb|PQconnectdbParams|PQconnectStart|PQconnectStartParams|PQsetdbLogin|lws_client_connect_via_info|curl_easy_perform'
 passed=0 failed=0
-for o in "$BUILD"/src/toyapp/*.o "$BUILD"/runtime/*.o "$BUILD"/gen/*.o; do
+for o in "$BUILD"/src/toyapp/*.o "$BUILD"/src/toyctl/*.o "$BUILD"/runtime/*.o "$BUILD"/gen/*.o; do
     rel=${o#"$BUILD"/}
     refs=$(nm -u "$o" | awk '{print $2}' | grep -xE "$calls" | tr '\n' ' ')
     if [ -z "$refs" ] || [[ $allow == *" $rel "* ]]; then

@@ -43,7 +43,7 @@ build() { # build OUT SOURCES...
     # Ragel output and rt_parse.c fall through on purpose.
     gcc -std=c11 -Wall -Wextra -Werror -O2 -g -D_GNU_SOURCE -Wno-implicit-fallthrough \
         ${TOYCTL_CFLAGS:-} -Iruntime -Igen "$@" runtime/*.c gen/*.c \
-        $(pkg-config --cflags --libs json-c nettle libcrypto) -lm -o "$out"
+        $(pkg-config --cflags --libs json-c nettle libcrypto libssl) -lm -o "$out"
 }
 
 TOYCTL=${TOYCTL:-build/toyctl}
@@ -98,8 +98,12 @@ expect 0 "empty-log report" verify-report "$fx/report_empty.json" --pubkey "$PUB
 expect 0 "old report" verify-report "$fx/old_report.json" --pubkey "$PUB"
 expect 0 "report from stdin" verify-report - --pubkey "$PUB" < "$fx/report.json"
 expect 0 "report --attestation --allow-sim" verify-report "$fx/report.json" --attestation "$fx/attestation.json" --allow-sim
-has "sim attestation" '^ok   attestation: sim quote signature'
-has "sim attestation" '^note: the quote is SIMULATED'
+has "sim attestation" '^ok   attestation: quote: signature by the attestation key over bytes \[0,632) \[SIM root: --allow-sim\]$'
+has "sim attestation" '^note: attestation: the quote is SIMULATED'
+has "sim attestation, no collateral" '^note: attestation: no --collateral'
+expect 0 "report --attestation --allow-sim --collateral" verify-report "$fx/report.json" --attestation "$fx/attestation.json" --allow-sim --collateral "$fx/collateral.json"
+has "sim collateral" '^note: attestation: TCB status UpToDate (SIMULATED); advisories: none$'
+has "sim compose hash" '^ok   attestation: the report.s composeHash is the one measured in RTMR3$'
 expect 0 "report --attestation --allow-sim --nonce" verify-report "$fx/report.json" --attestation "$fx/attestation.json" --allow-sim --nonce "$NONCE"
 expect 0 "report, attestation without nonce" verify-report "$fx/report.json" --attestation "$fx/attestation_nononce.json" --allow-sim
 has "no nonce" 'SHA-256(publicKey) || 32 zero bytes'
@@ -142,12 +146,50 @@ json.dump({"quote": d["quote"], "eventLog": d["event_log"], "reportData": d["rep
           open(sys.argv[2], "w"))
 EOF
 expect 1 "recorded dstack quote" verify-report "$fx/report_dstack.json" --attestation "$work/attestation_dstack.json"
-has "dstack replay" '^ok   attestation: eventLog replays to the quote.s RTMR0-3 (28 events)$'
-has "dstack RTMR3" '^ok   attestation: RTMR3 event digests match their content$'
+has "dstack replay" '^ok   attestation: event log replays to the quote.s RTMR0-3 (28 events)$'
+has "dstack RTMR3" '^ok   attestation: event log: RTMR3 event digests match their content$'
 has "dstack compose" '^ok   attestation: the report.s composeHash is the one measured in RTMR3$'
-has "dstack note" '^note: full DCAP verification of the quote'
+has "dstack PCK chain" '^ok   attestation: PCK chain (the quote.s, 3 certificates) to the root "Intel SGX Root CA"'
+has "dstack note" '^note: attestation: no --collateral'
 has "dstack binding" '^FAIL attestation: reportData is SHA-256(publicKey) || 32 zero bytes (no nonce): the key half does not match$'
+expect 1 "sim attestation, sim collateral, no --allow-sim" verify-report "$fx/report.json" --attestation "$fx/attestation.json" --collateral "$fx/collateral.json"
+has "sim refused" '^FAIL attestation: simulated quote accepted: .*refused without --allow-sim$'
 expect 1 "sim report, dstack attestation" verify-report "$fx/report.json" --attestation "$work/attestation_dstack.json"
+
+echo "== verify-quote"
+A=tests/data/attestation
+C4=$A/dcapqvl-tdx-v5-td15.collateral.json
+expect 0 "real quote, collateral, at its time" verify-quote $A/dcapqvl-tdx-v4.quote.bin --collateral $A/dcapqvl-tdx-v4.collateral.json --now 2025-07-04T00:00:00Z
+has "real quote status" '^note: TCB status UpToDate; advisories: none$'
+has "pinned root" '^ok   root: Intel SGX Root CA, pinned by SHA-256 44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3$'
+expect 1 "real quote, collateral expired" verify-quote $A/dcapqvl-tdx-v4.quote.bin --collateral $A/dcapqvl-tdx-v4.collateral.json --now 2025-08-01T00:00:00Z
+has "expired" '^FAIL TCB info: issueDate <= now <= nextUpdate: expired at 2025-07-19T10:16:03Z'
+expect 0 "GetQuote JSON with its event log (carries digests)" verify-quote $A/dstack-getquote-a.json --collateral "$C4" --now 2026-03-05T00:00:00Z
+has "a replays" '^ok   event log replays to the quote.s RTMR0-3 (28 events)$'
+has "a report_data" '^ok   report_data is the one the quote file gives$'
+has "a compose" '^note: compose hash 3763bc34552cf3a27ff71ad5f7a90471562a1a2df552dfc1998cba2d60da27e7 (measured in RTMR3)$'
+expect 0 "dstack 0.6 event log (empty RTMR3 digests)" verify-quote $A/dstack-getquote-b.quote.bin --event-log $A/dstack-getquote-b.json --report-data "$(xxd -p -c 64 -s 568 -l 64 $A/dstack-getquote-b.quote.bin)"
+has "b replays" '^ok   event log replays to the quote.s RTMR0-3 (29 events; 9 RTMR3 digests recomputed from their content, dstack 0.6 form)$'
+has "b report_data" '^ok   report_data is the one given with --report-data'
+has "b no collateral" '^note: no --collateral'
+expect 1 "--report-data of another quote" verify-quote $A/dstack-getquote-b.quote.bin --report-data 1234
+has "report_data mismatch" '^FAIL report_data is the one given with --report-data.*: the quote binds other data$'
+expect 0 "--report-data zero-padded, as GetQuote pads" verify-quote $A/dstack-getquote-a.quote.bin --report-data 1234
+printf 'services: {}\n' > "$work/compose.yaml"
+expect 1 "--app-compose of another file" verify-quote $A/dstack-getquote-b.json --app-compose "$work/compose.yaml"
+has "compose mismatch" '^FAIL SHA-256 of .*compose.yaml is the compose hash measured in RTMR3: the file hashes to '
+expect 1 "PCK leaf not yet valid" verify-quote $A/dstack-getquote-b.json --collateral "$C4" --now 2026-03-05T00:00:00Z
+has "not yet valid" '^FAIL PCK chain to the root: certificate 1 ("Intel SGX PCK Certificate") validity: not valid before 2026-04-15T00:50:58Z'
+expect 1 "v5 quote: no matching TCB level" verify-quote $A/dcapqvl-tdx-v5-td15.quote.bin --collateral "$C4" --now 2026-03-05T00:00:00Z
+has "v5" '^ok   quote: TDX quote v5, TD report 1.5'
+# The attestation document itself is a quote file (its eventLog, reportData).
+expect 0 "sim attestation as a quote file" verify-quote "$fx/attestation.json" --collateral "$fx/collateral.json" --allow-sim
+has "sim compose" '^note: compose hash '
+expect 1 "sim attestation without --allow-sim" verify-quote "$fx/attestation.json" --collateral "$fx/collateral.json"
+has "sim root refused" 'not the pinned Intel SGX Root CA (a simulated quote: --allow-sim accepts its root)$'
+# A compose file whose hash the sim measured.
+expect 0 "hex quote file" verify-quote <(xxd -p $A/dcapqvl-tdx-v4.quote.bin) --collateral $A/dcapqvl-tdx-v4.collateral.json --now 1751587200
+expect 1 "not a quote" verify-quote "$fx/report.json"
 
 echo "== usage errors"
 usage() { # usage NAME ARGS...
@@ -171,9 +213,17 @@ usage "--allow-sim=1" verify-report "$fx/report.json" --attestation "$fx/attesta
 usage "receipt without --proof" verify-receipt "$fx/receipt.json"
 usage "log with one report" verify-log "$fx/old_report.json" --proof "$fx/consistency.json"
 usage "two stdin inputs" verify-log - - --proof "$fx/consistency.json"
+usage "verify-quote without file" verify-quote
+usage "verify-quote bad --now" verify-quote $A/dstack-getquote-a.quote.bin --now yesterday
+usage "verify-quote bad --report-data" verify-quote $A/dstack-getquote-a.quote.bin --report-data xyz
+usage "verify-quote --nonce" verify-quote $A/dstack-getquote-a.quote.bin --nonce x
+usage "verify-report --collateral without --attestation" verify-report "$fx/report.json" --collateral "$fx/collateral.json"
+usage "sim-collateral without --seed" sim-collateral
 usage "canonical without file" canonical
 usage "canonical with two files" canonical a b
-if "$TOYCTL" help | grep -q '^usage:'; then pass; else fail "help"; fi
+# Into a file first: grep -q stops reading at its match, and a help longer
+# than a pipe's buffer would then meet a closed pipe (exit 141 under pipefail).
+if "$TOYCTL" help > "$work/help" && grep -q '^usage:' "$work/help"; then pass; else fail "help"; fi
 
 echo "== canonical"
 for in in tests/data/toyctl/canon/*.in.json; do
@@ -247,7 +297,8 @@ print(f"malformed or odd inputs: {len(res)} tried, {bad} wrong")
 # ---- the documents, how each is verified, and which file is substituted.
 cases = {
     "report.json": lambda f: ["verify-report", f],
-    "attestation.json": lambda f: ["verify-report", f"{fx}/report.json", "--attestation", f, "--allow-sim"],
+    "attestation.json": lambda f: ["verify-report", f"{fx}/report.json", "--attestation", f, "--allow-sim",
+                                   "--collateral", f"{fx}/collateral.json"],
     "receipt.json": lambda f: ["verify-receipt", f, "--proof", f"{fx}/receipt_proof.json", "--payload", payload],
     "receipt_proof.json": lambda f: ["verify-receipt", f"{fx}/receipt.json", "--proof", f, "--payload", payload],
     "old_report.json": lambda f: ["verify-log", f, f"{fx}/new_report.json", "--proof", f"{fx}/consistency.json"],

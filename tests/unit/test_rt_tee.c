@@ -3,9 +3,11 @@
  *
  *   sim     seed file creation, permissions and size checks; HKDF derivation
  *           checked against an independent HMAC-SHA256 implementation of
- *           RFC 5869; the quote's v4 layout, checked field by field, and its
- *           ECDSA-P256 signature, verified here with OpenSSL from the
- *           embedded key; instance info.
+ *           RFC 5869; the quote's v4 layout, checked field by field (RTMR3
+ *           recomputed here from the event log), its ECDSA-P256 signature
+ *           verified here with OpenSSL from the embedded key, and the whole
+ *           DCAP path with the sim collateral (rt_dcap, --allow-sim); instance
+ *           info.
  *   ed25519 RFC 8032 test vector 1, round trips, and rejection of altered
  *           messages, signatures and keys.
  *   dstack  against tests/unit/dstack_stub (a Unix-socket stand-in agent in a
@@ -46,6 +48,8 @@
 #include <openssl/param_build.h>
 
 #include "dstack_stub.h"
+#include "rt_dcap.h"
+#include "rt_quote.h"
 #include "rt_tee.h"
 
 #define APP "toyapp-test"
@@ -500,6 +504,34 @@ static int verify_quote_sig(const uint8_t *q, size_t n)
     return ok;
 }
 
+/* RTMR extend: reg = SHA-384(reg || SHA-384(le32(type) ":" name ":" payload)),
+ * computed here from the event's fields, independently of rt_evlog. */
+static void extend_runtime_event(uint8_t reg[48], struct json_object *e)
+{
+    struct json_object *ty, *nm, *pl, *dg;
+    assert_true(json_object_object_get_ex(e, "event_type", &ty));
+    assert_true(json_object_object_get_ex(e, "event", &nm));
+    assert_true(json_object_object_get_ex(e, "event_payload", &pl));
+    assert_true(json_object_object_get_ex(e, "digest", &dg));
+    uint32_t t = (uint32_t)json_object_get_int64(ty);
+    uint8_t head[4] = { (uint8_t)t, (uint8_t)(t >> 8), (uint8_t)(t >> 16), (uint8_t)(t >> 24) };
+    const char *name = json_object_get_string(nm), *hex = json_object_get_string(pl);
+    size_t pn = strlen(hex) / 2, nn = strlen(name);
+    uint8_t *m = malloc(4 + 1 + nn + 1 + pn + 1), d[48], given[48], ext[96];
+    memcpy(m, head, 4);
+    m[4] = ':';
+    memcpy(m + 5, name, nn);
+    m[5 + nn] = ':';
+    unhex(hex, m + 6 + nn, pn);
+    sha(EVP_sha384(), m, 6 + nn + pn, NULL, 0, d);
+    free(m);
+    unhex(json_object_get_string(dg), given, 48);
+    assert_memory_equal(d, given, 48); /* the log's digest is its content's */
+    memcpy(ext, reg, 48);
+    memcpy(ext + 48, d, 48);
+    sha(EVP_sha384(), ext, 96, NULL, 0, reg);
+}
+
 static void test_sim_quote_layout(void **state)
 {
     simfx *f = *state;
@@ -511,11 +543,7 @@ static void test_sim_quote_layout(void **state)
         rd[i] = (uint8_t)(0xA0 ^ i);
     assert_int_equal(rt_tee_quote(t, rd, &q, &n, &log), 0);
     assert_non_null(q);
-    assert_string_equal(log, "[]");
 
-    static const char note[] = "toyapp-sim: not a real TDX quote";
-    const size_t note_len = sizeof note - 1;
-    assert_int_equal(n, 632 + 4 + 64 + 64 + 2 + 4 + note_len);
     /* header */
     assert_int_equal(le16(q + 0), 4);    /* version */
     assert_int_equal(le16(q + 2), 2);    /* ECDSA-256 with P-256 */
@@ -527,15 +555,59 @@ static void test_sim_quote_layout(void **state)
     assert_memory_equal(b + 136, h, 48); /* MRTD */
     sha(EVP_sha384(), "toyapp-sim:mrseam", 17, NULL, 0, h);
     assert_memory_equal(b + 16, h, 48);  /* MRSEAM */
-    assert_int_equal(b[120] & 1, 1);     /* TD attributes: DEBUG */
-    for (int i = 0; i < 4; i++)
-        assert_memory_equal(b + 328 + 48 * i, zero, 48); /* RTMRs: empty event log */
+    static const uint8_t attrs[8] = { 0, 0, 0, 0x10 }; /* SEPT_VE_DISABLE, not DEBUG */
+    assert_memory_equal(b + 120, attrs, 8);
+    for (int i = 0; i < 3; i++)
+        assert_memory_equal(b + 328 + 48 * i, zero, 48); /* RTMR0-2: nothing measured at boot */
     assert_memory_equal(q + 568, rd, 64);
-    /* signature data */
-    assert_int_equal(le32(q + 632), n - 636);
-    assert_int_equal(le16(q + 764), 6);
-    assert_int_equal(le32(q + 766), note_len);
-    assert_memory_equal(q + 770, note, note_len);
+
+    /* RTMR3 is the replay of the event log's runtime events, which say
+     * what rt_tee_info says. */
+    rt_tee_info_t info;
+    assert_int_equal(rt_tee_info(t, &info), 0);
+    struct json_object *ev = json_tokener_parse(log);
+    assert_true(json_object_is_type(ev, json_type_array));
+    static const char *const names[] = { "system-preparing", "app-id", "compose-hash", "instance-id",
+                                         "boot-mr-done", "key-provider", "system-ready" };
+    assert_int_equal(json_object_array_length(ev), 7);
+    uint8_t reg[48] = { 0 };
+    for (size_t i = 0; i < 7; i++) {
+        struct json_object *e = json_object_array_get_idx(ev, i), *v;
+        assert_true(json_object_object_get_ex(e, "event", &v));
+        assert_string_equal(json_object_get_string(v), names[i]);
+        assert_true(json_object_object_get_ex(e, "imr", &v));
+        assert_int_equal(json_object_get_int(v), 3);
+        extend_runtime_event(reg, e);
+        assert_true(json_object_object_get_ex(e, "event_payload", &v));
+        if (i == 2)
+            assert_string_equal(json_object_get_string(v), info.compose_hash);
+        if (i == 3)
+            assert_string_equal(json_object_get_string(v), info.instance_id);
+    }
+    assert_memory_equal(b + 328 + 48 * 3, reg, 48);
+    json_object_put(ev);
+
+    /* The signature data: the real layout, a PEM chain that ends at the
+     * sim root, and the verifier's full path with the sim collateral. */
+    rt_quote pq;
+    assert_int_equal(rt_quote_parse(&pq, q, n), 0);
+    assert_int_equal(pq.sig_data_len, n - 636);
+    assert_int_equal(pq.inner_type, 5);
+    assert_int_equal(pq.qe_auth_len, 32);
+    assert_int_equal(pq.trailing, 0);
+    assert_int_equal(pq.inner[pq.inner_len - 1], 0); /* NUL-terminated, as Intel's */
+    assert_non_null(strstr((const char *)pq.inner, "-----BEGIN CERTIFICATE-----"));
+    char *col = NULL;
+    int64_t now = (int64_t)time(NULL);
+    assert_int_equal(rt_tee_collateral(t, now, &col), 0);
+    rt_dcap_report *r = malloc(sizeof *r);
+    assert_int_equal(rt_dcap_verify(q, n, col, strlen(col), now, RT_DCAP_ALLOW_SIM, r), 0);
+    assert_true(r->sim);
+    assert_string_equal(r->status, "UpToDate");
+    assert_int_equal(rt_dcap_verify(q, n, col, strlen(col), now, 0, r), -1);
+    assert_int_equal(r->err, RT_DCAP_CERT_CHAIN); /* Intel's root: refused at the chain */
+    free(r);
+    free(col);
     free(q);
     free(log);
 
@@ -715,6 +787,14 @@ static void test_dstack_quote_fixture(void **state)
     tohex(fixture_rd, 64, rdhex);
     snprintf(want, sizeof want, "{\"report_data\":\"%s\"}", rdhex);
     assert_string_equal(body, want);
+    assert_int_equal(dstack_stub_requests(f->stub), 1);
+
+    /* A real quote's collateral comes from a PCCS, not from the agent: no
+     * request is made for it. */
+    char *col = (char *)"unchanged";
+    assert_int_equal(rt_tee_collateral(f->t, 0, &col), -1);
+    assert_null(col);
+    assert_non_null(strstr(rt_tee_error(f->t), "PCCS"));
     assert_int_equal(dstack_stub_requests(f->stub), 1);
 }
 

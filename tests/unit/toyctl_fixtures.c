@@ -24,7 +24,8 @@
  * recorded dstack quote in tests/data/tee), consistency.json (6 -> 13),
  * consistency_same.json (13 -> 13), consistency_0.json (0 -> 6), receipt.json, receipt_proof.json,
  * payload.txt, attestation.json (nonce in nonce.txt),
- * attestation_nononce.json (empty nonce).
+ * attestation_nononce.json (empty nonce), collateral.json (the sim
+ * platform's DCAP collateral, valid now).
  *
  * Build it with -DTOYCTL_FIXTURES_MAIN.  Without that macro the file is
  * empty, because the build links every non-test_ file of tests/unit into
@@ -35,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -382,6 +384,12 @@ int main(int argc, char **argv)
         free(log);
     }
     write_file("nonce.txt", NONCE, strlen(NONCE), 0644);
+    /* The sim platform's DCAP collateral, valid from a day ago for 30 days. */
+    char *col = NULL;
+    if (rt_tee_collateral(t, (int64_t)time(NULL), &col) != 0)
+        die(rt_tee_error(t));
+    write_file("collateral.json", col, strlen(col), 0644);
+    free(col);
 
     for (int i = 0; i < NLEAVES; i++)
         free(entries[i]);
