@@ -66,17 +66,22 @@ done
 curl -sf "http://127.0.0.1:$PORT/ready" >/dev/null || { cat "$TMP/toyapp.log" >&2; exit 2; }
 
 su_sql() { postgres/cluster.sh sql "$TMP/pg" "$1" "$2"; }
+app_sql() { psql "$DATABASE_URL" -tAc "$1"; }
 
-# Per role, summed: "node|role<TAB>ticks".
+# Per role, summed: "node|role<TAB>ticks".  A client backend is named by its
+# connection's application_name (toyapp-writer, toyapp-sequencer, ...).
 roles() {
     local node pm p title role f
+    declare -A app=()
+    while IFS='|' read -r p role; do app[$p]=$role; done \
+        < <(su_sql primary "SELECT pid, application_name FROM pg_stat_activity WHERE backend_type = 'client backend'")
     for node in primary replica; do
         pm=$(head -1 "$TMP/pg/$node/postmaster.pid")
         for p in $pm $(pgrep -P "$pm" || true); do
             f=$(cut -d' ' -f14,15 "/proc/$p/stat" 2>/dev/null) || continue
             title=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null || true)
             case $title in
-                *"toyapp toyapp"*) role="client backends" ;;
+                *"toyapp toyapp"*) role="backend ${app[$p]:-toyapp}" ;;
                 *"postgres postgres"*) role="admin backends" ;;
                 *walsender*) role="WAL sender" ;;
                 *walwriter*) role="WAL writer" ;;
@@ -104,15 +109,15 @@ su_sql replica CHECKPOINT >/dev/null
 sleep 1
 
 roles >"$TMP/cpu0"
-su_sql primary "$TABLES_SQL" >"$TMP/tab0"
-su_sql primary "$WAL_SQL" >"$TMP/wal0"
+app_sql "$TABLES_SQL" >"$TMP/tab0"
+app_sql "$WAL_SQL" >"$TMP/wal0"
 out=$(BENCH_KIND=submit BENCH_RUN=2 wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s bench/http.lua \
       "http://127.0.0.1:$PORT/submit-data" 2>&1 | grep '^BENCH')
 sleep 1   # the sequencer's and the replica's share of the run
 postgres/cluster.sh catchup "$TMP/pg" >/dev/null
 roles >"$TMP/cpu1"
-su_sql primary "$TABLES_SQL" >"$TMP/tab1"
-su_sql primary "$WAL_SQL" >"$TMP/wal1"
+app_sql "$TABLES_SQL" >"$TMP/tab1"
+app_sql "$WAL_SQL" >"$TMP/wal1"
 kv() { sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$out"; }
 REQS=$(kv requests)
 RPS=$(kv rps)
@@ -142,6 +147,7 @@ WRITTEN=$(cat "$TMP/written")
 
 # ---- the reference: pgbench's batched inserts on the same cluster ----------
 psql "$DATABASE_URL" -q <<'EOF'
+SET client_min_messages = warning;
 DROP TABLE IF EXISTS bench_rows;
 CREATE TABLE bench_rows (id bigserial PRIMARY KEY, action text NOT NULL, receipt_id text,
                          entry bytea, leaf_hash bytea NOT NULL);

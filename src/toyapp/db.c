@@ -94,11 +94,11 @@ static const struct { int version; const char *sql; } migrations[] = {
 
 #define MIGRATION_LOCK 0x746f7961  /* "toya" */
 
-PGconn *db_connect(const char *url, char *err, size_t errlen)
+PGconn *db_connect(const char *url, const char *app, char *err, size_t errlen)
 {
     const char *keys[] = { "dbname", "connect_timeout", "application_name", "keepalives_idle",
                            "keepalives_interval", "keepalives_count", "tcp_user_timeout", NULL };
-    const char *vals[] = { url, "2", "toyapp", "5", "2", "2", "3000", NULL };
+    const char *vals[] = { url, "2", app ? app : "toyapp", "5", "2", "2", "3000", NULL };
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (!c || PQstatus(c) != CONNECTION_OK) {
         snprintf(err, errlen, "%s", c ? PQerrorMessage(c) : "out of memory");
@@ -125,7 +125,7 @@ static int mexec(PGconn *c, const char *sql, const sql_args *a, char *err, size_
 
 int db_migrate(const char *url, char *err, size_t errlen)
 {
-    PGconn *c = db_connect(url, err, errlen);
+    PGconn *c = db_connect(url, "toyapp-migrate", err, errlen);
     if (!c)
         return -1;
     int rc = -1;
@@ -220,7 +220,7 @@ PGconn *db_get(db_server *s)
     if (s->last_fail && now_ms() - s->last_fail < DB_RECONNECT_MS)
         return NULL;
     char err[256];
-    s->c = db_connect(s->url, err, sizeof err);
+    s->c = db_connect(s->url, s->name, err, sizeof err);
     s->last_fail = s->c ? 0 : now_ms();
     s->gen += s->c != NULL;
     s->prepared = 0;

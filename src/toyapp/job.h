@@ -93,5 +93,7 @@ void job_done(job *j);
 
 /* Milliseconds on the monotonic clock. */
 uint64_t now_ms(void);
+/* Milliseconds since the Unix epoch (the wall clock). */
+uint64_t now_ms_wall(void);
 
 #endif

@@ -119,7 +119,8 @@ static const char *probe_write(db_server *s, const char **primary, int *repl)
 void *monitor_main(void *arg)
 {
     (void)arg;
-    db_server p = { .url = g_app.cfg.database_url }, r = { .url = g_app.cfg.replica_url };
+    db_server p = { .url = g_app.cfg.database_url, .name = "toyapp-monitor" },
+              r = { .url = g_app.cfg.replica_url, .name = "toyapp-monitor" };
     while (!atomic_load(&g_app.stopping)) {
         const char *ps;
         int repl;

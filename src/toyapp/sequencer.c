@@ -219,6 +219,7 @@ void *sequencer_main(void *arg)
 {
     (void)arg;
     db.url = g_app.cfg.database_url;
+    db.name = "toyapp-sequencer";
     /* A round's commit waits for the synchronous replica as long as it
      * takes (a tree head is visible only once on both nodes), or until
      * toyapp stops. */

@@ -56,9 +56,10 @@ void worker_check(worker *w)
     db_check(&w->replica);
 }
 
-static void run(queue *q)
+static void run(queue *q, const char *name)
 {
-    worker w = { .primary = { .url = g_app.cfg.database_url }, .replica = { .url = g_app.cfg.replica_url } };
+    worker w = { .primary = { .url = g_app.cfg.database_url, .name = name },
+                 .replica = { .url = g_app.cfg.replica_url, .name = name } };
     for (;;) {
         int n;
         job *j = queue_take(q, 1, &n);
@@ -83,13 +84,13 @@ static void run(queue *q)
 void *reader_main(void *arg)
 {
     (void)arg;
-    run(&g_app.reader_q);
+    run(&g_app.reader_q, "toyapp-reader");
     return NULL;
 }
 
 void *io_main(void *arg)
 {
     (void)arg;
-    run(&g_app.io_q);
+    run(&g_app.io_q, "toyapp-io");
     return NULL;
 }

@@ -540,6 +540,7 @@ void *writer_main(void *arg)
     (void)arg;
     static job *batch[RT_MERKLE_BATCH_MAX];
     db.url = g_app.cfg.database_url;
+    db.name = "toyapp-writer";
     /* A commit waits for the synchronous replica SYNC_WAIT_MS at most. */
     sql_wait_bound(g_app.cfg.sync_replica == SYNC_OFF ? 0 : g_app.cfg.sync_wait_ms, NULL);
     int max = g_app.cfg.batch_max < RT_MERKLE_BATCH_MAX ? g_app.cfg.batch_max : RT_MERKLE_BATCH_MAX;
