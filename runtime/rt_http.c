@@ -52,6 +52,17 @@ static int list_has(const char *v, size_t n, const char *tok)
     return 0;
 }
 
+/* A field that may appear once: its value's span, or an error. */
+static int once(rt_http_head *h, rt_http_span *s, const char *twice)
+{
+    if (s->off)
+        return fail(h, 400, "bad_header", twice, h->name_off);
+    uint32_t vn = h->val_end > h->val_off ? h->val_end - h->val_off : 0;
+    /* An empty value is still present: its span starts after the colon. */
+    *s = (rt_http_span){ vn ? h->val_off : h->name_off + h->name_len + 1, vn };
+    return RT_HTTP_MORE;
+}
+
 /* A field line has ended: act on it if it is one of ours. */
 static int field(rt_http_head *h, const char *b)
 {
@@ -74,6 +85,7 @@ static int field(rt_http_head *h, const char *b)
     } else if (name_is(h, b, "connection")) {
         h->conn_close |= list_has(v, vn, "close");
         h->conn_keep_alive |= list_has(v, vn, "keep-alive");
+        h->conn_upgrade |= list_has(v, vn, "upgrade");
     } else if (name_is(h, b, "content-type")) {
         if (h->content_type.len)
             return fail(h, 400, "bad_header", "more than one Content-Type field", h->name_off);
@@ -81,8 +93,17 @@ static int field(rt_http_head *h, const char *b)
     } else if (name_is(h, b, "host")) {
         if (++h->hosts > 1)
             return fail(h, 400, "bad_header", "more than one Host field", h->name_off);
+        h->host = (rt_http_span){ h->val_off, vn };
     } else if (name_is(h, b, "expect")) {
         h->expect_continue |= vn == 12 && !strncasecmp(v, "100-continue", 12);
+    } else if (name_is(h, b, "upgrade")) {
+        h->upgrade_websocket |= list_has(v, vn, "websocket");
+    } else if (name_is(h, b, "origin")) {
+        return once(h, &h->origin, "more than one Origin field");
+    } else if (name_is(h, b, "sec-websocket-key")) {
+        return once(h, &h->ws_key, "more than one Sec-WebSocket-Key field");
+    } else if (name_is(h, b, "sec-websocket-version")) {
+        return once(h, &h->ws_version, "more than one Sec-WebSocket-Version field");
     }
     return RT_HTTP_MORE;
 }
@@ -102,16 +123,16 @@ static int head_done(rt_http_head *h, const char *b)
 }
 
 
-/* #line 147 "runtime/rt_http.rl" */
+/* #line 168 "runtime/rt_http.rl" */
 
 
 
-/* #line 105 "runtime/rt_http.c" */
+/* #line 126 "runtime/rt_http.c" */
 static const int rt_http_start = 1;
 static const int rt_http_error = 0;
 
 
-/* #line 150 "runtime/rt_http.rl" */
+/* #line 171 "runtime/rt_http.rl" */
 
 void rt_http_init(rt_http_head *h, uint32_t limit)
 {
@@ -119,12 +140,12 @@ void rt_http_init(rt_http_head *h, uint32_t limit)
     h->content_length = -1;
     h->limit = limit;
     
-/* #line 114 "runtime/rt_http.c" */
+/* #line 135 "runtime/rt_http.c" */
 	{
 	 h->cs = rt_http_start;
 	}
 
-/* #line 157 "runtime/rt_http.rl" */
+/* #line 178 "runtime/rt_http.rl" */
 }
 
 int rt_http_feed(rt_http_head *h, const char *b, size_t n)
@@ -139,7 +160,7 @@ int rt_http_feed(rt_http_head *h, const char *b, size_t n)
     int rc = RT_HTTP_MORE;
     if (p < pe) {
         
-/* #line 130 "runtime/rt_http.c" */
+/* #line 151 "runtime/rt_http.c" */
 	{
 	if ( p == pe )
 		goto _test_eof;
@@ -184,14 +205,14 @@ case 2:
 		goto st1;
 	goto st0;
 tr2:
-/* #line 107 "runtime/rt_http.rl" */
+/* #line 128 "runtime/rt_http.rl" */
 	{ h->method.off = (uint32_t)(p - ub); }
 	goto st3;
 st3:
 	if ( ++p == pe )
 		goto _test_eof3;
 case 3:
-/* #line 180 "runtime/rt_http.c" */
+/* #line 201 "runtime/rt_http.c" */
 	switch( (*p) ) {
 		case 32u: goto tr4;
 		case 33u: goto st3;
@@ -217,40 +238,40 @@ case 3:
 		goto st3;
 	goto st0;
 tr4:
-/* #line 108 "runtime/rt_http.rl" */
+/* #line 129 "runtime/rt_http.rl" */
 	{ h->method.len = (uint32_t)(p - ub) - h->method.off; }
 	goto st4;
 st4:
 	if ( ++p == pe )
 		goto _test_eof4;
 case 4:
-/* #line 211 "runtime/rt_http.c" */
+/* #line 232 "runtime/rt_http.c" */
 	if ( (*p) == 47u )
 		goto tr6;
 	goto st0;
 tr6:
-/* #line 109 "runtime/rt_http.rl" */
+/* #line 130 "runtime/rt_http.rl" */
 	{ h->target.off = (uint32_t)(p - ub); }
 	goto st5;
 st5:
 	if ( ++p == pe )
 		goto _test_eof5;
 case 5:
-/* #line 221 "runtime/rt_http.c" */
+/* #line 242 "runtime/rt_http.c" */
 	if ( (*p) == 32u )
 		goto tr7;
 	if ( 33u <= (*p) && (*p) <= 126u )
 		goto st5;
 	goto st0;
 tr7:
-/* #line 110 "runtime/rt_http.rl" */
+/* #line 131 "runtime/rt_http.rl" */
 	{ h->target.len = (uint32_t)(p - ub) - h->target.off; }
 	goto st6;
 st6:
 	if ( ++p == pe )
 		goto _test_eof6;
 case 6:
-/* #line 233 "runtime/rt_http.c" */
+/* #line 254 "runtime/rt_http.c" */
 	if ( (*p) == 72u )
 		goto st7;
 	goto st0;
@@ -290,7 +311,7 @@ case 11:
 		goto tr14;
 	goto st0;
 tr14:
-/* #line 111 "runtime/rt_http.rl" */
+/* #line 132 "runtime/rt_http.rl" */
 	{
         if ((*p) != '1') {
             rc = fail(h, 505, "http_version_not_supported", "only HTTP/1.x is served",
@@ -303,7 +324,7 @@ st12:
 	if ( ++p == pe )
 		goto _test_eof12;
 case 12:
-/* #line 284 "runtime/rt_http.c" */
+/* #line 305 "runtime/rt_http.c" */
 	if ( (*p) == 46u )
 		goto st13;
 	goto st0;
@@ -315,14 +336,14 @@ case 13:
 		goto tr16;
 	goto st0;
 tr16:
-/* #line 118 "runtime/rt_http.rl" */
+/* #line 139 "runtime/rt_http.rl" */
 	{ h->minor = (*p) - '0'; }
 	goto st14;
 st14:
 	if ( ++p == pe )
 		goto _test_eof14;
 case 14:
-/* #line 301 "runtime/rt_http.c" */
+/* #line 322 "runtime/rt_http.c" */
 	if ( (*p) == 13u )
 		goto st15;
 	goto st0;
@@ -334,11 +355,11 @@ case 15:
 		goto tr18;
 	goto st0;
 tr18:
-/* #line 119 "runtime/rt_http.rl" */
+/* #line 140 "runtime/rt_http.rl" */
 	{ h->in_fields = 1; }
 	goto st16;
 tr27:
-/* #line 124 "runtime/rt_http.rl" */
+/* #line 145 "runtime/rt_http.rl" */
 	{
         if ((rc = field(h, b)) != RT_HTTP_MORE)
             {p++;  h->cs = 16; goto _out;}
@@ -348,7 +369,7 @@ st16:
 	if ( ++p == pe )
 		goto _test_eof16;
 case 16:
-/* #line 324 "runtime/rt_http.c" */
+/* #line 345 "runtime/rt_http.c" */
 	switch( (*p) ) {
 		case 13u: goto st17;
 		case 33u: goto tr20;
@@ -381,7 +402,7 @@ case 17:
 		goto tr21;
 	goto st0;
 tr21:
-/* #line 128 "runtime/rt_http.rl" */
+/* #line 149 "runtime/rt_http.rl" */
 	{
         h->end = (uint32_t)(p - ub) + 1;
         rc = head_done(h, b);
@@ -392,17 +413,17 @@ st22:
 	if ( ++p == pe )
 		goto _test_eof22;
 case 22:
-/* #line 366 "runtime/rt_http.c" */
+/* #line 387 "runtime/rt_http.c" */
 	goto st0;
 tr20:
-/* #line 120 "runtime/rt_http.rl" */
+/* #line 141 "runtime/rt_http.rl" */
 	{ h->name_off = (uint32_t)(p - ub); h->val_off = h->val_end = 0; }
 	goto st18;
 st18:
 	if ( ++p == pe )
 		goto _test_eof18;
 case 18:
-/* #line 374 "runtime/rt_http.c" */
+/* #line 395 "runtime/rt_http.c" */
 	switch( (*p) ) {
 		case 33u: goto st18;
 		case 58u: goto tr23;
@@ -428,14 +449,14 @@ case 18:
 		goto st18;
 	goto st0;
 tr23:
-/* #line 121 "runtime/rt_http.rl" */
+/* #line 142 "runtime/rt_http.rl" */
 	{ h->name_len = (uint32_t)(p - ub) - h->name_off; }
 	goto st19;
 st19:
 	if ( ++p == pe )
 		goto _test_eof19;
 case 19:
-/* #line 405 "runtime/rt_http.c" */
+/* #line 426 "runtime/rt_http.c" */
 	switch( (*p) ) {
 		case 9u: goto st19;
 		case 13u: goto st20;
@@ -453,20 +474,20 @@ case 20:
 		goto tr27;
 	goto st0;
 tr26:
-/* #line 122 "runtime/rt_http.rl" */
+/* #line 143 "runtime/rt_http.rl" */
 	{ h->val_off = (uint32_t)(p - ub); }
-/* #line 123 "runtime/rt_http.rl" */
+/* #line 144 "runtime/rt_http.rl" */
 	{ h->val_end = (uint32_t)(p - ub) + 1; }
 	goto st21;
 tr29:
-/* #line 123 "runtime/rt_http.rl" */
+/* #line 144 "runtime/rt_http.rl" */
 	{ h->val_end = (uint32_t)(p - ub) + 1; }
 	goto st21;
 st21:
 	if ( ++p == pe )
 		goto _test_eof21;
 case 21:
-/* #line 432 "runtime/rt_http.c" */
+/* #line 453 "runtime/rt_http.c" */
 	switch( (*p) ) {
 		case 9u: goto st21;
 		case 13u: goto st20;
@@ -504,7 +525,7 @@ case 21:
 	_out: {}
 	}
 
-/* #line 171 "runtime/rt_http.rl" */
+/* #line 192 "runtime/rt_http.rl" */
     }
     h->pos = (uint32_t)(p - ub);
     if (rc != RT_HTTP_MORE)
