@@ -463,11 +463,33 @@ static void parse_endpoint(P *p)
         } else if (is_name(p, "response")) {
             sc_pos rp = p->t.pos;
             next(p);
-            if (e->response) { sc_error(rp, "endpoint %s has a second response", e->name); p->failed = 1; continue; }
+            if (e->response || e->body) { sc_error(rp, "endpoint %s has a second response", e->name); p->failed = 1; continue; }
             if (p->t.kind != T_INT) { syntax(p, "a status code"); continue; }
             e->status = (int)p->t.ival;
             next(p);
-            if (is_name(p, "record")) {
+            e->body_pos = p->t.pos;
+            if (is_name(p, "file")) {
+                next(p);
+                if (p->t.kind != T_STRING) { syntax(p, "the file's path, in quotes"); continue; }
+                e->body = SC_BODY_FILE;
+                e->file = tokstr(p);
+                e->response = NULL;
+                next(p);
+                end_line(p);
+                continue;
+            } else if (is_name(p, "websocket")) {
+                next(p);
+                e->body = SC_BODY_WEBSOCKET;
+                for (;;) {
+                    char *s = expect_name(p, "a frame's name");
+                    if (!s) break;
+                    PUSH(e->frames, e->nframes, s);
+                    if (p->t.kind != T_COMMA) break;
+                    next(p);
+                }
+                end_line(p);
+                continue;
+            } else if (is_name(p, "record")) {
                 next(p);
                 sc_record *r = sc_alloc(sizeof *r);
                 r->kind = SC_REC_RECORD;
