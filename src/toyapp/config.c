@@ -54,6 +54,8 @@ int config_load(config *c, char *err, size_t errlen)
     c->idle_timeout_ms = env_int("IDLE_TIMEOUT_MS", 30000, 100, 3600000, &bad);
     c->report_period = env_int("REPORT_PERIOD_SECONDS", 86400, 1, 366 * 86400, &bad);
     c->sequencer = env_int("SEQUENCER", 1, 0, 1, &bad);
+    c->ws_origins = env("WS_ALLOWED_ORIGINS", "");
+    c->ws_max_clients = env_int("WS_MAX_CLIENTS", 1024, 0, 100000, &bad);
     if (bad) {
         snprintf(err, errlen, "%s=%s is not a number in its range (README.md lists them)", bad, getenv(bad));
         return -1;

@@ -26,6 +26,8 @@ typedef struct config {
     int idle_timeout_ms;         /* IDLE_TIMEOUT_MS, default 30000 */
     int report_period;           /* REPORT_PERIOD_SECONDS, default 86400 */
     int sequencer;               /* SEQUENCER: 1 (default) may sequence the log, 0 never */
+    const char *ws_origins;      /* WS_ALLOWED_ORIGINS: origins besides the page's own ("" none, "*" any) */
+    int ws_max_clients;          /* WS_MAX_CLIENTS, default 1024 */
 } config;
 
 /* Fills c from the environment.  Returns 0, or -1 with a message naming the

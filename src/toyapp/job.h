@@ -37,6 +37,12 @@ typedef struct job {
     size_t body_len;
     int retry_after;             /* seconds; 0: no Retry-After header */
     const char *content_type;    /* NULL: application/json */
+    char *headers;               /* more header lines ("Name: value\r\n"...), malloc'd, or NULL */
+    struct ws_client *upgrade;   /* status 101: the WebSocket session conn.c hands the connection to */
+    /* For a handler on the service thread, while serve runs: the request
+     * head and the bytes it was parsed from (borrowed; NULL elsewhere). */
+    const struct rt_http_head *http;
+    const char *http_buf;
 } job;
 
 /* A job for route, with its request and parameter structs zeroed.  Never

@@ -18,11 +18,13 @@
 
 #include "app.h"
 #include "conn.h"
+#include "feed.h"
 #include "handler.h"
 #include "monitor.h"
 #include "rt_tee.h"
 #include "sequencer.h"
 #include "sql.h"
+#include "ws.h"
 
 app g_app;
 
@@ -114,6 +116,10 @@ int main(void)
     pthread_create(&g_app.monitor, NULL, monitor_main, NULL);
     if (g_app.cfg.sequencer)
         pthread_create(&g_app.sequencer, NULL, sequencer_main, NULL);
+    if (feed_start()) {
+        fprintf(stderr, "toyapp: cannot start the live feed\n");
+        atomic_store(&g_app.stopping, 1);
+    }
 
     /* Serve /health only once it has something true to say. */
     for (int i = 0; i < 100 && !monitor_ready(); i++) {
@@ -140,7 +146,9 @@ int main(void)
     pthread_join(g_app.monitor, NULL);
     if (g_app.cfg.sequencer)
         pthread_join(g_app.sequencer, NULL);
+    feed_stop();
     lws_context_destroy(g_app.lws);
+    ws_cleanup();
     for (job *j = queue_drain(&g_app.done_q), *n; j; j = n) {
         n = j->next;
         job_free(j);
