@@ -56,6 +56,7 @@ int config_load(config *c, char *err, size_t errlen)
     c->sequencer = env_int("SEQUENCER", 1, 0, 1, &bad);
     c->ws_origins = env("WS_ALLOWED_ORIGINS", "");
     c->ws_max_clients = env_int("WS_MAX_CLIENTS", 1024, 0, 100000, &bad);
+    c->ws_queue_kb = env_int("WS_QUEUE_KB", 8192, 16, 1 << 20, &bad);
     if (bad) {
         snprintf(err, errlen, "%s=%s is not a number in its range (README.md lists them)", bad, getenv(bad));
         return -1;

@@ -12,9 +12,12 @@
  * round after its start, in order, exactly once.
  *
  * The queue holds references to rounds (offset and length of the bytes its
- * mode takes), at most QUEUE_SEGS of them and QUEUE_BYTES unwritten bytes:
- * past either, the client cannot keep up, and it is closed with 1013 and a
- * reason that says where to resume.  Writes go out in WRITE_CHUNK pieces,
+ * mode takes), at most QUEUE_SEGS of them and WS_QUEUE_KB of unwritten
+ * bytes: past either, the client cannot keep up, and it is closed with 1013
+ * and a reason that says where to resume.  The kernel's send buffer of the
+ * connection is bounded too (SNDBUF), so that a client that stops reading
+ * is found out after a known amount, and a thousand of them cannot pin
+ * gigabytes of kernel memory.  Writes go out in WRITE_CHUNK pieces,
  * at most WRITE_BUDGET a callback, and control frames (pong, close) between
  * whole segments, which hold whole frames.
  *
@@ -25,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "app.h"
 #include "feed.h"
@@ -33,7 +37,7 @@
 
 enum {
     QUEUE_SEGS = 256,
-    QUEUE_BYTES = 8 << 20,
+    SNDBUF = 256 << 10,          /* the socket's send buffer (the kernel doubles it) */
     LOW_WATER = 256 << 10,
     WRITE_CHUNK = 4096,          /* lws sends at most about this much at once */
     WRITE_BUDGET = 64 << 10,
@@ -163,7 +167,7 @@ static void push(ws_client *c, feed_round *r, size_t off, size_t len)
 {
     if (!len || c->closing)
         return;
-    if (c->qn == QUEUE_SEGS || c->qbytes + len > QUEUE_BYTES) {
+    if (c->qn == QUEUE_SEGS || c->qbytes + len > (size_t)g_app.cfg.ws_queue_kb << 10) {
         char why[RT_WS_REASON_MAX + 1];
         snprintf(why, sizeof why, "too slow: the queue is full; resume with ?from=%llu",
                  (unsigned long long)resume_point(c));
@@ -307,6 +311,8 @@ void ws_service(void)
 
 int ws_attach(ws_client *c, struct lws *wsi, uint8_t *leftover, size_t n)
 {
+    int sndbuf = SNDBUF;
+    setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
     c->wsi = wsi;
     c->next = W.head;
     if (W.head)
