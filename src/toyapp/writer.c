@@ -27,6 +27,7 @@
 #include "handler.h"
 #include "route.h"
 #include "rt_merkle.h"
+#include "sequencer.h"
 
 #define BATCH_STMT "toy_batch"
 
@@ -294,6 +295,8 @@ static void process(job **jobs, int n)
     }
     tx = 0;
     ok = 1;
+    if (nw)
+        sequencer_poke();
     wbatch b = { &bh, now_ts, now_len };
     for (int i = 0; i < nw; i++) {
         wentry *e = &w[i]->e;

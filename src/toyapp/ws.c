@@ -12,8 +12,9 @@
  * round after its start, in order, exactly once.
  *
  * The queue holds references to rounds (offset and length of the bytes its
- * mode takes), at most QUEUE_SEGS of them and WS_QUEUE_KB of unwritten
- * bytes: past either, the client cannot keep up, and it is closed with 1013
+ * mode takes), at most QUEUE_SEGS of them; when a round comes while more
+ * than WS_QUEUE_KB is still unwritten, or the segments are all taken, the
+ * client cannot keep up, and it is closed with 1013
  * and a reason that says where to resume.  The kernel's send buffer of the
  * connection is bounded too (SNDBUF), so that a client that stops reading
  * is found out after a known amount, and a thousand of them cannot pin
@@ -167,7 +168,9 @@ static void push(ws_client *c, feed_round *r, size_t off, size_t len)
 {
     if (!len || c->closing)
         return;
-    if (c->qn == QUEUE_SEGS || c->qbytes + len > (size_t)g_app.cfg.ws_queue_kb << 10) {
+    /* Too slow: its backlog is over the bound when more comes (a round
+     * larger than the bound alone still goes to a client that keeps up). */
+    if (c->qn == QUEUE_SEGS || c->qbytes > (size_t)g_app.cfg.ws_queue_kb << 10) {
         char why[RT_WS_REASON_MAX + 1];
         snprintf(why, sizeof why, "too slow: the queue is full; resume with ?from=%llu",
                  (unsigned long long)resume_point(c));

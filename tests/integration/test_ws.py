@@ -391,6 +391,8 @@ def run(t, A, B):
             ids.add(f["entry"].get("receiptId"))
         return more_ids <= ids
     back.until(resumed, timeout=10)
+    top = max([f["leafIndex"] for f in back.frames() if kind(f) == "audit"] + [0])
+    back.until(lambda e: "frame" in e and kind(e["frame"]) == "tree_head" and e["frame"]["treeHead"]["treeSize"] > top)
     bf = back.frames()
     audits = [f for f in bf if kind(f) == "audit"]
     heads = [f for f in bf if kind(f) == "tree_head"]
