@@ -256,7 +256,8 @@
     pending: [],                 // entries=all: leaf hashes since the last head
   };
   let mode = new URLSearchParams(location.search).get('entries') === 'all' ? 'all' : 'latest';
-  let socket = null, paused = false, retry = 1000, chain = Promise.resolve();
+  // gen counts connections: frames of a connection we left are not checked.
+  let socket = null, paused = false, retry = 1000, chain = Promise.resolve(), gen = 0;
 
   function showHead(th) {
     setText('tree-size', fmt(th.treeSize));
@@ -283,6 +284,8 @@
   }
 
   function addItem(frame, entry, ok, why) {
+    // An entry read again (after a failed check, or a reconnection) says so.
+    const again = !!$('feed').querySelector('li[data-leaf-index="' + Number(frame.leafIndex) + '"]');
     const li = document.createElement('li');
     li.className = ok ? 'ok' : 'failed';
     li.dataset.leafIndex = String(frame.leafIndex);
@@ -293,7 +296,7 @@
     head.textContent = '#' + fmt(frame.leafIndex) + ' ' + (entry ? entry.action : '(purged by a deletion)');
     const badge = document.createElement('span');
     badge.className = 'badge';
-    badge.textContent = ok ? 'verified' : 'FAILED: ' + why;
+    badge.textContent = (ok ? 'verified' : 'FAILED: ' + why) + (again ? ' (read again)' : '');
     const detail = document.createElement('span');
     detail.className = 'detail';
     detail.textContent = entry ? [entry.timestamp, entry.cvmId, entry.receiptId || entry.reportId || entry.endpoint || '']
@@ -381,8 +384,16 @@
     } catch (e) {
       fail(e.message);
       setState('log-state', false, 'FAILED: ' + e.message);
+      resync();
     }
     summary();
+  }
+
+  // After a tree head fails, the stream's later proofs start from a head we
+  // did not accept: read it again from the last head that verified.
+  function resync() {
+    gen++;
+    if (socket) { const s = socket; s.close(1000, 'a check failed: reading again from the last verified head'); }
   }
 
   async function onFrame(text) {
@@ -399,15 +410,21 @@
     }
   }
 
+  // The first connection starts HISTORY entries back, so the feed is not
+  // empty on arrival: those rounds are checked like live ones.
+  const HISTORY = 50;
+  let firstFrom = null;
+
   function connect() {
     if (paused) return;
-    const from = log.size !== null ? '&from=' + log.size : '';
+    const at = log.size !== null ? log.size : firstFrom;
+    const from = at !== null ? '&from=' + at : '';
     const url = (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws?entries=' + mode + from;
-    const ws = new WebSocket(url);
+    const ws = new WebSocket(url), g = ++gen;
     socket = ws;
     ws.onopen = () => { retry = 1000; setText('connection', 'Live: receiving the audit log (' + mode + ' entries).'); };
     // Frames are checked one after the other, in the order they came.
-    ws.onmessage = (ev) => { chain = chain.then(() => onFrame(ev.data)); };
+    ws.onmessage = (ev) => { chain = chain.then(() => (g === gen ? onFrame(ev.data) : null)); };
     ws.onclose = (ev) => {
       if (socket !== ws) return;
       socket = null;
@@ -421,6 +438,7 @@
   }
 
   function reconnect() {
+    gen++;
     if (socket) { const s = socket; socket = null; s.close(1000, 'the page changed what it asks for'); }
     chain = chain.then(() => {
       log.frontier = null;
@@ -447,7 +465,10 @@
       $('alert').textContent = 'This browser has no WebCrypto here (it needs https or localhost): nothing can be checked.';
       return;
     }
-    loadReport().finally(connect);
+    const head = fetch('/log/head', { cache: 'no-store' }).then((r) => (r.ok ? r.json() : null))
+      .then((h) => { if (h && Number.isSafeInteger(h.treeSize)) firstFrom = Math.max(0, h.treeSize - HISTORY); })
+      .catch(() => {});
+    Promise.allSettled([loadReport(), head]).then(connect);
   }
   start();
 })();

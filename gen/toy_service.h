@@ -23,23 +23,24 @@ enum toy_route {
     TOY_R_dashboard = 3,
     TOY_R_dashboard_js = 4,
     TOY_R_dashboard_css = 5,
-    TOY_R_delete_data = 6,
-    TOY_R_health = 7,
-    TOY_R_index = 8,
-    TOY_R_receipt_proof = 9,
-    TOY_R_log_consistency = 10,
-    TOY_R_log_head = 11,
-    TOY_R_ready = 12,
-    TOY_R_report = 13,
-    TOY_R_reports = 14,
-    TOY_R_report_md = 15,
-    TOY_R_signup = 16,
-    TOY_R_signup_count = 17,
-    TOY_R_submit_data = 18,
-    TOY_R_version = 19,
-    TOY_R_watch_history = 20,
-    TOY_R_ws = 21,
-    TOY_R__COUNT = 22
+    TOY_R_dashboard_icon = 6,
+    TOY_R_delete_data = 7,
+    TOY_R_health = 8,
+    TOY_R_index = 9,
+    TOY_R_receipt_proof = 10,
+    TOY_R_log_consistency = 11,
+    TOY_R_log_head = 12,
+    TOY_R_ready = 13,
+    TOY_R_report = 14,
+    TOY_R_reports = 15,
+    TOY_R_report_md = 16,
+    TOY_R_signup = 17,
+    TOY_R_signup_count = 18,
+    TOY_R_submit_data = 19,
+    TOY_R_version = 20,
+    TOY_R_watch_history = 21,
+    TOY_R_ws = 22,
+    TOY_R__COUNT = 23
 };
 
 /* The audit entry kinds. */
@@ -63,6 +64,7 @@ extern const rt_kind toy_kinds[TOY_K__COUNT];
     XX(dashboard, "GET", "/dashboard", TOY_PORT_API, 200, NULL, &toy_params_dashboard_tab, NULL, 0u, &h_asset, TOY_T_SERVICE) \
     XX(dashboard_js, "GET", "/dashboard/app.js", TOY_PORT_API, 200, NULL, &toy_params_dashboard_js_tab, NULL, 0u, &h_asset, TOY_T_SERVICE) \
     XX(dashboard_css, "GET", "/dashboard/style.css", TOY_PORT_API, 200, NULL, &toy_params_dashboard_css_tab, NULL, 0u, &h_asset, TOY_T_SERVICE) \
+    XX(dashboard_icon, "GET", "/dashboard/icon.svg", TOY_PORT_API, 200, NULL, &toy_params_dashboard_icon_tab, NULL, 0u, &h_asset, TOY_T_SERVICE) \
     XX(delete_data, "POST", "/delete-data/:receiptId", TOY_PORT_API, 200, &toy_schema_delete_data, &toy_params_delete_data_tab, &toy_resp_delete_data_rec, (1u << TOY_K_data_deleted), &h_delete_data, TOY_T_WRITER) \
     XX(health, "GET", "/health", TOY_PORT_API, 200, NULL, &toy_params_health_tab, &toy_resp_health_rec, 0u, &h_health, TOY_T_SERVICE) \
     XX(index, "GET", "/", TOY_PORT_API, 200, NULL, &toy_params_index_tab, &toy_resp_index_rec, 0u, &h_index, TOY_T_SERVICE) \
@@ -107,7 +109,8 @@ extern const rt_kind toy_kinds[TOY_K__COUNT];
 #define TOY_FILES(XX) \
     XX(dashboard, "dashboard/index.html", "text/html; charset=utf-8") \
     XX(dashboard_js, "dashboard/app.js", "text/javascript; charset=utf-8") \
-    XX(dashboard_css, "dashboard/style.css", "text/css; charset=utf-8")
+    XX(dashboard_css, "dashboard/style.css", "text/css; charset=utf-8") \
+    XX(dashboard_icon, "dashboard/icon.svg", "image/svg+xml")
 
 /* WebSockets (`response 101 websocket`): XX(route, frames it streams, as
  * bits 1 << TOY_F_*). */

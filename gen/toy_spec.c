@@ -28,6 +28,8 @@ const rt_params toy_params_dashboard_js_tab = { .params = NULL, .nparams = 0, .s
 
 const rt_params toy_params_dashboard_css_tab = { .params = NULL, .nparams = 0, .size = sizeof(toy_params_dashboard_css) };
 
+const rt_params toy_params_dashboard_icon_tab = { .params = NULL, .nparams = 0, .size = sizeof(toy_params_dashboard_icon) };
+
 static const rt_param toy_params_delete_data_list[] = {
     { .name = "receiptId", .type = RT_P_ID, .optional = 0, .in_path = 1,
       .min = 1, .max = 64, .off = offsetof(toy_params_delete_data, receiptId),

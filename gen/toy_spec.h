@@ -86,6 +86,11 @@ typedef struct toy_params_dashboard_css {
 } toy_params_dashboard_css;
 extern const rt_params toy_params_dashboard_css_tab;
 
+typedef struct toy_params_dashboard_icon {
+    uint8_t none;
+} toy_params_dashboard_icon;
+extern const rt_params toy_params_dashboard_icon_tab;
+
 /* POST /delete-data/:receiptId: what the parser keeps of the body. */
 typedef struct toy_req_delete_data {
     uint64_t present;   /* bit i: field i was in the body */
