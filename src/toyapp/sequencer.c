@@ -15,8 +15,9 @@
  * round, and no published tree head changes.
  *
  * A round starts when this instance's writer pokes it after a commit, or
- * after IDLE_MS without one (another instance's commits), and rounds start
- * at least ROUND_GAP_MS apart, so that under load each takes many batches.
+ * after IDLE_MS without one (another instance's commits), and at least
+ * ROUND_GAP_MS after the previous round ended, so that under load each
+ * takes many batches (as the 20 ms pause between rounds always did).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +31,7 @@
 
 #define SEQ_LOCK 0x73657175     /* "sequ" */
 #define ROUND_ROWS 64       /* queued batches per round */
-#define ROUND_GAP_MS 20     /* rounds start at least this far apart: a round takes what came meanwhile */
+#define ROUND_GAP_MS 20     /* a round starts at least this long after the last one ended: it takes what came meanwhile */
 #define IDLE_MS 100         /* with nothing queued, and no poke, the next look */
 
 static db_server db;
@@ -56,8 +57,8 @@ void sequencer_poke(void)
 }
 
 /* Waits until a poke or ms, then until ROUND_GAP_MS after the round that
- * started at started (ms, now_ms()). */
-static void wait_round(int ms, uint64_t started)
+ * ended at ended (ms, now_ms()). */
+static void wait_round(int ms, uint64_t ended)
 {
     struct timespec until;
     clock_gettime(CLOCK_REALTIME, &until);
@@ -73,7 +74,7 @@ static void wait_round(int ms, uint64_t started)
             break;
     poked = 0;
     pthread_mutex_unlock(&poke_lock);
-    uint64_t since = now_ms() - started;
+    uint64_t since = now_ms() - ended;
     if (since < ROUND_GAP_MS)
         sleep_ms((int)(ROUND_GAP_MS - since));
 }
@@ -276,7 +277,6 @@ void *sequencer_main(void *arg)
                 continue;
             }
         }
-        uint64_t started = now_ms();
         int n = round_once(c);
         if (n < 0) {
             db_check(&db);
@@ -284,7 +284,7 @@ void *sequencer_main(void *arg)
             continue;
         }
         if (n < ROUND_ROWS)
-            wait_round(IDLE_MS, started);
+            wait_round(IDLE_MS, now_ms());
     }
     db_close(&db);
     return NULL;
