@@ -264,7 +264,10 @@
     setText('head-time', th.timestamp);
     setText('head-root', th.root);
     setText('heads-checked', fmt(stats.heads));
-    growth.push([Date.now(), th.treeSize]);
+    // Plotted by the head's own signed time, so history and live line up.
+    const at = Date.parse(th.timestamp);
+    if (!growth.length || th.treeSize > growth[growth.length - 1][1])
+      growth.push([Number.isFinite(at) ? at : Date.now(), th.treeSize]);
     if (growth.length > GROWTH_POINTS) growth.shift();
     drawGrowth();
   }
@@ -279,8 +282,9 @@
     line.setAttribute('points', growth.map(([t, s]) => x(t).toFixed(1) + ',' + y(s).toFixed(1)).join(' '));
     line.setAttribute('class', 'growth-line');
     svg.replaceChildren(line);
-    const secs = Math.round((t1 - t0) / 1000);
-    setText('growth-caption', 'Tree size grew from ' + fmt(s0) + ' to ' + fmt(s1) + ' over the last ' + secs + ' s.');
+    const secs = (t1 - t0) / 1000, span = secs >= 120 ? Math.round(secs / 60) + ' min' : secs.toFixed(secs < 10 ? 1 : 0) + ' s';
+    setText('growth-caption', 'Tree size grew from ' + fmt(s0) + ' to ' + fmt(s1) + ' in ' + span +
+      ' (by the tree heads\' signed times).');
   }
 
   function addItem(frame, entry, ok, why) {

@@ -191,7 +191,9 @@ static void push(ws_client *c, feed_round *r, size_t off, size_t len)
     lws_callback_on_writable(c->wsi);
 }
 
-/* Queues round r (its start frame when start), and moves the position. */
+/* Queues round r (its start frame when start), and moves the position.
+ * The caller holds a reference to r (push may write it out at once and
+ * let the client's go). */
 static void take(ws_client *c, feed_round *r, int start)
 {
     size_t off, len;
@@ -199,9 +201,9 @@ static void take(ws_client *c, feed_round *r, int start)
         feed_start_segment(r, &off, &len);
     else
         feed_segment(r, c->mode, &off, &len);
-    push(c, r, off, len);
     c->pos = r->to;
     c->have_pos = 1;
+    push(c, r, off, len);
 }
 
 static void backfill(ws_client *c, uint64_t from, int first)
@@ -247,7 +249,7 @@ static void join_live(ws_client *c)
 static void on_round(feed_round *r)
 {
     feed_round *old = W.live;
-    W.live = r;
+    W.live = r;   /* never freed while it is the live one */
     if (old && !old->refs)
         feed_round_free(old);
     for (ws_client *c = W.head; c; c = c->next) {
@@ -272,14 +274,14 @@ static void on_answer(feed_req *q)
     q->rounds = NULL;
     for (feed_round *r = rounds, *n; r; r = n) {
         n = r->next;
+        r->refs++;   /* ours, while the client takes it */
         if (!c->dead && !c->closing && !q->close_code) {
             if (r->from == r->to && !c->have_pos)
                 take(c, r, 1);
             else if (r->from < r->to && c->pos == r->from)
                 take(c, r, 0);
         }
-        if (!r->refs)
-            feed_round_free(r);
+        unref(r);
     }
     if (c->dead) {
         free_client(c);

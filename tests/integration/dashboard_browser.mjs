@@ -56,6 +56,14 @@ async function main() {
     check('the report panel says Verified', await page.textContent('#report-state') === 'Verified',
       await page.textContent('#report-state'));
 
+    // The recent history: every entry verified, the purged one too.
+    const hist = await page.evaluate(() => [...document.querySelectorAll('#feed li')].map((li) =>
+      [li.dataset.state, li.textContent]));
+    const purged = hist.filter(([, t]) => /purged by a deletion/.test(t));
+    check('the history it starts with is checked entry by entry, all verified, a purged entry included',
+      hist.length >= 10 && hist.every(([st]) => st === 'verified') && purged.length === 1,
+      { n: hist.length, purged, bad: hist.filter(([st]) => st !== 'verified').slice(0, 3) });
+
     // An entry submitted now appears within a second, verified.
     const s = await submit(api, 'browser-' + Date.now());
     const sel = `li[data-receipt-id="${s.receipt.receiptId}"]`;

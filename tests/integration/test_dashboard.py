@@ -167,12 +167,21 @@ def main():
             raise SystemExit("toy-mockapi did not start")
         api = t.ports[3]
         t.start_toyapp(api, t.ports[4], "cvm-dash")
-        # Something in the log and in the report: signups, submissions, a safe call.
-        for i in range(3):
+        # Something in the log and in the report: signups, submissions, safe
+        # calls, and a deletion (whose submission's entry is then purged).
+        topics = ["a football game", "a chess lecture", "a cooking show", "a robotics kit review"]
+        receipts = []
+        for i in range(12):
             req(api, "POST", "/signup", json.dumps({"userId": "dash%d@example.com" % i}))
-            req(api, "POST", "/submit-data", json.dumps({"userId": "dash%d@example.com" % i,
-                                                         "sensitivePayload": "a football game, age: 2%d" % i}))
-        req(api, "GET", "/watch-history")
+            st, j, _, _ = req(api, "POST", "/submit-data", json.dumps({
+                "userId": "dash%d@example.com" % i, "sensitivePayload": "%s, age: %d" % (topics[i % 4], 16 + 5 * i)}))
+            receipts.append(j)
+            if i % 5 == 0:
+                req(api, "GET", "/watch-history")
+        gone = receipts[-1]   # the last of its round: entries=latest shows it
+        st, _, _, _ = req(api, "POST", "/delete-data/" + gone["receiptId"],
+                          json.dumps({"deletionToken": gone["deletionToken"]}))
+        check(st == 200, "a deletion, so that the page shows a purged entry (%d)" % st)
         proxy = Proxy(t.ports[5], api)
         p = subprocess.run(["node", os.path.join(HERE, "dashboard_browser.mjs"), "http://127.0.0.1:%d" % api,
                             "http://127.0.0.1:%d" % proxy.port, out], capture_output=True, text=True, timeout=180)
