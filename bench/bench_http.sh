@@ -394,6 +394,8 @@ settle
 run ref_echo submit 0 "http://127.0.0.1:$REF/echo" "$REF_PID"
 run submit submit 1 "http://127.0.0.1:$API/submit-data" "$TOYAPP_PID"
 settle
+run submit_keyed submit_keyed 4 "http://127.0.0.1:$API/submit-data" "$TOYAPP_PID"
+settle
 run signup signup 2 "http://127.0.0.1:$API/signup" "$TOYAPP_PID"
 settle
 run ref_health get 0 "http://127.0.0.1:$REF/health" "$REF_PID"
@@ -406,7 +408,7 @@ run health get 0 "http://127.0.0.1:$API/health" "$TOYAPP_PID"
 # epoll loop), which also measures the delay from a commit to the frame
 # that shows it (bench/README.md, "The live feed").
 settle
-run submit_ref submit 4 "http://127.0.0.1:$API/submit-data" "$TOYAPP_PID"
+run submit_ref submit 6 "http://127.0.0.1:$API/submit-data" "$TOYAPP_PID"
 settle
 mkfifo "$TMP/ws.in"
 "$TMP/bin/bench_ws" "$API" "$WS_CLIENTS" "$WS_MODE" "$SECS" 20 <"$TMP/ws.in" >"$TMP/ws.out" 2>"$TMP/ws.err" &
@@ -422,7 +424,7 @@ WS_READY=$(sed -n 's/^ready //p' "$TMP/ws.out")
 [[ $WS_READY == "$WS_CLIENTS" ]] || say "!!! only ${WS_READY:-0} of $WS_CLIENTS WebSocket clients connected"
 RSS_WS_FROM=$(wc -l <"$TMP/rss.txt")
 echo go >&4
-run submit_ws submit 5 "http://127.0.0.1:$API/submit-data" "$TOYAPP_PID"
+run submit_ws submit 7 "http://127.0.0.1:$API/submit-data" "$TOYAPP_PID"
 exec 4>&-
 wait "$WS_PID" || say "!!! bench_ws reported a failure (see below)"
 WS_LINE=$(grep '^BENCHWS ' "$TMP/ws.out" || true)
@@ -441,13 +443,13 @@ q <<EOF || die "inserting the million signups failed"
 BEGIN;
 INSERT INTO signups (user_id_hash, source_cvm)
     SELECT sha256(i::text::bytea), 'bench' FROM generate_series(1, $MILLION) i;
-UPDATE counters SET value = value + $MILLION WHERE name = 'signups';
+UPDATE counters SET value = value + $MILLION WHERE name = 'signup';
 COMMIT;
 VACUUM (ANALYZE) signups;
 EOF
 say "inserted in $((SECONDS - T0)) s; letting the replica replay it"
 SIGNUP_ROWS=$(q -c "SELECT count(*) FROM signups")
-SIGNUP_COUNTER=$(q -c "SELECT value FROM counters WHERE name = 'signups'")
+SIGNUP_COUNTER=$(q -c "SELECT value FROM counters WHERE name = 'signup'")
 settle
 
 run signup_1m signup 3 "http://127.0.0.1:$API/signup" "$TOYAPP_PID"
@@ -489,6 +491,8 @@ V_SIGNUP=$(verdict ge "${RPS[signup]}" $T_SIGNUP_RPS)
 V_SIGNUP_1M=$(verdict ge "${RPS[signup_1m]}" $T_SIGNUP_RPS)
 V_HEALTH=$(verdict ge "${RPS[health]}" $T_HEALTH_RPS)
 R_SUBMIT=$(ratio "${RPS[submit]}" "${RPS[ref_echo]}")
+R_KEYED=$(ratio "${RPS[submit_keyed]}" "${RPS[submit]}")
+V_KEYED=$(verdict ge "$R_KEYED" 0.90)
 R_HEALTH=$(ratio "${RPS[health]}" "${RPS[ref_health]}")
 R_1M=$(ratio "${RPS[signup_1m]}" "${RPS[signup]}")
 V_1M=$(verdict ge "$R_1M" $T_SIGNUP_KEEP)
@@ -514,6 +518,7 @@ RSS_WS_MB=$(awk -v k="${RSS_WS_KB:-0}" 'BEGIN { printf "%.1f", k / 1024 }')
     printf '%-34s %7s %7s %7s %7s %7s %4s %4s %4s %6s %5s  %s\n' scenario req/s "p50 ms" "p99 ms" non-2xx \
         sockerr srv% pg% wrk% other% idle% target
     row submit "toyapp POST /submit-data" ">= $(fmt $T_SUBMIT_RPS) req/s, p99 <= $T_SUBMIT_P99_MS ms" "$V_SUBMIT"
+    row submit_keyed "toyapp POST /submit-data, keyed" "each with its own Idempotency-Key" ""
     row signup "toyapp POST /signup" ">= $(fmt $T_SIGNUP_RPS) req/s" "$V_SIGNUP"
     row signup_1m "toyapp POST /signup, +1M signups" ">= $(fmt $T_SIGNUP_RPS) req/s" "$V_SIGNUP_1M"
     row health "toyapp GET /health" ">= $(fmt $T_HEALTH_RPS) req/s" "$V_HEALTH"
@@ -523,6 +528,7 @@ RSS_WS_MB=$(awk -v k="${RSS_WS_KB:-0}" 'BEGIN { printf "%.1f", k / 1024 }')
     row submit_ws "  ... with $WS_CLIENTS WebSocket clients" "($WS_MODE entries)" ""
     echo
     printf '%-34s %7s\n' "toyapp submit-data / ref echo" "$R_SUBMIT"
+    printf '%-34s %7s  %s %s\n' "submit-data keyed / without keys" "$R_KEYED" ">= 0.90" "$V_KEYED"
     printf '%-34s %7s\n' "toyapp health / ref health" "$R_HEALTH"
     printf '%-34s %7s  %s %s\n' "signup with +1M / with none" "$R_1M" ">= $T_SIGNUP_KEEP" "$V_1M"
     printf '%-34s %7s  %s %s\n' "toyapp max RSS under load, MB" "$RSS_MAX_MB" "<= $T_RSS_MB MB" "$V_RSS"
@@ -543,7 +549,7 @@ RSS_WS_MB=$(awk -v k="${RSS_WS_KB:-0}" 'BEGIN { printf "%.1f", k / 1024 }')
     echo "toyapp RSS: $RSS_IDLE_MB MB idle before the runs; max of $RSS_N samples (every 0.5 s) from its first run to its last."
     echo "signups before the +1M run: $SIGNUP_ROWS rows, counter $SIGNUP_COUNTER; user_data_receipts: $RECEIPTS."
     busy=
-    for n in submit signup signup_1m health ref_echo ref_health submit_ref submit_ws; do
+    for n in submit submit_keyed signup signup_1m health ref_echo ref_health submit_ref submit_ws; do
         ((OTHER[$n] <= 50)) || busy+=" $n (${OTHER[$n]}%)"
     done
     if [[ -n $busy ]]; then

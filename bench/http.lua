@@ -3,6 +3,7 @@
 -- BENCH_KIND (environment) picks the request:
 --   submit  POST <url path> with a distinct submit-data body per request
 --           (toyapp /submit-data, and ref_lws /echo with the same bodies)
+--   submit_keyed  the same, each with its own Idempotency-Key header
 --   signup  POST <url path> with a distinct signup body per request
 --   get     GET <url path>, the same request every time (wrk's static path)
 -- BENCH_RUN (environment, a small integer) keeps the ids of one run apart
@@ -42,6 +43,9 @@ if kind ~= "get" then
    function request()
       local n = base + k * 1024 + (tid or 0)
       k = k + 1
+      if kind == "submit_keyed" then
+         headers["Idempotency-Key"] = string.format('"bench-%.0f"', n)
+      end
       local body
       if kind == "signup" then
          body = string.format('{"userId":"user%.0f@example.com"}', n)

@@ -18,10 +18,12 @@
  * Fields the server acts on are recognized (names case-insensitively):
  * Content-Length (digits only; repeats must agree), Transfer-Encoding
  * (present or not), Connection ("close" / "keep-alive" tokens), Content-Type,
- * Host (at most one; required in HTTP/1.1) and Expect ("100-continue");
- * for a WebSocket handshake (RFC 6455 §4.2.1), Upgrade ("websocket"),
- * Connection ("upgrade"), and Origin, Sec-WebSocket-Key and
- * Sec-WebSocket-Version (each at most once).
+ * Host (at most one; required in HTTP/1.1), Expect ("100-continue") and
+ * Idempotency-Key (at most one: an sf-string, or a bare key, of 1 to 255
+ * visible ASCII characters other than '"' and '\'; the span is the key
+ * without its quotes); for a WebSocket handshake (RFC 6455 §4.2.1),
+ * Upgrade ("websocket"), Connection ("upgrade"), and Origin,
+ * Sec-WebSocket-Key and Sec-WebSocket-Version (each at most once).
  *
  * Errors (status, code): a malformed request line 400 bad_request_line; a
  * malformed header section 400 bad_header; an HTTP major version other than
@@ -43,7 +45,7 @@ typedef struct rt_http_span {
 
 typedef struct rt_http_head {
     /* results (valid after RT_HTTP_DONE) */
-    rt_http_span method, target, path, query, content_type;
+    rt_http_span method, target, path, query, content_type, idempotency_key;
     int minor;                   /* HTTP/1.minor */
     int64_t content_length;      /* -1: no Content-Length */
     unsigned transfer_encoding : 1, conn_close : 1, conn_keep_alive : 1,

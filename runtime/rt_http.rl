@@ -102,6 +102,23 @@ static int field(rt_http_head *h, const char *b)
         return once(h, &h->ws_key, "more than one Sec-WebSocket-Key field");
     } else if (name_is(h, b, "sec-websocket-version")) {
         return once(h, &h->ws_version, "more than one Sec-WebSocket-Version field");
+    } else if (name_is(h, b, "idempotency-key")) {
+        if (h->idempotency_key.len)
+            return fail(h, 400, "bad_header", "more than one Idempotency-Key field", h->name_off);
+        uint32_t o = h->val_off, k = vn;
+        if (k >= 2 && v[0] == '"' && v[k - 1] == '"') {
+            o++;
+            k -= 2;
+        }
+        if (k < 1 || k > 255)
+            return fail(h, 400, "bad_header", "an Idempotency-Key is 1 to 255 characters", h->name_off);
+        for (uint32_t i = 0; i < k; i++) {
+            char c = b[o + i];
+            if (c < 0x21 || c > 0x7e || c == '"' || c == '\\')
+                return fail(h, 400, "bad_header",
+                            "an Idempotency-Key is visible ASCII, without '\"' or '\\' inside", o + i);
+        }
+        h->idempotency_key = (rt_http_span){ o, k };
     }
     return RT_HTTP_MORE;
 }

@@ -237,9 +237,9 @@ int rt_merkle_inclusion_proof_len(uint64_t index, uint64_t size)
 
 int rt_merkle_consistency_proof_len(uint64_t m, uint64_t n)
 {
-    if (m == 0 || m > n)
+    if (m > n)
         return RT_MERKLE_EINVAL;
-    if (m == n)
+    if (m == n || m == 0)
         return 0;
     unsigned level = ctz64(m);
     /* The old root is the largest perfect subtree ending at m, unless m is a
@@ -399,8 +399,15 @@ int rt_merkle_verify_consistency(uint64_t m, uint64_t n, const uint8_t root_m[HA
                                  const uint8_t root_n[HASH],
                                  const uint8_t (*proof)[HASH], size_t nproof)
 {
-    if (m == 0 || m > n)
+    if (m > n)
         return 0;
+    if (m == 0) {
+        /* Every tree extends the empty one: nothing to prove but that the
+         * old root is the empty tree's. */
+        uint8_t empty[HASH];
+        rt_merkle_empty_root(empty);
+        return nproof == 0 && memcmp(root_m, empty, HASH) == 0;
+    }
     if (m == n)
         return nproof == 0 && memcmp(root_m, root_n, HASH) == 0;
     if (nproof == 0)

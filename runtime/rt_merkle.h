@@ -190,7 +190,7 @@ typedef struct rt_merkle_source {
 int rt_merkle_inclusion_proof_len(uint64_t index, uint64_t size);
 
 /* Number of hashes in the consistency proof from size m to size n (0 when
- * m == n), or RT_MERKLE_EINVAL unless 0 < m <= n. */
+ * m == n or m == 0), or RT_MERKLE_EINVAL unless m <= n. */
 int rt_merkle_consistency_proof_len(uint64_t m, uint64_t n);
 
 /* Audit path of leaf index in the tree of the first size leaves (RFC 6962
@@ -204,10 +204,12 @@ int rt_merkle_inclusion_proof(const rt_merkle_source *src, uint64_t index, uint6
 
 /* Consistency proof between the trees of the first m and first n leaves
  * (RFC 6962 §2.1.2 PROOF(m, D[n]); RFC 9162 consistency_path), written to
- * out[0..count).  m == n gives the empty proof (count 0).  Returns count, or
- * RT_MERKLE_EINVAL unless 0 < m <= n (RFC 9162 defines no proof from the
- * empty tree: every tree extends it), RT_MERKLE_ENOSPC if cap < count, or
- * RT_MERKLE_ESOURCE.  out may be NULL when cap is 0. */
+ * out[0..count).  m == n gives the empty proof (count 0), and so does m == 0:
+ * RFC 9162 defines no proof from the empty tree, because every tree extends
+ * it; the empty proof says exactly that, so that a log's first head needs
+ * no special case.  Returns count, or RT_MERKLE_EINVAL unless m <= n,
+ * RT_MERKLE_ENOSPC if cap < count, or RT_MERKLE_ESOURCE.  out may be NULL
+ * when cap is 0. */
 int rt_merkle_consistency_proof(const rt_merkle_source *src, uint64_t m, uint64_t n,
                                 uint8_t (*out)[RT_MERKLE_HASH], size_t cap);
 
@@ -252,10 +254,11 @@ int rt_merkle_verify_inclusion(uint64_t index, uint64_t size,
 
 /* Checks that proof[0..nproof) proves the tree of size m with root root_m
  * is a prefix of the tree of size n with root root_n (RFC 9162 §2.1.4.2).
- * m == n is valid iff the proof is empty and the roots are equal.  Returns
- * 1 if valid, 0 otherwise, including m == 0 (not defined by RFC 9162),
- * m > n, and a proof of the wrong length.  proof may be NULL when nproof
- * is 0. */
+ * m == n is valid iff the proof is empty and the roots are equal; m == 0
+ * (which RFC 9162 leaves out: every tree extends the empty one) iff the
+ * proof is empty and root_m is the empty tree's root.  Returns 1 if valid,
+ * 0 otherwise, including m > n and a proof of the wrong length.  proof may
+ * be NULL when nproof is 0. */
 int rt_merkle_verify_consistency(uint64_t m, uint64_t n,
                                  const uint8_t root_m[RT_MERKLE_HASH],
                                  const uint8_t root_n[RT_MERKLE_HASH],

@@ -165,9 +165,10 @@ int rt_tee_quote(rt_tee *t, const uint8_t report_data[64], uint8_t **quote, size
  *           agent's (hex strings; compose_hash must be 32 bytes).
  *   sim:    app_id as given to rt_tee_open; instance_id = lowercase hex of
  *           the first 20 bytes of SHA-256(seed || "instance"); compose_hash =
- *           SHA-256 of the file named by the environment variable
- *           TOYAPP_COMPOSE_FILE if it is set (an unreadable file is an
- *           error), else SHA-256 of the empty string.
+ *           the compose hash (rt_compose_hash_file: SHA-256 of the bytes,
+ *           as dstack computes it) of the file named by the environment
+ *           variable TOYAPP_COMPOSE_FILE if it is set (an unreadable file
+ *           is an error), else SHA-256 of the empty string.
  * *info is written only on success.  Returns 0 or -1.
  */
 int rt_tee_info(rt_tee *t, rt_tee_info_t *info);

@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #endif
 #define RT_TEE_PROVIDER
+#include "rt_compose.h"
 #include "rt_hex.h"
 #include "rt_tee.h"
 
@@ -376,24 +377,6 @@ static int sim_quote(rt_tee *t, const uint8_t report_data[64], uint8_t **quote, 
     return 0;
 }
 
-static int file_sha256(rt_tee *t, const char *path, uint8_t out[32])
-{
-    FILE *f = fopen(path, "rbe");
-    if (!f)
-        return rt_tee_fail(t, "sim info: TOYAPP_COMPOSE_FILE %s: %s", path, strerror(errno));
-    EVP_MD_CTX *c = EVP_MD_CTX_new();
-    int ok = c && EVP_DigestInit_ex(c, EVP_sha256(), NULL) == 1;
-    uint8_t buf[8192];
-    size_t n;
-    while (ok && (n = fread(buf, 1, sizeof buf, f)) > 0)
-        ok = EVP_DigestUpdate(c, buf, n) == 1;
-    int rerr = ferror(f);
-    fclose(f);
-    ok = ok && !rerr && EVP_DigestFinal_ex(c, out, NULL) == 1;
-    EVP_MD_CTX_free(c);
-    return ok ? 0 : rt_tee_fail(t, "sim info: cannot hash TOYAPP_COMPOSE_FILE %s", path);
-}
-
 static int sim_info(rt_tee *t, rt_tee_info_t *info)
 {
     sim *s = t->impl;
@@ -402,13 +385,13 @@ static int sim_info(rt_tee *t, rt_tee_info_t *info)
         return rt_tee_fail(t, "sim info: SHA-256 failed (OpenSSL)");
     rt_hex_encode(h, 20, info->instance_id);
 
+    /* The compose hash exactly as dstack computes it (rt_compose.h). */
     const char *compose = getenv("TOYAPP_COMPOSE_FILE");
-    if (compose) {
-        if (file_sha256(t, compose, h) != 0)
-            return -1;
-    } else if (digest(EVP_sha256(), "", 0, NULL, 0, h) != 0) {
-        return rt_tee_fail(t, "sim info: SHA-256 failed (OpenSSL)");
-    }
+    char cerr[160];
+    if (!compose)
+        rt_compose_hash("", 0, h);
+    else if (rt_compose_hash_file(compose, h, cerr, sizeof cerr) != 0)
+        return rt_tee_fail(t, "sim info: TOYAPP_COMPOSE_FILE %s: %s", compose, cerr);
     rt_hex_encode(h, 32, info->compose_hash);
     snprintf(info->app_id, sizeof info->app_id, "%s", t->app_id);
     return 0;

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the build and tests need, when missing.
-# Usage: scripts/deps.sh [build|test|fuzz|bench]...   (default: test)
+# Usage: scripts/deps.sh [run|build|test|fuzz|bench]...   (default: test)
+#   run    only what `make run` needs: the compiler, the service's libraries,
+#          Postgres (and Node.js with the pinned npm packages it starts)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,14 +16,11 @@ need() {  # need PACKAGE WHY
 
 for what in "${@:-test}"; do
     case "$what" in
-    build|test|fuzz|bench)
+    run|build|test|fuzz|bench)
         need gcc "the C compiler"
         need make "the build"
         need pkg-config "library flags"
-        need ragel "regenerating the state machines (make regen)"
-        need re2c "regenerating specc's lexer (make regen)"
-        need libjson-c-dev "JSON parsing in tests and the json-c benchmark reference"
-        need libcmocka-dev "unit tests"
+        need libjson-c-dev "JSON parsing (the mock API's answers, reports)"
         need nettle-dev "SHA-256/HMAC sinks"
         need libssl-dev "Ed25519 signatures and randomness"
         need libwebsockets-dev "the HTTP server"
@@ -30,6 +29,14 @@ for what in "${@:-test}"; do
         # Node.js may come from elsewhere than Debian (with its own npm).
         command -v node >/dev/null || need nodejs "the pinned npm tools: the local chain, reference verifiers"
         command -v npm >/dev/null || need npm "installs the pinned npm tools (package.json)"
+        ;;&
+    run)
+        need postgresql "make run starts a local Postgres primary and replica"
+        ;;
+    build|test|fuzz|bench)
+        need ragel "regenerating the state machines (make regen)"
+        need re2c "regenerating specc's lexer (make regen)"
+        need libcmocka-dev "unit tests"
         need curl "integration tests talk to the servers"
         need python3 "the service integration tests are Python (standard library only)"
         need python3-yaml "the report workflow's structure check"

@@ -298,8 +298,6 @@ else
     say "previous report: $prev_id in $prev (log size $prev_size)"
     if ((tree_size < prev_size)); then
         die "the log shrank: $report_id has $tree_size entries, $prev_id had $prev_size: nothing written"
-    elif ((prev_size == 0)); then
-        say "note: the previous report's log was empty: nothing to prove consistent, skipping verify-log"
     elif ((prev_size == tree_size)); then
         [[ $root == "$prev_root" ]] \
             || die "the log has $tree_size entries in both reports but different roots ($prev_root, $root): history was rewritten; nothing written"

@@ -126,6 +126,9 @@ static int check_core(const sc_spec *spec)
         { "audit_log", "leaf_hash", SC_C_BYTES }, { "audit_log", "batch_id", SC_C_BIGINT },
         { "log_queue", "audit_ids", SC_C_BYTES }, { "log_queue", "leaf_hashes", SC_C_BYTES },
         { "counters", "name", SC_C_TEXT }, { "counters", "value", SC_C_BIGINT },
+        { "idempotency_keys", "idem_key", SC_C_TEXT }, { "idempotency_keys", "route", SC_C_TEXT },
+        { "idempotency_keys", "fingerprint", SC_C_BYTES }, { "idempotency_keys", "status", SC_C_INT },
+        { "idempotency_keys", "answer", SC_C_BYTES },
     };
     int bad = 0;
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
@@ -287,10 +290,12 @@ static int emit_h(const sc_spec *spec, const char *gendir, int nparams, int pcou
     sc_printf(h, "/* The batch statement: one execution writes a batch's signed head ($1-$6:\n"
               " * batch id, size, root, head JSON, signature, CVM id), its audit entries\n"
               " * ($7-$10: arrays of action, receipt id, entry, leaf hash), the queue row\n"
-              " * the sequencer takes them from, the rows of each table below (one array\n"
-              " * per column, from its first_param on), and the counters ($%d: kinds,\n"
-              " * $%d: counts), returning each bumped counter's name and new value. */\n",
+              " * the sequencer takes them from, the idempotency keys of its requests\n"
+              " * ($11-$15: key, route, fingerprint, status, sealed answer), the rows of\n"
+              " * each table below (one array per column, from its first_param on), and\n"
+              " * the counters ($%d: kinds, $%d: counts). */\n",
               pcounters, pcounters + 1);
+    sc_printf(h, "#define TOY_BATCH_P_IDEM 11\n#define TOY_BATCH_P_TABLES 16\n");
     sc_printf(h, "#define TOY_BATCH_NTABLES %d\nextern const rt_table *const toy_batch_tables[TOY_BATCH_NTABLES];\n", ntables);
     sc_printf(h, "#define TOY_BATCH_P_COUNTERS %d\n#define TOY_BATCH_NPARAMS %d\nextern const char toy_batch_sql[];\n\n#endif\n",
               pcounters, nparams);
@@ -371,8 +376,14 @@ static void c_batch_sql(sc_out *o, const sc_spec *spec, int pcounters)
               "    /* The sequencer's queue: one row per batch, ids and leaf hashes packed. */\n"
               "    \" q AS (INSERT INTO log_queue (audit_ids, leaf_hashes)\"\n"
               "    \" SELECT string_agg(int8send(id), ''::bytea ORDER BY id),\"\n"
-              "    \" string_agg(leaf_hash, ''::bytea ORDER BY id) FROM a HAVING count(*) > 0),\"\n");
-    int param = 11;
+              "    \" string_agg(leaf_hash, ''::bytea ORDER BY id) FROM a HAVING count(*) > 0),\"\n"
+              "    /* The requests' idempotency keys: a key seen before fails the\n"
+              "     * statement (unique), and nothing of the batch is written. */\n"
+              "    \" k AS (INSERT INTO idempotency_keys (idem_key, route, fingerprint, status, answer)\"\n"
+              "    \" SELECT t.k, t.r, t.f, t.s, t.a\"\n"
+              "    \" FROM unnest($11::text[], $12::text[], $13::bytea[], $14::int8[], $15::bytea[])\"\n"
+              "    \" AS t(k, r, f, s, a)),\"\n");
+    int param = 16;
     for (int i = 0; i < spec->ntables; i++) {
         const sc_table *t = spec->tables[i];
         if (!t->per)
@@ -398,15 +409,15 @@ static void c_batch_sql(sc_out *o, const sc_spec *spec, int pcounters)
     }
     sc_printf(o, "    /* The counters that make the figures O(1) to read: one per kind. */\n"
               "    \" c AS (SELECT t.name, t.n FROM unnest($%d::text[], $%d::int8[]) AS t(name, n))\"\n"
-              "    \" UPDATE counters SET value = counters.value + c.n FROM c WHERE counters.name = c.name\"\n"
-              "    \" RETURNING counters.name, counters.value\";\n\n", pcounters, pcounters + 1);
+              "    \" UPDATE counters SET value = counters.value + c.n FROM c WHERE counters.name = c.name\";\n\n",
+              pcounters, pcounters + 1);
 }
 
 int sc_emit_service(const sc_spec *spec, const char *gendir)
 {
     if (check_core(spec))
         return -1;
-    int ntables = 0, param = 11;
+    int ntables = 0, param = 16;
     for (int i = 0; i < spec->ntables; i++)
         if (spec->tables[i]->per) {
             ntables++;
@@ -478,7 +489,7 @@ int sc_emit_service(const sc_spec *spec, const char *gendir)
     if (!any)
         sc_printf(c, "    [0] = { NULL, 0 },\n");
     sc_printf(c, "};\n\n");
-    param = 11;
+    param = 16;
     for (int i = 0; i < spec->ntables; i++)
         if (spec->tables[i]->per)
             c_table(c, spec, spec->tables[i], &param);

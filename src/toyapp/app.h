@@ -19,7 +19,10 @@
 #include "job.h"
 #include "keys.h"
 
-#define TOY_VERSION "0.3.0"
+/* TOY_VERSION comes from the file VERSION, through the GNUmakefile. */
+#ifndef TOY_VERSION
+#error "TOY_VERSION is not defined: build with make, which reads the file VERSION"
+#endif
 
 typedef struct app {
     config cfg;                  /* read-only after start */

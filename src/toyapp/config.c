@@ -57,6 +57,7 @@ int config_load(config *c, char *err, size_t errlen)
     c->ws_origins = env("WS_ALLOWED_ORIGINS", "");
     c->ws_max_clients = env_int("WS_MAX_CLIENTS", 1024, 0, 100000, &bad);
     c->ws_queue_kb = env_int("WS_QUEUE_KB", 8192, 16, 1 << 20, &bad);
+    c->idempotency_ttl = env_int("IDEMPOTENCY_TTL_SECONDS", 86400, 1, 365 * 86400, &bad);
     if (bad) {
         snprintf(err, errlen, "%s=%s is not a number in its range (README.md lists them)", bad, getenv(bad));
         return -1;

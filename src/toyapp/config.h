@@ -29,6 +29,7 @@ typedef struct config {
     const char *ws_origins;      /* WS_ALLOWED_ORIGINS: origins besides the page's own ("" none, "*" any) */
     int ws_max_clients;          /* WS_MAX_CLIENTS, default 1024 */
     int ws_queue_kb;             /* WS_QUEUE_KB: a client's queue bound, default 8192 */
+    int idempotency_ttl;         /* IDEMPOTENCY_TTL_SECONDS, default 86400 */
 } config;
 
 /* Fills c from the environment.  Returns 0, or -1 with a message naming the

@@ -33,6 +33,7 @@
 #include <time.h>
 
 #include <libwebsockets.h>
+#include <nettle/hmac.h>
 #include <openssl/rand.h>
 
 #include "app.h"
@@ -67,6 +68,8 @@ typedef struct conn {
     job *job;                /* the request being parsed, then in flight */
     int in_flight;           /* job is with a worker */
     int parsing;             /* parser runs over job's request struct */
+    int idem;                /* the request has an Idempotency-Key: idem_mac runs */
+    struct hmac_sha256_ctx idem_mac;   /* its fingerprint, over route, target, body */
     rt_parser parser;
     rt_parse_ctx ctx;
     lws_sorted_usec_list_t sul;  /* the request deadline, or the idle timeout */
@@ -125,6 +128,10 @@ static void discard_job(pss *s)
         job_free(s->job);
     }
     s->parsing = 0;
+    if (s->idem) {
+        rt_wipe(&s->idem_mac, sizeof s->idem_mac);
+        s->idem = 0;
+    }
     s->job = NULL;
 }
 
@@ -243,6 +250,26 @@ static void dispatch(pss *s)
     }
 }
 
+/* A write with an Idempotency-Key: keeps the key, and starts the request's
+ * fingerprint, HMAC-SHA256 with a TEE-derived key of the route's name, the
+ * path, the query and (as it arrives) the body, each NUL-separated. */
+static void idem_begin(pss *s)
+{
+    const rt_http_head *h = &s->head;
+    const char *b = head_buf(s);
+    job *j = s->job;
+    memcpy(j->idem_key, b + h->idempotency_key.off, h->idempotency_key.len);
+    j->idem_key[h->idempotency_key.len] = 0;
+    const char *name = toy_routes[j->route].name;
+    hmac_sha256_set_key(&s->idem_mac, sizeof g_app.k.idem_mac, g_app.k.idem_mac);
+    hmac_sha256_update(&s->idem_mac, strlen(name) + 1, (const uint8_t *)name);
+    hmac_sha256_update(&s->idem_mac, h->path.len, (const uint8_t *)b + h->path.off);
+    hmac_sha256_update(&s->idem_mac, 1, (const uint8_t *)"");
+    hmac_sha256_update(&s->idem_mac, h->query.len, (const uint8_t *)b + h->query.off);
+    hmac_sha256_update(&s->idem_mac, 1, (const uint8_t *)"");
+    s->idem = 1;
+}
+
 /* A complete head: route it.  Returns 1 if a body is to be read. */
 static int on_request(pss *s)
 {
@@ -255,6 +282,8 @@ static int on_request(pss *s)
         set_response(s, r.status, r.body, r.body_len);
     } else if (toy_routes[r.job->route].schema) {
         s->job = r.job;
+        if (h->idempotency_key.len && toy_routes[r.job->route].thread == TOY_T_WRITER)
+            idem_begin(s);
         if (start_body(s))
             return 1;
         discard_job(s);
@@ -280,6 +309,11 @@ static void on_body_done(pss *s)
         return;
     }
     s->parsing = 0;
+    if (s->idem) {
+        hmac_sha256_digest(&s->idem_mac, sizeof s->job->idem_fp, s->job->idem_fp);
+        rt_wipe(&s->idem_mac, sizeof s->idem_mac);   /* it absorbed the body */
+        s->idem = 0;
+    }
     dispatch(s);
 }
 
@@ -363,6 +397,8 @@ static void start_deadline(pss *s)
 static size_t feed_body(pss *s, const char *p, size_t avail)
 {
     size_t n = avail < s->body_left ? avail : (size_t)s->body_left;
+    if (s->idem)
+        hmac_sha256_update(&s->idem_mac, n, (const uint8_t *)p);
     if (rt_parse_feed(&s->parser, (const uint8_t *)p, n)) {
         parse_error(s);
         discard_job(s);
@@ -379,7 +415,16 @@ static size_t feed_body(pss *s, const char *p, size_t avail)
     return n;
 }
 
-/* Consumes what it can of the input buffer: heads, then bodies. */
+/* Consumes what it can of the input buffer: heads, then bodies.
+ *
+ * Fairness: this takes at most one request of the connection, and stops at
+ * P_WAIT until its answer is written; the next pipelined request is taken
+ * only from the WRITEABLE callback that wrote that answer, that is on the
+ * connection's next turn of the event loop, after every other connection
+ * ready in the same poll has had its own.  A read hands over at most one
+ * lws buffer of bytes.  So one connection's flood, however deep its
+ * pipeline, costs the others at most one request's work per turn
+ * (bench/bench_fairness.sh measures it). */
 static void process(pss *s)
 {
     while (s->ioff < s->ilen) {

@@ -78,10 +78,12 @@ static const struct { int version; const char *sql; } migrations[] = {
     { 15, "ALTER TABLE audit_log ALTER COLUMN entry DROP NOT NULL;"
           " ALTER TABLE user_data_receipts ALTER COLUMN payload_commitment DROP NOT NULL,"
           " ALTER COLUMN safe_derivative DROP NOT NULL" },
+    /* The schema again: the readiness probe's table. */
+    { 16, NULL },
     /* Every new signed tree head is announced on channel toy_log at its
      * commit, whichever instance sequenced it: each instance's live feed
      * listens (feed.c). */
-    { 16, "CREATE OR REPLACE FUNCTION toy_notify_log() RETURNS trigger LANGUAGE plpgsql AS"
+    { 17, "CREATE OR REPLACE FUNCTION toy_notify_log() RETURNS trigger LANGUAGE plpgsql AS"
           " $$ BEGIN PERFORM pg_notify('toy_log', NEW.tree_size::text); RETURN NULL; END $$;"
           " DROP TRIGGER IF EXISTS tree_heads_notify ON tree_heads;"
           " CREATE TRIGGER tree_heads_notify AFTER INSERT ON tree_heads"
@@ -275,11 +277,21 @@ void sql_array(sql_args *a, const rt_pgarr *arr)
     sql_bytes(a, arr->b, arr->n);
 }
 
+/* The SQLSTATE of this thread's last failed statement. */
+static _Thread_local char last_state[6];
+
+const char *sql_last_state(void)
+{
+    return last_state;
+}
+
 static PGresult *checked(PGresult *r, const char *tag)
 {
     int st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return r;
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(last_state, sizeof last_state, "%s", state ? state : "");
     fprintf(stderr, "toyapp: %s: %s", tag, r ? PQresultErrorMessage(r) : "out of memory\n");
     PQclear(r);
     return NULL;

@@ -3,8 +3,8 @@
  * /signup-count (spec/endpoints/signup_count.spec).
  *
  * A signup is a `signup` entry; its row in signups and its user id hash
- * come from the spec's `from` lines, filled by the writer.  The count is
- * the signup counter, signed.
+ * come from the spec's `from` lines, filled by the writer.  The answer is
+ * the entry in its signed batch.  The count is the signup counter, signed.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,8 +22,8 @@ static int signup_prepare(job *j, wentry *e, PGconn *c)
 
 static void signup_respond(job *j, const wentry *e, const wbatch *b)
 {
-    (void)b;
-    toy_resp_signup r = { .totalSignups = e->count, .auditEntry = { e->json, e->len } };
+    toy_resp_signup r = { .auditEntry = { e->json, e->len }, .batchHead = *b->head, .batchIndex = e->index,
+                          .inclusionPath = { e->path, e->npath } };
     rt_copies_apply(&toy_resp_copies[j->route], &r, j->route, j->req);
     job_answer(j, 201, &toy_resp_signup_rec, &r);
 }

@@ -1,6 +1,6 @@
 /*
- * h_status.c — what this instance is and how it is: GET /, /health and
- * /version.  All answered at once on the service thread, from memory.
+ * h_status.c — what this instance is and how it is: GET /, /health, /ready
+ * and /version.  All answered at once on the service thread, from memory.
  */
 #include <stdio.h>
 #include <string.h>
@@ -47,6 +47,13 @@ static void health(job *j, worker *w)
     monitor_health(j);
 }
 const toy_handler h_health = { .serve = health };
+
+static void ready(job *j, worker *w)
+{
+    (void)w;
+    monitor_ready_answer(j);
+}
+const toy_handler h_ready = { .serve = ready };
 
 static void version(job *j, worker *w)
 {

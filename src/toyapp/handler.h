@@ -15,7 +15,10 @@
  *            about to change (a deletion, a report);
  *   prepare  on the writer: the job's audit entry (w_entry) and the
  *            handler's columns of the entry's rows (w_row);
- *   respond  on the writer, after the batch has committed: the answer.
+ *   respond  on the writer, once the batch is signed and before it is
+ *            written: the answer, which is sent only if the batch commits
+ *            (so that the answer stored for an Idempotency-Key retry is the
+ *            one sent).
  *
  * An endpoint on the writer has prepare and respond (and maybe lookup); one
  * on another thread has serve, and prepare and respond too when it emits.
@@ -68,10 +71,9 @@ typedef struct wentry {
     uint64_t index;              /* its leaf index in the batch */
     uint8_t (*path)[32];         /* its inclusion path in the batch's tree */
     size_t npath;
-    uint64_t count;              /* how many entries of its kind exist, it included */
 } wentry;
 
-/* What the batch has for every job, after the commit. */
+/* What the batch has for every job, once signed. */
 typedef struct wbatch {
     const toy_rec_batch_head *head;   /* the signed batch head */
     const char *ts;                   /* the batch's timestamp (RFC 3339) */
@@ -99,6 +101,7 @@ typedef struct toy_handler {
     /* c is in the batch's transaction when the handler has a lookup (then
      * prepare may write with it); returns 0, or -1 (the batch is undone). */
     int (*prepare)(job *j, wentry *e, PGconn *c);
+    /* Must depend on nothing but j, e and b: it runs before the commit. */
     void (*respond)(job *j, const wentry *e, const wbatch *b);
 } toy_handler;
 

@@ -28,6 +28,8 @@ typedef struct job {
     void *req;                   /* the route's toy_req_<name>, or NULL */
     void *params;                /* the route's toy_params_<name> */
     uint8_t salt[32];            /* the commit sinks' salt for this request */
+    char idem_key[256];          /* its Idempotency-Key ("" when none) */
+    uint8_t idem_fp[32];         /* HMAC of its route, target and body */
     int to_writer;               /* set by a handler's serve: the writer goes on */
     void *state;                 /* the handler's own, across its stages */
     void (*state_free)(void *state);

@@ -11,6 +11,8 @@ int keys_load(rt_tee *t, keys *k)
     rt_tee_info_t info;
     if (rt_tee_ed25519(t, "toyapp/ed25519/signing/v1", k->sign_seed, k->sign_pub)
         || rt_tee_derive(t, "toyapp/hmac/pseudonym/v1", k->pseudonym)
+        || rt_tee_derive(t, "toyapp/hmac/idempotency/v1", k->idem_mac)
+        || rt_tee_derive(t, "toyapp/aes-gcm/idempotency/v1", k->idem_seal)
         || rt_tee_info(t, &info))
         return -1;
     snprintf(k->provider, sizeof k->provider, "%s", info.kind);

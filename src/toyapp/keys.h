@@ -14,6 +14,8 @@ struct rt_tee;
 typedef struct keys {
     uint8_t sign_seed[32], sign_pub[32];  /* Ed25519: batch heads, tree heads, reports, ... */
     uint8_t pseudonym[32];                /* HMAC key for pseudonymous fields */
+    uint8_t idem_mac[32];                 /* HMAC key of idempotent requests' fingerprints */
+    uint8_t idem_seal[32];                /* AES-256-GCM key of their stored answers */
     char provider[8];                     /* "sim" or "dstack" */
     char instance_id[129];
     char compose_hash[65];

@@ -41,8 +41,17 @@ static const struct lws_protocols protocols[] = {
     { NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
+    if (argc > 1) {
+        if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+            printf("toyapp %s\n", TOY_VERSION);
+            return 0;
+        }
+        fprintf(stderr, "toyapp: unknown argument %s (the configuration is read from the "
+                        "environment; --version prints the version)\n", argv[1]);
+        return 2;
+    }
     char err[512];
     if (config_load(&g_app.cfg, err, sizeof err)) {
         fprintf(stderr, "toyapp: %s\n", err);

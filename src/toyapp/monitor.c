@@ -1,6 +1,15 @@
 /*
  * monitor.c — checks the primary and the replica once a second, so that
- * GET /health answers at once, on the service thread, from the last check.
+ * GET /health and GET /ready answer at once, on the service thread, from
+ * the last check.
+ *
+ * Whether the primary answers is not whether it takes writes: a full disk,
+ * a read-only or a recovering server answers every SELECT.  So the check
+ * of the primary is a write probe: in one transaction, always rolled back,
+ * it empties the ready_probe table (which gives the table a new, empty
+ * file) and writes a row into it (which must extend that file: new space).
+ * Its error says why writes are refused; a lost connection says the primary
+ * is unreachable.
  */
 #include <stdio.h>
 #include <string.h>
@@ -11,7 +20,7 @@
 #include "sql.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static char primary_state[16] = "unknown", replica_state[16] = "unknown";
+static char primary_state[16] = "unknown", replica_state[16] = "unknown", writes_state[16] = "unknown";
 static int checked;
 
 int monitor_ready(void)
@@ -23,7 +32,7 @@ int monitor_ready(void)
 }
 
 /* "up" if s answers, "down" if not, "none" if there is no such server. */
-static const char *probe(db_server *s)
+static const char *probe_read(db_server *s)
 {
     if (!s->url || !*s->url)
         return "none";
@@ -35,16 +44,72 @@ static const char *probe(db_server *s)
     return r ? "up" : "down";
 }
 
+/* What a refused write's SQLSTATE says. */
+static const char *refusal(const char *state, int in_recovery)
+{
+    if (in_recovery)
+        return "in_recovery";
+    if (state && !strcmp(state, "25006"))
+        return "read_only";
+    if (state && (!strncmp(state, "53", 2)))   /* insufficient resources: 53100 disk_full, ... */
+        return !strcmp(state, "53100") ? "disk_full" : "refused";
+    return "refused";
+}
+
+/* Sets *primary ("up"/"down") and returns whether the primary takes writes
+ * ("accepted", or why not). */
+static const char *probe_write(db_server *s, const char **primary)
+{
+    PGconn *c = db_get(s);
+    *primary = "down";
+    if (!c)
+        return "unreachable";
+    if (!s->prepared) {
+        /* A probe waits for no one: another instance's probe holds the
+         * table's lock for a moment at most. */
+        if (sql_exec(c, "monitor", "SET lock_timeout = '500ms'", NULL)) {
+            db_check(s);
+            return s->c ? "refused" : "unreachable";
+        }
+        s->prepared = 1;
+    }
+    PGresult *r = sql_query(c, "monitor", "SELECT pg_is_in_recovery()", NULL, SQL_TEXT);
+    if (!r) {
+        db_check(s);
+        return s->c ? "refused" : "unreachable";
+    }
+    *primary = "up";
+    int in_recovery = !strcmp(PQgetvalue(r, 0, 0), "t");
+    PQclear(r);
+    /* One round trip: the simple query protocol runs the statements in turn
+     * and stops at the first error. */
+    r = PQexec(c, "BEGIN; TRUNCATE ready_probe; INSERT INTO ready_probe (id) VALUES (1); ROLLBACK");
+    const char *w = "accepted";
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        w = refusal(PQresultErrorField(r, PG_DIAG_SQLSTATE), in_recovery);
+        PQclear(PQexec(c, "ROLLBACK"));
+    }
+    PQclear(r);
+    if (PQstatus(c) != CONNECTION_OK) {
+        db_check(s);
+        *primary = "down";
+        return "unreachable";
+    }
+    return w;
+}
+
 void *monitor_main(void *arg)
 {
     (void)arg;
     db_server p = { .url = g_app.cfg.database_url }, r = { .url = g_app.cfg.replica_url };
     while (!atomic_load(&g_app.stopping)) {
-        const char *ps = probe(&p), *rs = probe(&r);
+        const char *ps;
+        const char *ws = probe_write(&p, &ps), *rs = probe_read(&r);
         pthread_mutex_lock(&lock);
         checked = 1;
         snprintf(primary_state, sizeof primary_state, "%s", ps);
         snprintf(replica_state, sizeof replica_state, "%s", rs);
+        snprintf(writes_state, sizeof writes_state, "%s", ws);
         pthread_mutex_unlock(&lock);
         for (int i = 0; i < 10 && !atomic_load(&g_app.stopping); i++) {
             struct timespec t = { 0, 100 * 1000 * 1000 };
@@ -56,20 +121,43 @@ void *monitor_main(void *arg)
     return NULL;
 }
 
+typedef struct state { char primary[16], replica[16], writes[16]; } state;
+
+static state last(void)
+{
+    state s;
+    pthread_mutex_lock(&lock);
+    memcpy(s.primary, primary_state, sizeof s.primary);
+    memcpy(s.replica, replica_state, sizeof s.replica);
+    memcpy(s.writes, writes_state, sizeof s.writes);
+    pthread_mutex_unlock(&lock);
+    return s;
+}
+
 void monitor_health(job *j)
 {
-    char ps[16], rs[16], ts[32];
-    pthread_mutex_lock(&lock);
-    memcpy(ps, primary_state, sizeof ps);
-    memcpy(rs, replica_state, sizeof rs);
-    pthread_mutex_unlock(&lock);
+    char ts[32];
     size_t tsn = rt_ser_now(ts);
-    int up = !strcmp(ps, "up"), rup = !strcmp(rs, "up");
-    const char *status = up ? "ok" : rup ? "degraded" : "down";
+    state s = last();
+    int up = !strcmp(s.primary, "up"), rup = !strcmp(s.replica, "up"), writes = !strcmp(s.writes, "accepted");
+    const char *status = up && writes && (rup || !strcmp(s.replica, "none")) ? "ok" : up || rup ? "degraded" : "down";
     toy_resp_health h = {
-        .status = { status, strlen(status) }, .primary = { ps, strlen(ps) },
-        .replica = { rs, strlen(rs) }, .timestamp = { ts, tsn },
+        .status = rt_cstr(status), .primary = rt_cstr(s.primary), .replica = rt_cstr(s.replica),
+        .writes = rt_cstr(s.writes), .timestamp = { ts, tsn },
     };
-    /* Degraded still serves reads: 200.  No database at all: 503. */
-    job_answer(j, up || rup ? 200 : 503, &toy_resp_health_rec, &h);
+    /* Liveness: answering at all is the answer. */
+    job_answer(j, 200, &toy_resp_health_rec, &h);
+}
+
+void monitor_ready_answer(job *j)
+{
+    char ts[32];
+    size_t tsn = rt_ser_now(ts);
+    state s = last();
+    int ok = !strcmp(s.writes, "accepted");
+    toy_resp_ready r = { .status = rt_cstr(ok ? "ready" : "not_ready"), .writes = rt_cstr(s.writes),
+                         .timestamp = { ts, tsn } };
+    job_answer(j, ok ? 200 : 503, &toy_resp_ready_rec, &r);
+    if (!ok)
+        j->retry_after = 1;
 }

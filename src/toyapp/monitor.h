@@ -7,7 +7,11 @@
 void *monitor_main(void *arg);
 /* 1 once the monitor has checked the servers at least once. */
 int monitor_ready(void);
-/* Sets j's answer to GET /health, from the monitor's last check. */
+/* Sets j's answer to GET /health (always 200: the process is alive), from
+ * the monitor's last check. */
 void monitor_health(job *j);
+/* Sets j's answer to GET /ready: 200 when the last write probe passed, 503
+ * with the reason and Retry-After otherwise. */
+void monitor_ready_answer(job *j);
 
 #endif

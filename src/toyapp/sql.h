@@ -73,6 +73,10 @@ int sql_exec(PGconn *c, const char *tag, const char *sql, const sql_args *a);
 int sql_prepare(PGconn *c, const char *tag, const char *name, const char *sql, int nparams);
 PGresult *sql_run_prepared(PGconn *c, const char *tag, const char *name, const sql_args *a, int format);
 
+/* The SQLSTATE of the calling thread's last failed statement ("" when the
+ * server gave none: a lost connection). */
+const char *sql_last_state(void);
+
 /* A text-format integer value (0 when NULL). */
 int64_t sql_int_at(const PGresult *r, int row, int col);
 

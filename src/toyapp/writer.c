@@ -6,11 +6,19 @@
  * columns of the entry's rows; the rest of each entry and row is filled from
  * what spec/ says it comes `from` (the request's sinks, the entry), by the
  * generated tables.  It hashes the entries into one RFC 6962 tree, signs the
- * batch head once, and writes the batch — head, entries, the sequencer's
- * queue row, the rows of every table written per entry kind, the counters —
+ * batch head once, and builds the answers.  Then it writes the batch — head,
+ * entries, the sequencer's queue row, the idempotency keys with their sealed
+ * answers, the rows of every table written per entry kind, the counters —
  * with one execution of the generated batch statement: one round trip, one
- * commit.  Only then are the answers built and handed back: nothing is
- * acknowledged that is not durable (synchronous_commit is on).
+ * commit.  Only then are the answers handed back: nothing is acknowledged
+ * that is not durable (synchronous_commit is on).
+ *
+ * A request with an Idempotency-Key leaves its key, its fingerprint and its
+ * sealed answer in the same statement.  A key seen before makes the
+ * statement fail (unique), writing nothing; only then does the writer look
+ * the batch's keys up, answer each retry with its stored answer (422 when
+ * the key came with another request), and write the rest again.  So keys
+ * cost no round trip unless a request is actually retried.
  *
  * A batch holding a job whose handler must first read or lock what it
  * changes (a deletion, a report) runs in one explicit transaction: the
@@ -27,6 +35,8 @@
 #include "handler.h"
 #include "route.h"
 #include "rt_merkle.h"
+#include "rt_seal.h"
+#include "rt_sink.h"
 #include "sequencer.h"
 
 #define BATCH_STMT "toy_batch"
@@ -141,8 +151,51 @@ static void free_entry(wentry *e)
     e->kind = -1;
 }
 
-/* Writes the batch with one execution of the batch statement; sets each
- * entry's count from the counters it returns.  Returns 0, or -1. */
+/* The sealed answer of a job with an Idempotency-Key: bound to its key and
+ * route, so that it opens for no other.  Returns its length, or 0. */
+static size_t seal_answer(const job *j, uint8_t **out)
+{
+    const char *route = toy_routes[j->route].name;
+    size_t kn = strlen(j->idem_key), rn = strlen(route);
+    char ad[256 + 64];
+    memcpy(ad, j->idem_key, kn);
+    ad[kn] = 0;
+    memcpy(ad + kn + 1, route, rn);
+    *out = malloc(j->body_len + RT_SEAL_OVERHEAD);
+    if (!*out || rt_seal(g_app.k.idem_seal, ad, kn + 1 + rn, j->body, j->body_len, *out)) {
+        free(*out);
+        *out = NULL;
+        return 0;
+    }
+    return j->body_len + RT_SEAL_OVERHEAD;
+}
+
+/* Opens a stored answer of key/route into j's answer.  Returns 0, or -1. */
+static int open_answer(job *j, int status, const uint8_t *sealed, size_t n)
+{
+    const char *route = toy_routes[j->route].name;
+    size_t kn = strlen(j->idem_key), rn = strlen(route);
+    char ad[256 + 64];
+    memcpy(ad, j->idem_key, kn);
+    ad[kn] = 0;
+    memcpy(ad + kn + 1, route, rn);
+    char *body = n >= RT_SEAL_OVERHEAD ? malloc(n - RT_SEAL_OVERHEAD + 1) : NULL;
+    long m = body ? rt_seal_open(g_app.k.idem_seal, ad, kn + 1 + rn, sealed, n, body) : -1;
+    if (m < 0) {
+        free(body);
+        return -1;
+    }
+    free(j->body);
+    j->body = body;
+    j->body_len = (size_t)m;
+    j->status = status;
+    j->content_type = NULL;
+    j->retry_after = 0;
+    return 0;
+}
+
+/* Writes the batch with one execution of the batch statement.  Returns 0,
+ * or -1 (sql_last_state() says why). */
 static int write_batch(PGconn *c, slot **w, int n, const toy_rec_batch_head *bh, const char *head,
                        size_t head_len, const uint8_t sig[64])
 {
@@ -170,6 +223,29 @@ static int write_batch(PGconn *c, slot **w, int n, const toy_rec_batch_head *bh,
         rt_pgarr_add(&arr[10], e->leaf, 32);
         per_kind[e->kind]++;
     }
+    /* $11-$15: the idempotency keys, with the answers sealed. */
+    int p = TOY_BATCH_P_IDEM;
+    rt_pgarr_begin(&arr[p], RT_PG_OID_TEXT);
+    rt_pgarr_begin(&arr[p + 1], RT_PG_OID_TEXT);
+    rt_pgarr_begin(&arr[p + 2], RT_PG_OID_BYTEA);
+    rt_pgarr_begin(&arr[p + 3], RT_PG_OID_INT8);
+    rt_pgarr_begin(&arr[p + 4], RT_PG_OID_BYTEA);
+    for (int i = 0; i < n; i++) {
+        const job *j = w[i]->j;
+        if (!j->idem_key[0])
+            continue;
+        uint8_t *sealed;
+        size_t sn = seal_answer(j, &sealed);
+        if (!sn)
+            return -1;
+        const char *route = toy_routes[j->route].name;
+        rt_pgarr_add(&arr[p], j->idem_key, strlen(j->idem_key));
+        rt_pgarr_add(&arr[p + 1], route, strlen(route));
+        rt_pgarr_add(&arr[p + 2], j->idem_fp, 32);
+        rt_pgarr_add_i64(&arr[p + 3], j->status);
+        rt_pgarr_add(&arr[p + 4], sealed, sn);
+        free(sealed);
+    }
     /* The rows, one array per column. */
     for (int t = 0; t < TOY_BATCH_NTABLES; t++) {
         const rt_table *tb = toy_batch_tables[t];
@@ -188,26 +264,112 @@ static int write_batch(PGconn *c, slot **w, int n, const toy_rec_batch_head *bh,
             rt_pgarr_add(&arr[TOY_BATCH_P_COUNTERS], toy_kinds[k].name, strlen(toy_kinds[k].name));
             rt_pgarr_add_i64(&arr[TOY_BATCH_P_COUNTERS + 1], per_kind[k]);
         }
-    for (int p = 7; p <= TOY_BATCH_NPARAMS; p++) {
-        rt_pgarr_end(&arr[p]);
-        sql_array(&a, &arr[p]);
+    for (int q = 7; q <= TOY_BATCH_NPARAMS; q++) {
+        rt_pgarr_end(&arr[q]);
+        sql_array(&a, &arr[q]);
     }
     PGresult *r = sql_run_prepared(c, "writer", BATCH_STMT, &a, SQL_TEXT);
+    PQclear(r);
+    return r ? 0 : -1;
+}
+
+/* Looks the batch's keys up.  A retry of the same request gets its stored
+ * answer, a key reused for another request 422, a key expired but not yet
+ * deleted is deleted and its job retried.  After the batch statement failed
+ * on a key (conflict), every other job is written again in the next batch;
+ * before it (a batch whose lookups answer some jobs without writing, which
+ * would otherwise never meet their key), the others go on.  Returns 0, or
+ * -1 when the lookup itself failed (every job then fails with 503). */
+static int resolve_keys(PGconn *c, slot *slots, int n, int conflict)
+{
+    rt_pgarr keys = { 0 };
+    rt_pgarr_begin(&keys, RT_PG_OID_TEXT);
+    for (int i = 0; i < n; i++)
+        if (slots[i].outcome == W_WRITE && slots[i].j->idem_key[0])
+            rt_pgarr_add(&keys, slots[i].j->idem_key, strlen(slots[i].j->idem_key));
+    rt_pgarr_end(&keys);
+    sql_args a = { 0 };
+    sql_array(&a, &keys);
+    sql_int(&a, g_app.cfg.idempotency_ttl);
+    PGresult *r = sql_query(c, "writer", "SELECT idem_key, route, fingerprint, status, answer,"
+                                         " created_at < now() - make_interval(secs => $2)"
+                                         " FROM idempotency_keys WHERE idem_key = ANY($1::text[])",
+                            &a, SQL_BINARY);
+    rt_pgarr_free(&keys);
     if (!r)
         return -1;
-    /* Each entry's place in its kind's count, in batch order. */
-    uint64_t after[TOY_K__COUNT] = { 0 };
-    for (int i = 0; i < PQntuples(r); i++)
-        for (int k = 0; k < TOY_K__COUNT; k++)
-            if (!strcmp(PQgetvalue(r, i, 0), toy_kinds[k].name))
-                after[k] = (uint64_t)sql_int_at(r, i, 1);
-    PQclear(r);
-    int seen[TOY_K__COUNT] = { 0 };
     for (int i = 0; i < n; i++) {
-        int k = w[i]->e.kind;
-        w[i]->e.count = after[k] - (uint64_t)per_kind[k] + (uint64_t)++seen[k];
+        slot *s = &slots[i];
+        if (s->outcome != W_WRITE)
+            continue;
+        if (conflict)
+            s->outcome = W_RETRY;
+        for (int k = 0; s->j->idem_key[0] && k < PQntuples(r); k++) {
+            if (strcmp(PQgetvalue(r, k, 0), s->j->idem_key))
+                continue;
+            const char *route = toy_routes[s->j->route].name;
+            int same = !strcmp(PQgetvalue(r, k, 1), route) && PQgetlength(r, k, 2) == 32
+                       && !memcmp(PQgetvalue(r, k, 2), s->j->idem_fp, 32);
+            uint32_t st = 0;
+            for (int b = 0; b < 4 && PQgetlength(r, k, 3) == 4; b++)
+                st = st << 8 | (uint8_t)PQgetvalue(r, k, 3)[b];
+            if (PQgetvalue(r, k, 5)[0]) {
+                /* Written again: in the next batch after a conflict, in this
+                 * one (whose transaction deletes the old row) before. */
+                s->outcome = conflict ? W_RETRY : W_WRITE;
+                sql_args d = { 0 };
+                sql_text(&d, s->j->idem_key);
+                sql_int(&d, g_app.cfg.idempotency_ttl);
+                if (sql_exec(c, "writer", "DELETE FROM idempotency_keys WHERE idem_key = $1"
+                                          " AND created_at < now() - make_interval(secs => $2)", &d)) {
+                    PQclear(r);
+                    return -1;
+                }
+            } else if (!same) {
+                job_error(s->j, 422, "idempotency_key_reused",
+                          "this Idempotency-Key came with another request; use a new key for a new request");
+                s->outcome = W_ANSWERED;
+            } else if (open_answer(s->j, (int)st, (const uint8_t *)PQgetvalue(r, k, 4),
+                                   (size_t)PQgetlength(r, k, 4)) == 0) {
+                s->outcome = W_ANSWERED;
+            } else {
+                job_error(s->j, 500, "internal_error", "the stored answer of this Idempotency-Key does not open");
+                s->outcome = W_ANSWERED;
+            }
+        }
     }
+    PQclear(r);
     return 0;
+}
+
+/* Idempotency keys live IDEMPOTENCY_TTL_SECONDS: the expired ones are
+ * deleted at most once a minute, before a batch. */
+#define EXPIRE_EVERY_MS 60000
+static uint64_t last_expiry;
+
+static void expire_keys(PGconn *c)
+{
+    if (last_expiry && now_ms() - last_expiry < EXPIRE_EVERY_MS)
+        return;
+    last_expiry = now_ms();
+    sql_args a = { 0 };
+    sql_int(&a, g_app.cfg.idempotency_ttl);
+    sql_exec(c, "writer", "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1)", &a);
+}
+
+/* A job that goes back to the queue: what its handler made is thrown away
+ * (its lookup and prepare run again in the next batch). */
+static void reset(job *j)
+{
+    free(j->body);
+    j->body = NULL;
+    j->body_len = 0;
+    j->status = 0;
+    j->content_type = NULL;
+    if (j->state_free)
+        j->state_free(j->state);
+    j->state = NULL;
+    j->state_free = NULL;
 }
 
 static void process(job **jobs, int n)
@@ -239,10 +401,26 @@ static void process(job **jobs, int n)
             goto done;
         db.prepared = 1;
     }
+    expire_keys(c);
+    /* One job per Idempotency-Key in a batch: a second one (a retry sent
+     * before the first was answered) is seen by the next batch. */
+    for (int i = 0; i < n; i++) {
+        char key[300];
+        snprintf(key, sizeof key, "idem:%s", slots[i].j->idem_key);
+        if (slots[i].j->idem_key[0] && w_claim(key))
+            slots[i].outcome = W_RETRY;
+    }
     if (tx && sql_exec(c, "writer", "BEGIN", NULL))
         goto done;
+    /* A lookup may answer a job without writing (a deletion already done):
+     * its key must be met first, or a retry would not get its answer. */
+    int keyed = 0;
     for (int i = 0; i < n; i++)
-        if (slots[i].h->lookup) {
+        keyed |= slots[i].outcome == W_WRITE && slots[i].j->idem_key[0] && slots[i].h->lookup;
+    if (keyed && resolve_keys(c, slots, n, 0))
+        goto done;
+    for (int i = 0; i < n; i++)
+        if (slots[i].h->lookup && slots[i].outcome == W_WRITE) {
             cur = slots[i].j;
             slots[i].outcome = slots[i].h->lookup(slots[i].j, c);
             if (slots[i].outcome == W_FAILED)
@@ -275,7 +453,6 @@ static void process(job **jobs, int n)
         .size = (uint64_t)nw, .cvmId = { g_app.cfg.cvm_id, strlen(g_app.cfg.cvm_id) },
         .timestamp = { now_ts, now_len }, .publicKey = { g_app.k.sign_pub, 32 },
     };
-    char *head = NULL;
     uint8_t sig[64];   /* bh.signature points here until the answers are built */
     if (nw) {
         size_t head_len = 0;
@@ -283,32 +460,41 @@ static void process(job **jobs, int n)
         if (batch_id(c, &bh.batchId) || sign_record(&toy_rec_batch_head_rec, &bh, sig))
             goto done;
         bh.signature = (rt_bytes){ sig, 64 };
-        head = ser_alloc(&toy_rec_batch_head_rec, &bh, 0, &head_len);
-        if (!head || write_batch(c, w, nw, &bh, head, head_len, sig)) {
-            free(head);
+        /* The answers, before the write: what a retry with the same key
+         * gets back is then exactly what was sent. */
+        wbatch b = { &bh, now_ts, now_len };
+        for (int i = 0; i < nw; i++) {
+            wentry *e = &w[i]->e;
+            e->index = (uint64_t)i;
+            e->path = paths[i];
+            e->npath = rt_merkle_batch_path(&tree, (size_t)i, paths[i]);
+            cur = w[i]->j;
+            w[i]->h->respond(w[i]->j, e, &b);
+            if (!w[i]->j->body)
+                goto done;
+        }
+        char *head = ser_alloc(&toy_rec_batch_head_rec, &bh, 0, &head_len);
+        int rc = head ? write_batch(c, w, nw, &bh, head, head_len, sig) : -1;
+        free(head);
+        if (rc) {
+            if (!strcmp(sql_last_state(), "23505")) {
+                /* A key seen before: nothing was written.  Answer the
+                 * retries, write the rest again. */
+                if (tx)
+                    sql_exec(c, "writer", "ROLLBACK", NULL);
+                tx = 0;
+                if (resolve_keys(c, slots, n, 1) == 0)
+                    ok = 1;
+            }
             goto done;
         }
     }
-    if (tx && sql_exec(c, "writer", nw ? "COMMIT" : "ROLLBACK", NULL)) {
-        free(head);
+    if (tx && sql_exec(c, "writer", nw ? "COMMIT" : "ROLLBACK", NULL))
         goto done;
-    }
     tx = 0;
     ok = 1;
     if (nw)
         sequencer_poke();
-    wbatch b = { &bh, now_ts, now_len };
-    for (int i = 0; i < nw; i++) {
-        wentry *e = &w[i]->e;
-        e->index = (uint64_t)i;
-        e->path = paths[i];
-        e->npath = rt_merkle_batch_path(&tree, (size_t)i, paths[i]);
-        cur = w[i]->j;
-        w[i]->h->respond(w[i]->j, e, &b);
-        if (!w[i]->j->body)
-            job_error(w[i]->j, 500, "internal_error", "could not build the answer");
-    }
-    free(head);
 done:
     if (tx)
         sql_exec(c, "writer", "ROLLBACK", NULL);
@@ -317,6 +503,7 @@ done:
     for (int i = 0; i < n; i++) {
         slot *s = &slots[i];
         if (s->outcome == W_RETRY) {
+            reset(s->j);
             s->j->next = NULL;
             queue_push(&g_app.writer_q, s->j);
         } else {

@@ -10,6 +10,7 @@
  *   toyctl cid FILE...
  *   toyctl car OUT.car FILE...
  *   toyctl verify-car CAR [FILE...]
+ *   toyctl compose-hash [--normalized] FILE
  *
  * Everything is verified offline from the files given ("-" reads stdin).
  * Each check prints one line, "ok   <what>" or "FAIL <what>: <why>", plus
@@ -34,6 +35,7 @@ static const char synopsis[] =
     "  toyctl cid FILE...\n"
     "  toyctl car OUT.car FILE...\n"
     "  toyctl verify-car CAR [FILE...]\n"
+    "  toyctl compose-hash [--normalized] FILE\n"
     "  toyctl help\n";
 
 static const char usage_text[] =
@@ -48,7 +50,7 @@ static const char usage_text[] =
     "                  its audit entry is in its signed batch and in the signed log; --payload\n"
     "                  checks that the receipt commits to that payload\n"
     "  verify-log      two reports and GET /log/consistency?from=OLD&to=NEW: the new log\n"
-    "                  extends the old one (--proof may be left out only if the old log is empty)\n"
+    "                  extends the old one (from an empty old log, the proof is empty: from=0)\n"
     "  verify-deletion the answer of POST /delete-data/ID: its deletion attestation's Ed25519\n"
     "                  signature, its data_deleted entry in the signed batch head, that both name\n"
     "                  the same receipt and user, and (--receipt: the receipt's JSON) that it\n"
@@ -63,6 +65,11 @@ static const char usage_text[] =
     "                  roots and their bytes as its blocks, in order (at most 1 MiB a FILE)\n"
     "  verify-car      a CAR: its header, that each block hashes to its CID, that each root\n"
     "                  has a block; with FILEs, that its roots are exactly their CIDs\n"
+    "                  extends the old one (--proof may be left out only if the old log is empty)\n"
+    "  canonical       prints the RFC 8785 canonical JSON of FILE (no trailing newline)\n"
+    "  compose-hash    prints the compose hash of a dstack app-compose.json as dstack computes\n"
+    "                  it (SHA-256 of the file's bytes), after checking that dstack would run\n"
+    "                  it; --normalized: of the manifest re-serialized as dstack's SDKs do\n"
     "\n"
     "FILE may be - for stdin.  One line per check: \"ok   WHAT\" or \"FAIL WHAT: WHY\";\n"
     "\"note: ...\" says what was not checked.  Exit status: 0 every check passed,\n"
@@ -375,5 +382,7 @@ int main(int argc, char **argv)
         return cmd_car(argc, argv);
     if (strcmp(cmd, "verify-car") == 0)
         return cmd_verify_car(argc, argv);
+    if (strcmp(cmd, "compose-hash") == 0)
+        return tc_cmd_compose_hash(argc, argv);
     return usage("unknown command %s", cmd);
 }

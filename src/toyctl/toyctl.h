@@ -10,6 +10,7 @@
  *             deletions
  *   attest.c  the attestation document: quote, report_data binding, event log
  *   ipfs.c    IPFS: a file's CID, a CAR of files, the check of a CAR
+ *   compose.c the compose hash of a dstack app-compose.json
  *   main.c    the command line
  *
  * Nothing here uses the network: every input is a file the auditor already
@@ -207,5 +208,10 @@ int tc_cmd_car(const char *out, const char *const *files, int n);
  * if every check passed.
  */
 int tc_verify_car(const char *path, const char *const *files, int n);
+/* ------------------------------------------------------------- compose.c */
+
+/* toyctl compose-hash [--normalized] FILE (argv[1] is "compose-hash"):
+ * prints the compose hash and returns the exit status (0, 1, 2). */
+int tc_cmd_compose_hash(int argc, char **argv);
 
 #endif /* TOYCTL_H */

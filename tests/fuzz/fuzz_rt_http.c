@@ -43,6 +43,7 @@ static void same(const rt_http_head *a, const rt_http_head *b, int ra, int rb)
             || memcmp(&a->target, &b->target, sizeof a->target)
             || memcmp(&a->query, &b->query, sizeof a->query)
             || memcmp(&a->content_type, &b->content_type, sizeof a->content_type)
+            || memcmp(&a->idempotency_key, &b->idempotency_key, sizeof a->idempotency_key)
             || a->content_length != b->content_length || a->minor != b->minor
             || a->conn_close != b->conn_close || a->conn_keep_alive != b->conn_keep_alive
             || a->transfer_encoding != b->transfer_encoding || a->expect_continue != b->expect_continue
@@ -88,6 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         inside(h.origin, h.end);
         inside(h.ws_key, h.end);
         inside(h.ws_version, h.end);
+        inside(h.idempotency_key, h.end);
         if (!h.method.len || b[h.target.off] != '/')
             abort();
         char out[16];

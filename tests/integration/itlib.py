@@ -175,6 +175,23 @@ def poll(port, path, want=200, timeout=10):
         time.sleep(0.1)
 
 
+def wait_for(get, ok, timeout=20, step=0.1):
+    """Calls get() until ok(value) holds or timeout seconds pass; returns the
+    last value.  Every check that depends on something happening in the
+    background waits for it this way, never for a fixed time."""
+    deadline = time.time() + timeout
+    while True:
+        try:
+            v = get()
+        except (OSError, http.client.HTTPException, ValueError):
+            v = None
+        if v is not None and ok(v):
+            return v
+        if time.time() > deadline:
+            return v
+        time.sleep(step)
+
+
 def wait_line(proc, what, timeout=15):
     deadline = time.time() + timeout
     while time.time() < deadline:

@@ -8,7 +8,7 @@
 # Anything else that references one of these symbols fails the test.
 set -uo pipefail
 BUILD=${BUILD:-build}
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 
 allow=" src/toyapp/mockclient.o src/toyapp/db.o runtime/rt_tee_dstack.o "
 calls='connect|socket|getaddrinfo|gethostbyname|sendto|sendmsg|PQconnectdb|PQconnectdbParams|PQconnectStart|PQconnectStartParams|PQsetdbLogin|lws_client_connect_via_info|curl_easy_perform'

@@ -35,6 +35,7 @@ done
 
 DIR=$(mktemp -d "${TMPDIR:-/tmp}/toy-mockapi-test.XXXXXX")
 pid=
+# shellcheck disable=SC2317 # run through the trap
 cleanup() {
     if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then
         kill -KILL "$pid" 2>/dev/null
@@ -48,7 +49,7 @@ trap 'exit 130' INT TERM
 # ---- bad configuration is refused before listening ------------------------
 "$BIN" --port nope >/dev/null 2>&1
 check "--port nope exits 2" "$?" 2
-MOCK_API_TOKEN= "$BIN" --port 0 >/dev/null 2>&1
+MOCK_API_TOKEN='' "$BIN" --port 0 >/dev/null 2>&1
 check "an empty MOCK_API_TOKEN exits 2" "$?" 2
 
 # ---- start ------------------------------------------------------------------
@@ -144,7 +145,7 @@ check "405 body is {error:method_not_allowed} JSON" "$(json post 'j.get("error")
 # response: the second request must reuse the connection and parse.
 got=$(curl -sS --noproxy '*' --max-time 5 -H "$AUTH" -I -o /dev/null -w '%{http_code} %{num_connects}\n' \
     "$BASE/api/direct_messages" --next -o /dev/null -w '%{http_code} %{num_connects}\n' "$BASE/stats" 2>&1)
-check "HEAD /api/direct_messages: 405 without a body, connection reusable" "$(echo $got)" "405 1 200 0"
+check "HEAD /api/direct_messages: 405 without a body, connection reusable" "$(tr -s '\n' ' ' <<<"$got" | sed 's/ $//')" "405 1 200 0"
 
 # The POST and the HEAD still count against their paths.
 stats_is "/stats after 404, 405s" "6 3 4 1 10"

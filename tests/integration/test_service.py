@@ -158,6 +158,9 @@ try:
         if e in ("watch_history",):
             ok = ok and d == dict((k, 1) for k in v["emits"])
         check(ok, "GET %s: %d, wrote %s (emits %s)" % (path, st, d, sorted(v["emits"])))
+    st, c0, _, _ = req(API, "GET", "/log/consistency?from=0&to=%d" % size)
+    check(st == 200 and c0["from"] == 0 and c0["path"] == [] and c0["treeHead"]["treeSize"] == size,
+          "GET /log/consistency?from=0: the empty proof, with the signed head")
     before = kinds()
     req(API, "GET", "/report")
     req(API, "GET", "/report.md")

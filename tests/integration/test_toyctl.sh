@@ -37,6 +37,7 @@ fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=86"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:exitcode=87:print_stacktrace=1"
 
+# shellcheck disable=SC2046,SC2086 # the flags are word lists
 build() { # build OUT SOURCES...
     local out=$1; shift
     # Ragel output and rt_parse.c fall through on purpose.
@@ -109,7 +110,9 @@ expect 0 "receipt, options first" verify-receipt --payload="$PAYLOAD" --proof="$
 expect 0 "log 6 -> 13" verify-log "$fx/old_report.json" "$fx/new_report.json" --proof "$fx/consistency.json" --pubkey "$PUB"
 has "log chain" "^ok   new report's window figures are its totals minus the old report's totals$"
 expect 0 "log 13 -> 13" verify-log "$fx/new_report.json" "$fx/report.json" --proof "$fx/consistency_same.json"
-expect 0 "log 0 -> 6 (no proof needed)" verify-log "$fx/report_empty.json" "$fx/old_report.json" --pubkey "$PUB"
+expect 0 "log 0 -> 6 (the empty proof)" verify-log "$fx/report_empty.json" "$fx/old_report.json" --proof "$fx/consistency_0.json" --pubkey "$PUB"
+expect 1 "log 0 -> 6 without a proof" verify-log "$fx/report_empty.json" "$fx/old_report.json" --pubkey "$PUB"
+expect 1 "log 6 -> 13 with the proof from 0" verify-log "$fx/old_report.json" "$fx/new_report.json" --proof "$fx/consistency_0.json"
 
 echo "== refusals"
 expect 1 "sim attestation without --allow-sim" verify-report "$fx/report.json" --attestation "$fx/attestation.json"

@@ -45,6 +45,7 @@ static void assert_same(const rt_http_head *a, const rt_http_head *b, int ra, in
     assert_memory_equal(&a->path, &b->path, sizeof a->path);
     assert_memory_equal(&a->query, &b->query, sizeof a->query);
     assert_memory_equal(&a->content_type, &b->content_type, sizeof a->content_type);
+    assert_memory_equal(&a->idempotency_key, &b->idempotency_key, sizeof a->idempotency_key);
     assert_int_equal(a->content_length, b->content_length);
     assert_int_equal(a->minor, b->minor);
     assert_int_equal(a->conn_close, b->conn_close);
@@ -122,6 +123,14 @@ static void test_post(void **st)
     assert_true(h.expect_continue);
     assert_true(h.conn_close);
     assert_false(h.conn_keep_alive);
+    assert_int_equal(h.idempotency_key.len, 0);
+    /* An Idempotency-Key, as an sf-string or bare; its span is the key. */
+    static const char k1[] = "POST /signup HTTP/1.1\r\nHost: a\r\nIdempotency-Key: \"8e03978e-40d5-43e8\"\r\n\r\n";
+    assert_int_equal(PARSE(&h, k1), RT_HTTP_DONE);
+    assert_span(k1, h.idempotency_key, "8e03978e-40d5-43e8");
+    static const char k2[] = "POST /signup HTTP/1.1\r\nidempotency-key: abc:1/2\r\nHost: a\r\n\r\n";
+    assert_int_equal(PARSE(&h, k2), RT_HTTP_DONE);
+    assert_span(k2, h.idempotency_key, "abc:1/2");
 }
 
 static void test_http10(void **st)
@@ -198,6 +207,10 @@ static const struct bad {
     { "GET / HTTP/1.1\r\nHost: x\r\nOrigin:\r\norigin:\r\n", 400, "bad_header", 34 },
     { "GET / HTTP/1.1\r\nHost: x\r\nSec-WebSocket-Key: a\r\nSec-WebSocket-Key: a\r\n", 400, "bad_header", 47 },
     { "GET / HTTP/1.1\r\nHost: x\r\nSec-WebSocket-Version: 13\r\nsec-websocket-version: 8\r\n", 400, "bad_header", 52 },
+    { "GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\r\nIdempotency-Key: b\r\n", 400, "bad_header", 45 },
+    { "GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: \"\"\r\n", 400, "bad_header", 25 },
+    { "GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a b\r\n", 400, "bad_header", 43 },
+    { "GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: \"a\\\\b\"\r\n", 400, "bad_header", 44 },
 };
 
 static void test_bad(void **st)

@@ -982,11 +982,15 @@ static void test_consistency_vectors(void **state)
         }
     }
 
-    /* verify_test.go TestVerifyConsistency, except that a proof from size 0
-     * is rejected here (RFC 9162 does not define one). */
+    /* verify_test.go TestVerifyConsistency, except that from size 0 the
+     * empty proof is valid exactly when the old root is the empty tree's
+     * (RFC 9162 does not define one; every tree extends the empty one). */
     uint8_t c1[H] = "don't care 1", c2[H] = "don't care 2";
     const uint8_t(*e1)[H] = (const uint8_t(*)[H])empty;
     assert_int_equal(rt_merkle_verify_consistency(0, 0, c1, c2, NULL, 0), 0);
+    assert_int_equal(rt_merkle_verify_consistency(0, 5, empty, c2, NULL, 0), 1);
+    assert_int_equal(rt_merkle_verify_consistency(0, 0, empty, empty, NULL, 0), 1);
+    assert_int_equal(rt_merkle_verify_consistency(0, 5, c1, c2, NULL, 0), 0);
     assert_int_equal(rt_merkle_verify_consistency(1, 1, c1, c2, NULL, 0), 0);
     assert_int_equal(rt_merkle_verify_consistency(0, 0, c1, c1, NULL, 0), 0);
     assert_int_equal(rt_merkle_verify_consistency(0, 1, c1, c2, NULL, 0), 0);
@@ -994,7 +998,7 @@ static void test_consistency_vectors(void **state)
     assert_int_equal(rt_merkle_verify_consistency(1, 0, c1, c2, NULL, 0), 0);
     assert_int_equal(rt_merkle_verify_consistency(2, 1, c1, c2, NULL, 0), 0);
     assert_int_equal(rt_merkle_verify_consistency(1, 2, c1, c2, NULL, 0), 0);
-    assert_int_equal(rt_merkle_verify_consistency(0, 0, empty, c2, NULL, 0), 0);
+    assert_int_equal(rt_merkle_verify_consistency(0, 0, empty, c2, NULL, 0), 1);
     assert_int_equal(rt_merkle_verify_consistency(1, 1, empty, c2, NULL, 0), 0);
     assert_int_equal(rt_merkle_verify_consistency(0, 0, empty, empty, e1, 1), 0);
     assert_int_equal(rt_merkle_verify_consistency(0, 1, empty, empty, e1, 1), 0);
@@ -1343,14 +1347,12 @@ static void test_errors(void **state)
     /* A one-leaf tree has the empty path; no output needed. */
     assert_int_equal(rt_merkle_inclusion_proof(&none, 0, 1, NULL, 0), 0);
 
-    /* m == 0, m > n, m == n. */
-    assert_int_equal(rt_merkle_consistency_proof_len(0, 0), RT_MERKLE_EINVAL);
-    assert_int_equal(rt_merkle_consistency_proof_len(0, 5), RT_MERKLE_EINVAL);
+    /* m == 0 (the empty proof: nothing asked of the source), m > n, m == n. */
+    assert_int_equal(rt_merkle_consistency_proof_len(0, 0), 0);
+    assert_int_equal(rt_merkle_consistency_proof_len(0, 5), 0);
     assert_int_equal(rt_merkle_consistency_proof_len(6, 5), RT_MERKLE_EINVAL);
-    assert_int_equal(rt_merkle_consistency_proof(&none, 0, 0, proof, RT_MERKLE_MAX_PROOF),
-                     RT_MERKLE_EINVAL);
-    assert_int_equal(rt_merkle_consistency_proof(&none, 0, 8, proof, RT_MERKLE_MAX_PROOF),
-                     RT_MERKLE_EINVAL);
+    assert_int_equal(rt_merkle_consistency_proof(&none, 0, 0, proof, RT_MERKLE_MAX_PROOF), 0);
+    assert_int_equal(rt_merkle_consistency_proof(&none, 0, 8, NULL, 0), 0);
     assert_int_equal(rt_merkle_consistency_proof(&none, 8, 7, proof, RT_MERKLE_MAX_PROOF),
                      RT_MERKLE_EINVAL);
     assert_int_equal(rt_merkle_consistency_proof(&none, 7, 7, NULL, 0), 0);

@@ -167,7 +167,7 @@ static void test_rows(void **state)
 static void test_batch_params(void **state)
 {
     (void)state;
-    int p = 11;
+    int p = TOY_BATCH_P_TABLES;
     for (int t = 0; t < TOY_BATCH_NTABLES; t++) {
         assert_int_equal(toy_batch_tables[t]->first_param, p);
         for (unsigned k = 0; k < toy_batch_tables[t]->ncols; k++) {

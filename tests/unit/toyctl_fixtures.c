@@ -22,7 +22,7 @@
  * (size 6), new_report.json (size 13), report.json (= new_report.json),
  * report_dstack.json (size 13, teeProvider dstack, composeHash of the
  * recorded dstack quote in tests/data/tee), consistency.json (6 -> 13),
- * consistency_same.json (13 -> 13), receipt.json, receipt_proof.json,
+ * consistency_same.json (13 -> 13), consistency_0.json (0 -> 6), receipt.json, receipt_proof.json,
  * payload.txt, attestation.json (nonce in nonce.txt),
  * attestation_nononce.json (empty nonce).
  *
@@ -320,6 +320,9 @@ int main(int argc, char **argv)
     toy_resp_log_consistency same = { .from = NLEAVES, .to = NLEAVES, .path = { cp, 0 },
                                       .treeHead = h2.th };
     write_rec("consistency_same.json", &toy_resp_log_consistency_rec, &same);
+    /* From the empty log (report_empty.json) to 6: the empty proof. */
+    toy_resp_log_consistency from0 = { .from = 0, .to = OLD_SIZE, .path = { cp, 0 }, .treeHead = h1.th };
+    write_rec("consistency_0.json", &toy_resp_log_consistency_rec, &from0);
 
     /* The receipt: entry 9 is index 2 of the batch of entries 7..12. */
     const size_t bsize = NLEAVES - BATCH_FIRST, bidx = RECEIPT_LEAF - BATCH_FIRST;

@@ -1,0 +1,36 @@
+/* rt_seal.c — AES-256-GCM records (see rt_seal.h). */
+#include "rt_seal.h"
+
+#include <limits.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+int rt_seal(const uint8_t key[32], const void *ad, size_t adn, const void *pt, size_t n, uint8_t *out)
+{
+    if (n > INT_MAX || adn > INT_MAX || RAND_bytes(out, RT_SEAL_NONCE) != 1)
+        return -1;
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int len, ok = c && EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, out) == 1
+                  && (adn == 0 || EVP_EncryptUpdate(c, NULL, &len, ad, (int)adn) == 1)
+                  && EVP_EncryptUpdate(c, out + RT_SEAL_NONCE, &len, pt, (int)n) == 1
+                  && EVP_EncryptFinal_ex(c, out + RT_SEAL_NONCE + len, &len) == 1
+                  && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, RT_SEAL_TAG, out + RT_SEAL_NONCE + n) == 1;
+    EVP_CIPHER_CTX_free(c);
+    return ok ? 0 : -1;
+}
+
+long rt_seal_open(const uint8_t key[32], const void *ad, size_t adn, const uint8_t *in, size_t n, void *out)
+{
+    if (n < RT_SEAL_OVERHEAD || n - RT_SEAL_OVERHEAD > INT_MAX || adn > INT_MAX)
+        return -1;
+    size_t m = n - RT_SEAL_OVERHEAD;
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int len, ok = c && EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, key, in) == 1
+                  && (adn == 0 || EVP_DecryptUpdate(c, NULL, &len, ad, (int)adn) == 1)
+                  && EVP_DecryptUpdate(c, out, &len, in + RT_SEAL_NONCE, (int)m) == 1
+                  && EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, RT_SEAL_TAG, (void *)(in + RT_SEAL_NONCE + m)) == 1
+                  && EVP_DecryptFinal_ex(c, (uint8_t *)out + len, &len) == 1;
+    EVP_CIPHER_CTX_free(c);
+    return ok ? (long)m : -1;
+}

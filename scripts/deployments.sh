@@ -1,0 +1,277 @@
+#!/usr/bin/env bash
+# The deployment records (deploy/deployments/) and DEPLOYMENTS.md, which is
+# generated from them and never edited by hand.
+#
+#   scripts/deployments.sh record --version X.Y.Z --commit SHA --time ISO8601
+#        --registry ADDR --chain-id N [--run URL] [--compare passed|failed]
+#        --image NAME=REF... --role ROLE=APP_COMPOSE_FILE...
+#        [--tx ROLE=TXHASH]... [--url ROLE=URL]...
+#       Writes the record DIR/vX.Y.Z.json and copies each role's app-compose
+#       to DIR/vX.Y.Z/ROLE.app-compose.json; each role's composeHash is what
+#       toyctl compose-hash says of that file.  Refuses to overwrite a record.
+#   scripts/deployments.sh render [-o FILE]
+#       DEPLOYMENTS.md from every record, newest version first, on stdout or
+#       into FILE.  Every record is checked first: its fields, its file name,
+#       and that each role's composeHash is the SHA-256 of the app-compose
+#       kept beside it; the changes of compose hash from the previous
+#       deployment are listed.
+#   scripts/deployments.sh check
+#       Exit 1 if DEPLOYMENTS.md is not exactly what render writes.
+#
+# Env: DEPLOYMENTS_DIR (default deploy/deployments), DEPLOYMENTS_MD (default
+# DEPLOYMENTS.md), both relative to the repository root; TOYCTL (default
+# build/toyctl).  Exit 1 with a message on a bad record or argument; 2: usage.
+set -euo pipefail
+
+PROG=deployments.sh
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DIR=${DEPLOYMENTS_DIR:-deploy/deployments}
+MD=${DEPLOYMENTS_MD:-DEPLOYMENTS.md}
+[[ $DIR == /* ]] || DIR=$ROOT/$DIR
+[[ $MD == /* ]] || MD=$ROOT/$MD
+TOYCTL=${TOYCTL:-$ROOT/build/toyctl}
+
+die() { printf '%s: %s\n' "$PROG" "$*" >&2; exit 1; }
+usage() {
+    sed -n '4,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    exit 2
+}
+
+# render: writes the Markdown of every record in DIR to stdout.
+render() {
+    python3 - "$DIR" <<'EOF'
+import hashlib, json, os, re, sys
+
+d = sys.argv[1]
+HEX = re.compile(r"[0-9a-f]{64}")
+SEMVER = re.compile(r"(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:-([0-9A-Za-z.-]+))?")
+
+def die(msg):
+    sys.stderr.write("deployments.sh: %s\n" % msg)
+    sys.exit(1)
+
+def key(v):
+    m = SEMVER.fullmatch(v)
+    pre = m.group(4)
+    ids = [(0, int(x), "") if x.isdigit() else (1, 0, x) for x in pre.split(".")] if pre else []
+    return (int(m.group(1)), int(m.group(2)), int(m.group(3)), 0 if pre else 1, ids)
+
+records = []
+names = sorted(os.listdir(d)) if os.path.isdir(d) else []
+for name in names:
+    if not name.endswith(".json"):
+        continue
+    path = os.path.join(d, name)
+    try:
+        r = json.load(open(path, encoding="utf-8"))
+    except ValueError as e:
+        die("%s: not JSON: %s" % (path, e))
+    need = {"version": str, "commit": str, "deployedAt": str, "registry": dict, "images": dict, "roles": dict}
+    for k, t in need.items():
+        if not isinstance(r.get(k), t):
+            die("%s: %s is missing or not a %s" % (path, k, t.__name__))
+    v = r["version"]
+    if not SEMVER.fullmatch(v):
+        die("%s: version %r is not a semantic version" % (path, v))
+    if name != "v%s.json" % v:
+        die("%s: the record of version %s must be named v%s.json" % (path, v, v))
+    if not re.fullmatch(r"[0-9a-f]{40}", r["commit"]):
+        die("%s: commit must be 40 hex digits" % path)
+    if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", r["deployedAt"]):
+        die("%s: deployedAt must be YYYY-MM-DDTHH:MM:SSZ" % path)
+    reg = r["registry"]
+    if not re.fullmatch(r"0x[0-9a-fA-F]{40}", str(reg.get("address", ""))) or not isinstance(reg.get("chainId"), int):
+        die("%s: registry needs address (0x + 40 hex) and chainId (a number)" % path)
+    if not r["roles"]:
+        die("%s: no roles" % path)
+    composes = ""
+    for role, x in r["roles"].items():
+        if not isinstance(x, dict) or not HEX.fullmatch(str(x.get("composeHash", ""))):
+            die("%s: role %s needs composeHash (64 hex digits)" % (path, role))
+        f = os.path.join(d, "v%s" % v, "%s.app-compose.json" % role)
+        if x.get("appCompose") != "v%s/%s.app-compose.json" % (v, role) or not os.path.isfile(f):
+            die("%s: role %s: its app-compose must be kept as v%s/%s.app-compose.json" % (path, role, v, role))
+        h = hashlib.sha256(open(f, "rb").read()).hexdigest()
+        if h != x["composeHash"]:
+            die("%s: role %s: composeHash %s is not the SHA-256 of %s (%s)" % (path, role, x["composeHash"], f, h))
+        composes += open(f, encoding="utf-8").read()
+    for n, ref in r["images"].items():
+        if str(ref) not in composes:
+            die("%s: image %s (%s) is in none of the recorded app-composes" % (path, n, ref))
+    records.append(r)
+seen = set()
+for r in records:
+    if r["version"] in seen:
+        die("version %s is recorded twice" % r["version"])
+    seen.add(r["version"])
+records.sort(key=lambda r: key(r["version"]), reverse=True)
+
+out = ["# Deployments", "",
+       "Generated by `scripts/deployments.sh render` from the records in",
+       "`deploy/deployments/` (one per release, written by `.github/workflows/deploy.yml`).",
+       "Do not edit by hand: `make test` fails when this file differs from the records.", "",
+       "A role's compose hash is the SHA-256 of the app-compose kept beside its record",
+       "(`toyctl compose-hash deploy/deployments/vX.Y.Z/ROLE.app-compose.json`); it is",
+       "what the CVM reports at `/compose-hash` and in the `compose-hash` event of its",
+       "attestation, and what the app registry allows for that version (`toyctl history`).", ""]
+if not records:
+    out += ["No deployment yet.", ""]
+else:
+    roles = []
+    for r in records:
+        for role in r["roles"]:
+            if role not in roles:
+                roles.append(role)
+    out += ["| version | deployed (UTC) | commit | " + " | ".join(roles) + " |",
+            "|---|---|---|" + "---|" * len(roles)]
+    for r in records:
+        cells = ["`%s…`" % r["roles"][x]["composeHash"][:16] if x in r["roles"] else "" for x in roles]
+        out.append("| [v%s](#v%s) | %s | `%s` | %s |" % (r["version"], r["version"].replace(".", ""),
+                   r["deployedAt"].replace("T", " ").rstrip("Z"), r["commit"][:12], " | ".join(cells)))
+    out.append("")
+    for i, r in enumerate(records):
+        prev = records[i + 1] if i + 1 < len(records) else None
+        reg = r["registry"]
+        out += ["## v%s" % r["version"], ""]
+        out.append("- Deployed: %s, from commit `%s`" % (r["deployedAt"], r["commit"]))
+        if r.get("run"):
+            out.append("- Workflow run: %s" % r["run"])
+        out.append("- App registry: `%s` on chain %d" % (reg["address"], reg["chainId"]))
+        for n in sorted(r["images"]):
+            out.append("- Image `%s`: `%s`" % (n, r["images"][n]))
+        if r.get("compareInstances"):
+            out.append("- `toyctl compare-instances`: %s" % r["compareInstances"])
+        out += ["", "| role | compose hash | since v%s | registration | instance |" % prev["version"] if prev else
+                "| role | compose hash | since the previous deployment | registration | instance |",
+                "|---|---|---|---|---|"]
+        for role, x in r["roles"].items():
+            if not prev:
+                change = "first deployment"
+            elif role not in prev["roles"]:
+                change = "new role"
+            elif prev["roles"][role]["composeHash"] == x["composeHash"]:
+                change = "unchanged"
+            else:
+                change = "**changed** (was `%s…`)" % prev["roles"][role]["composeHash"][:16]
+            out.append("| %s | `%s` | %s | %s | %s |" % (role, x["composeHash"], change,
+                       "`%s`" % x["registerTx"] if x.get("registerTx") else "",
+                       x.get("url", "")))
+        out.append("")
+sys.stdout.write("\n".join(out))
+EOF
+}
+
+cmd=${1:-}
+[[ -n $cmd ]] || usage
+shift
+case $cmd in
+render)
+    if [[ ${1:-} == -o && $# -eq 2 ]]; then
+        tmp=$(mktemp "$2.XXXXXX")
+        trap 'rm -f "$tmp"' EXIT
+        render >"$tmp"
+        chmod 0644 "$tmp"
+        mv "$tmp" "$2"
+        trap - EXIT
+    elif [[ $# -eq 0 ]]; then
+        render
+    else
+        usage
+    fi
+    ;;
+check)
+    [[ $# -eq 0 ]] || usage
+    want=$(render) || exit 1
+    [[ -f $MD ]] || die "$MD does not exist: scripts/deployments.sh render -o $MD"
+    if [[ "$want" != "$(cat "$MD")" ]]; then
+        die "$MD is not what the records say (edited by hand, or a record changed): scripts/deployments.sh render -o $MD"
+    fi
+    echo "$PROG: $MD matches the records"
+    ;;
+record)
+    version='' commit='' time='' registry='' chain='' run='' compare=''
+    images=() roles=() txs=() urls=()
+    while [[ $# -gt 0 ]]; do
+        [[ $# -ge 2 ]] || die "$1 needs a value"
+        case $1 in
+        --version) version=$2 ;;
+        --commit) commit=$2 ;;
+        --time) time=$2 ;;
+        --registry) registry=$2 ;;
+        --chain-id) chain=$2 ;;
+        --run) run=$2 ;;
+        --compare) compare=$2 ;;
+        --image) images+=("$2") ;;
+        --role) roles+=("$2") ;;
+        --tx) txs+=("$2") ;;
+        --url) urls+=("$2") ;;
+        *) die "unknown option $1" ;;
+        esac
+        shift 2
+    done
+    [[ -n $version && -n $commit && -n $time && -n $registry && -n $chain ]] \
+        || die "record needs --version, --commit, --time, --registry and --chain-id"
+    [[ ${#roles[@]} -gt 0 && ${#images[@]} -gt 0 ]] || die "record needs --role and --image"
+    [[ -z $compare || $compare == passed || $compare == failed ]] || die "--compare is passed or failed"
+    [[ $version =~ ^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?$ ]] \
+        || die "--version $version is not a semantic version"
+    [[ ! -e $DIR/v$version.json && ! -e $DIR/v$version ]] || die "v$version is already recorded: records are never rewritten"
+    [[ -x $TOYCTL ]] || die "toyctl is not built ($TOYCTL): make build/toyctl"
+    hashes=()
+    for rf in "${roles[@]}"; do
+        role=${rf%%=*} file=${rf#*=}
+        [[ $rf == *=* && $role =~ ^[a-z0-9][a-z0-9-]*$ ]] || die "--role $rf: expected ROLE=APP_COMPOSE_FILE"
+        h=$("$TOYCTL" compose-hash "$file") || die "--role $rf: toyctl compose-hash refused $file"
+        hashes+=("$role=$h")
+    done
+    mkdir -p "$DIR"
+    stage=$(mktemp -d "$DIR/.record.XXXXXX")
+    trap 'rm -rf "$stage"' EXIT
+    mkdir -p "$stage/v$version"
+    for rf in "${roles[@]}"; do cp "${rf#*=}" "$stage/v$version/${rf%%=*}.app-compose.json"; done
+    python3 - "$stage/v$version.json" "$version" "$commit" "$time" "$registry" "$chain" "$run" "$compare" \
+        "${images[*]}" "${hashes[*]}" "${txs[*]:-}" "${urls[*]:-}" <<'EOF'
+import json, re, sys
+dest, version, commit, time, registry, chain, run, compare, images, hashes, txs, urls = sys.argv[1:13]
+def die(msg):
+    sys.stderr.write("deployments.sh: %s\n" % msg)
+    sys.exit(1)
+def pairs(s, what):
+    out = {}
+    for p in s.split():
+        k, eq, v = p.partition("=")
+        if not eq or not k or not v:
+            die("%s %s: expected NAME=VALUE" % (what, p))
+        out[k] = v
+    return out
+if not re.fullmatch(r"[0-9a-f]{40}", commit): die("--commit must be 40 hex digits")
+if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", time): die("--time must be YYYY-MM-DDTHH:MM:SSZ")
+if not re.fullmatch(r"0x[0-9a-fA-F]{40}", registry): die("--registry must be an address (0x + 40 hex)")
+if not chain.isdigit(): die("--chain-id must be a number")
+imgs = pairs(images, "--image")
+for n, ref in imgs.items():
+    if not re.fullmatch(r"\S+@sha256:[0-9a-f]{64}", ref): die("--image %s=%s: name the image by digest" % (n, ref))
+roles = {k: {"composeHash": v, "appCompose": "v%s/%s.app-compose.json" % (version, k)} for k, v in pairs(hashes, "--role").items()}
+for k, v in pairs(txs, "--tx").items():
+    if k not in roles: die("--tx %s: no such --role" % k)
+    if not re.fullmatch(r"0x[0-9a-f]{64}", v): die("--tx %s=%s: a transaction hash is 0x + 64 hex" % (k, v))
+    roles[k]["registerTx"] = v
+for k, v in pairs(urls, "--url").items():
+    if k not in roles: die("--url %s: no such --role" % k)
+    roles[k]["url"] = v
+r = {"version": version, "commit": commit, "deployedAt": time,
+     "registry": {"address": registry, "chainId": int(chain)}, "images": imgs, "roles": roles}
+if run: r["run"] = run
+if compare: r["compareInstances"] = compare
+with open(dest, "w", encoding="utf-8") as f:
+    json.dump(r, f, indent=2, sort_keys=True)
+    f.write("\n")
+EOF
+    mv "$stage/v$version" "$DIR/v$version"
+    mv "$stage/v$version.json" "$DIR/v$version.json"
+    rm -rf "$stage"
+    trap - EXIT
+    echo "$PROG: recorded $DIR/v$version.json"
+    ;;
+*) usage ;;
+esac
