@@ -476,24 +476,28 @@ const rt_record toy_resp_deletion_status_rec = {
 };
 
 static const rt_ofield toy_resp_health_fields[] = {
+    { .key = "acknowledged", .key_len = 12, .type = RT_O_STR, .off = offsetof(toy_resp_health, acknowledged) },
     { .key = "primary", .key_len = 7, .type = RT_O_STR, .off = offsetof(toy_resp_health, primary) },
     { .key = "replica", .key_len = 7, .type = RT_O_STR, .off = offsetof(toy_resp_health, replica) },
+    { .key = "replication", .key_len = 11, .type = RT_O_STR, .off = offsetof(toy_resp_health, replication) },
     { .key = "status", .key_len = 6, .type = RT_O_STR, .off = offsetof(toy_resp_health, status) },
     { .key = "timestamp", .key_len = 9, .type = RT_O_STR, .off = offsetof(toy_resp_health, timestamp) },
     { .key = "writes", .key_len = 6, .type = RT_O_STR, .off = offsetof(toy_resp_health, writes) },
 };
 const rt_record toy_resp_health_rec = {
-    .name = "health_200", .fields = toy_resp_health_fields, .nfields = 5,
+    .name = "health_200", .fields = toy_resp_health_fields, .nfields = 7,
     .size = sizeof(toy_resp_health),
 };
 
 static const rt_ofield toy_resp_ready_fields[] = {
+    { .key = "acknowledged", .key_len = 12, .type = RT_O_STR, .off = offsetof(toy_resp_ready, acknowledged) },
+    { .key = "replication", .key_len = 11, .type = RT_O_STR, .off = offsetof(toy_resp_ready, replication) },
     { .key = "status", .key_len = 6, .type = RT_O_STR, .off = offsetof(toy_resp_ready, status) },
     { .key = "timestamp", .key_len = 9, .type = RT_O_STR, .off = offsetof(toy_resp_ready, timestamp) },
     { .key = "writes", .key_len = 6, .type = RT_O_STR, .off = offsetof(toy_resp_ready, writes) },
 };
 const rt_record toy_resp_ready_rec = {
-    .name = "ready_200", .fields = toy_resp_ready_fields, .nfields = 3,
+    .name = "ready_200", .fields = toy_resp_ready_fields, .nfields = 5,
     .size = sizeof(toy_resp_ready),
 };
 

@@ -492,6 +492,8 @@ typedef struct toy_resp_health {
     rt_str primary;
     rt_str replica;
     rt_str writes;
+    rt_str replication;
+    rt_str acknowledged;
     rt_str timestamp;
 } toy_resp_health;
 extern const rt_record toy_resp_health_rec;
@@ -500,6 +502,8 @@ extern const rt_record toy_resp_health_rec;
 typedef struct toy_resp_ready {
     rt_str status;
     rt_str writes;
+    rt_str replication;
+    rt_str acknowledged;
     rt_str timestamp;
 } toy_resp_ready;
 extern const rt_record toy_resp_ready_rec;

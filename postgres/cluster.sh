@@ -25,6 +25,11 @@ usage: $PROG COMMAND DIR
   env DIR            print DATABASE_URL=... and DATABASE_REPLICA_URL=...
   stop-primary DIR   stop only the primary (failover tests)
   start-primary DIR  start only the primary
+  stop-replica DIR   stop only the replica (the primary then has no
+                     synchronous standby: see SYNC_REPLICA in README.md)
+  start-replica DIR  start only the replica
+  promote DIR        make the replica a primary (after losing the primary):
+                     it takes writes, with no standby of its own
   sql DIR NODE SQL   run SQL as the superuser on NODE (primary or replica),
                      print the rows unaligned (benchmarks: CHECKPOINT, ...)
   catchup DIR        wait (PG_WAIT_SECONDS) until the replica has replayed
@@ -119,10 +124,12 @@ pg_write() {
     if ((EUID == 0)); then chown "$OS_USER:$(id -gn "$OS_USER")" "$1"; fi
 }
 
+# The superuser's own statements (bootstrap, benchmarks' CHECKPOINT) do not
+# wait for the synchronous replica: at init it does not exist yet.
 psql_su() {
     local port=$1
     shift
-    as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$DIR/run" -p "$port" -U postgres -d postgres "$@"
+    as_pg env PGOPTIONS='-c synchronous_commit=local' "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$DIR/run" -p "$port" -U postgres -d postgres "$@"
 }
 
 # ---- nodes ------------------------------------------------------------------
@@ -157,6 +164,9 @@ start_node() {
         return 0
     fi
     check_port_free "$node"
+    # Our settings file is rewritten at every start, so that a cluster made
+    # by an older cluster.sh gets today's settings (ALTER SYSTEM still wins).
+    write_node_conf "$node" "$DIR/$node"
     if ! as_pg "$PG_BIN/pg_ctl" start -D "$DIR/$node" -l "$log" -w -t "$WAIT" -s >/dev/null 2>&1; then
         tail -n 5 "$log" >&2 || true
         die "$node: failed to start on 127.0.0.1:$port (log: $log)"
@@ -195,11 +205,14 @@ max_slot_wal_keep_size = '1GB'
 hot_standby = on
 wal_retrieve_retry_interval = '1s'
 
-# Durability: a commit returns once its WAL is flushed on the primary. The
-# replica is asynchronous (no synchronous_standby_names), so reads from it
-# may lag.
+# Durability: a commit returns once its WAL is flushed on the primary and
+# on the replica (synchronous replication, the replica named by its
+# application_name).  toyapp chooses per session what a commit does while
+# the replica is away (SYNC_REPLICA: wait up to a bound then refuse, or
+# degrade to the primary alone).  A standby ignores this until promoted;
+# promote clears it there (no standby follows a promoted replica).
 synchronous_commit = on
-synchronous_standby_names = ''
+synchronous_standby_names = '"$REPLICA_APP_NAME"'
 fsync = on
 full_page_writes = on
 wal_compression = lz4
@@ -344,6 +357,8 @@ CREATE DATABASE $APP_DB OWNER $APP_ROLE;
 REVOKE ALL ON DATABASE $APP_DB FROM PUBLIC;
 \echo 'primary: created database $APP_DB'
 \endif
+-- toyapp reads whether its synchronous standby is attached (pg_stat_replication).
+GRANT pg_read_all_stats TO $APP_ROLE;
 EOF
 }
 
@@ -442,6 +457,23 @@ cmd_status() {
     done
 }
 
+cmd_promote() {
+    require_cluster
+    node_ready replica || die "the replica is not running (start it, or: $PROG start $DIR)"
+    if ! replica_in_recovery; then
+        say "replica: already promoted"
+        return 0
+    fi
+    as_pg "$PG_BIN/pg_ctl" promote -D "$DIR/replica" -w -t "$WAIT" -s >/dev/null \
+        || die "replica: promotion did not finish within ${WAIT}s (log: $DIR/log/replica.log)"
+    # No standby follows a promoted replica: its commits must not wait for one.
+    if ! psql_su "$REPLICA_PORT" -qtAc "ALTER SYSTEM SET synchronous_standby_names = ''" >/dev/null \
+        || ! psql_su "$REPLICA_PORT" -qtAc "SELECT pg_reload_conf()" >/dev/null; then
+        die "replica: could not clear synchronous_standby_names"
+    fi
+    say "replica: promoted on 127.0.0.1:$REPLICA_PORT; it takes writes now (with no standby of its own)"
+}
+
 cmd_sql() {
     require_cluster
     [[ $1 == primary || $1 == replica ]] || die "sql: NODE is primary or replica, not '$1'"
@@ -504,6 +536,15 @@ main() {
             require_cluster
             start_node primary
             ;;
+        stop-replica)
+            require_cluster
+            stop_node replica
+            ;;
+        start-replica)
+            require_cluster
+            start_node replica
+            ;;
+        promote) cmd_promote ;;
         *)
             usage >&2
             exit 2

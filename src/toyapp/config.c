@@ -58,8 +58,14 @@ int config_load(config *c, char *err, size_t errlen)
     c->ws_max_clients = env_int("WS_MAX_CLIENTS", 1024, 0, 100000, &bad);
     c->ws_queue_kb = env_int("WS_QUEUE_KB", 8192, 16, 1 << 20, &bad);
     c->idempotency_ttl = env_int("IDEMPOTENCY_TTL_SECONDS", 86400, 1, 365 * 86400, &bad);
+    c->sync_wait_ms = env_int("SYNC_WAIT_MS", 3000, 100, 600000, &bad);
+    const char *sync = env("SYNC_REPLICA", "require");
+    c->sync_replica = !strcmp(sync, "require") ? SYNC_REQUIRE : !strcmp(sync, "degrade") ? SYNC_DEGRADE
+                    : !strcmp(sync, "off") ? SYNC_OFF : -1;
+    if (c->sync_replica < 0 && !bad)
+        bad = "SYNC_REPLICA";
     if (bad) {
-        snprintf(err, errlen, "%s=%s is not a number in its range (README.md lists them)", bad, getenv(bad));
+        snprintf(err, errlen, "%s=%s is not one of its values (README.md lists them)", bad, getenv(bad));
         return -1;
     }
     if (!c->database_url) {

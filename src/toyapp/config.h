@@ -7,6 +7,16 @@
 
 #include <stddef.h>
 
+/* What a write does about the synchronous replica (docs/architecture.md,
+ * "Acknowledged on two nodes"). */
+enum sync_policy {
+    SYNC_REQUIRE = 0,   /* acknowledged only once on the replica too: while it is
+                           away, writes are refused (503) */
+    SYNC_DEGRADE,       /* while it is away, acknowledged on the primary alone,
+                           and /ready and /health say so */
+    SYNC_OFF            /* the primary's settings decide (no replica) */
+};
+
 typedef struct config {
     const char *host;            /* HOST, default 127.0.0.1 */
     int port;                    /* PORT, default 8080 */
@@ -30,6 +40,8 @@ typedef struct config {
     int ws_max_clients;          /* WS_MAX_CLIENTS, default 1024 */
     int ws_queue_kb;             /* WS_QUEUE_KB: a client's queue bound, default 8192 */
     int idempotency_ttl;         /* IDEMPOTENCY_TTL_SECONDS, default 86400 */
+    int sync_replica;            /* SYNC_REPLICA: enum sync_policy, default require */
+    int sync_wait_ms;            /* SYNC_WAIT_MS, default 3000 */
 } config;
 
 /* Fills c from the environment.  Returns 0, or -1 with a message naming the

@@ -75,6 +75,8 @@ typedef struct conn {
     lws_sorted_usec_list_t sul;  /* the request deadline, or the idle timeout */
     /* the response to write */
     int have_response, status, retry_after, close_after, keep_alive;
+    int from_replica;           /* the answer was read from the replica, lagging: */
+    long long lag_ms, lag_bytes;
     const char *content_type;   /* NULL: application/json */
     char *body;
     size_t body_len;
@@ -222,6 +224,9 @@ static void take_answer(pss *s, job *j)
 {
     s->retry_after = j->retry_after;
     s->content_type = j->content_type;
+    s->from_replica = j->from_replica;
+    s->lag_ms = j->lag_ms;
+    s->lag_bytes = j->lag_bytes;
     free(s->headers);
     s->headers = j->headers;
     s->upgrade = j->upgrade;
@@ -574,6 +579,10 @@ static int write_response(pss *s)
                      s->content_type ? s->content_type : "application/json", s->body_len, http_date());
     if (s->retry_after)
         n += snprintf((char *)start + n, room - (size_t)n, "Retry-After: %d\r\n", s->retry_after);
+    if (s->from_replica)
+        n += snprintf((char *)start + n, room - (size_t)n,
+                      "Data-Source: replica\r\nReplica-Lag-Ms: %lld\r\nReplica-Lag-Bytes: %lld\r\n",
+                      s->lag_ms, s->lag_bytes);
     if (s->status == 405)
         n += snprintf((char *)start + n, room - (size_t)n, "Allow: %s\r\n", s->allow);
     if (s->headers)
@@ -592,7 +601,7 @@ static int write_response(pss *s)
     free(s->headers);
     s->headers = NULL;
     s->have_response = 0;
-    s->status = s->retry_after = 0;
+    s->status = s->retry_after = s->from_replica = 0;
     s->content_type = NULL;
     if (rc)
         return -1;

@@ -6,6 +6,9 @@
  * recorded in schema_migrations, under an advisory lock so that instances
  * starting together do not race.
  */
+#include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +192,20 @@ out:
 
 /* ---- servers ------------------------------------------------------------- */
 
+static _Thread_local int unconfirmed;
+
+/* Notices and warnings are logged; the one Postgres gives a commit whose
+ * wait for the synchronous standby was cancelled marks it unconfirmed.  It
+ * runs in the thread reading the result. */
+static void on_notice(void *arg, const PGresult *r)
+{
+    (void)arg;
+    const char *m = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    if (m && strstr(m, "wait for synchronous replication"))
+        unconfirmed = 1;
+    fprintf(stderr, "toyapp: database: %s", PQresultErrorMessage(r));
+}
+
 PGconn *db_get(db_server *s)
 {
     if (!s->url || !*s->url)
@@ -208,7 +225,22 @@ PGconn *db_get(db_server *s)
     s->last_fail = s->c ? 0 : now_ms();
     s->gen += s->c != NULL;
     s->prepared = 0;
+    s->sync_local = -1;
+    if (s->c)
+        PQsetNoticeReceiver(s->c, on_notice, NULL);
     return s->c;
+}
+
+int db_sync_commit(db_server *s, int local)
+{
+    if (!s->c)
+        return -1;
+    if (s->sync_local == local)
+        return 0;
+    if (sql_exec(s->c, "database", local ? "SET synchronous_commit = local" : "SET synchronous_commit = on", NULL))
+        return -1;
+    s->sync_local = local;
+    return 0;
 }
 
 void db_check(db_server *s)
@@ -292,15 +324,74 @@ static PGresult *checked(PGresult *r, const char *tag)
         return r;
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     snprintf(last_state, sizeof last_state, "%s", state ? state : "");
-    fprintf(stderr, "toyapp: %s: %s", tag, r ? PQresultErrorMessage(r) : "out of memory\n");
+    fprintf(stderr, "toyapp: %s: %s", tag, r ? PQresultErrorMessage(r) : "no result (out of memory, or abandoned)\n");
     PQclear(r);
     return NULL;
 }
 
+static _Thread_local int bound_ms;
+static _Thread_local const atomic_int *bound_stop;
+
+void sql_wait_bound(int ms, const atomic_int *stop)
+{
+    bound_ms = ms;
+    bound_stop = stop;
+}
+
+int sql_unconfirmed(void)
+{
+    return unconfirmed;
+}
+
+/* The result of the statement just sent on c, waiting as sql_wait_bound
+ * says; NULL (SQLSTATE "") when abandoned. */
+static PGresult *await(PGconn *c, int sent)
+{
+    if (!sent)
+        return NULL;
+    uint64_t deadline = now_ms() + (uint64_t)bound_ms;
+    int cancelled = 0;
+    while (PQisBusy(c)) {
+        int wait = bound_stop ? 100 : cancelled ? -1 : (int)(deadline > now_ms() ? deadline - now_ms() : 0);
+        struct pollfd p = { .fd = PQsocket(c), .events = POLLIN };
+        int n = poll(&p, 1, wait);
+        if (n < 0 && errno != EINTR)
+            return NULL;
+        if (n > 0 && !PQconsumeInput(c))
+            break;   /* the connection broke: PQgetResult says so */
+        if (n == 0 && bound_stop && atomic_load(bound_stop))
+            return NULL;
+        if (n == 0 && !bound_stop && !cancelled && now_ms() >= deadline) {
+            PGcancel *k = PQgetCancel(c);
+            char err[256];
+            if (!k || !PQcancel(k, err, sizeof err))
+                fprintf(stderr, "toyapp: database: could not cancel a statement past %d ms\n", bound_ms);
+            PQfreeCancel(k);
+            cancelled = 1;
+        }
+    }
+    PGresult *r, *keep = NULL;
+    while ((r = PQgetResult(c))) {
+        /* The first failure is the answer. */
+        if (keep && PQresultStatus(keep) != PGRES_COMMAND_OK && PQresultStatus(keep) != PGRES_TUPLES_OK)
+            PQclear(r);
+        else {
+            PQclear(keep);
+            keep = r;
+        }
+    }
+    return keep ? keep : PQmakeEmptyPGresult(c, PGRES_FATAL_ERROR);
+}
+
 PGresult *sql_query(PGconn *c, const char *tag, const char *sql, const sql_args *a, int format)
 {
-    return checked(PQexecParams(c, sql, a ? a->n : 0, NULL, a ? a->v : NULL, a ? a->len : NULL,
-                                a ? a->fmt : NULL, format), tag);
+    unconfirmed = 0;
+    last_state[0] = 0;
+    if (!bound_ms && !bound_stop)
+        return checked(PQexecParams(c, sql, a ? a->n : 0, NULL, a ? a->v : NULL, a ? a->len : NULL,
+                                    a ? a->fmt : NULL, format), tag);
+    return checked(await(c, PQsendQueryParams(c, sql, a ? a->n : 0, NULL, a ? a->v : NULL, a ? a->len : NULL,
+                                              a ? a->fmt : NULL, format)), tag);
 }
 
 int sql_exec(PGconn *c, const char *tag, const char *sql, const sql_args *a)
@@ -319,8 +410,13 @@ int sql_prepare(PGconn *c, const char *tag, const char *name, const char *sql, i
 
 PGresult *sql_run_prepared(PGconn *c, const char *tag, const char *name, const sql_args *a, int format)
 {
-    return checked(PQexecPrepared(c, name, a ? a->n : 0, a ? a->v : NULL, a ? a->len : NULL,
-                                  a ? a->fmt : NULL, format), tag);
+    unconfirmed = 0;
+    last_state[0] = 0;
+    if (!bound_ms && !bound_stop)
+        return checked(PQexecPrepared(c, name, a ? a->n : 0, a ? a->v : NULL, a ? a->len : NULL,
+                                      a ? a->fmt : NULL, format), tag);
+    return checked(await(c, PQsendQueryPrepared(c, name, a ? a->n : 0, a ? a->v : NULL, a ? a->len : NULL,
+                                                a ? a->fmt : NULL, format)), tag);
 }
 
 int64_t sql_int_at(const PGresult *r, int row, int col)

@@ -39,12 +39,16 @@
 /* The databases a worker thread reads from. */
 typedef struct worker {
     db_server primary, replica;
+    /* The replica's lag, measured when a job's read first falls back to it. */
+    int on_replica;
+    long long lag_ms, lag_bytes;
 } worker;
 
 /* The primary; NULL when it is down. */
 PGconn *worker_primary(worker *w);
 /* The primary, or the replica when the primary is down; NULL when neither
- * answers.  *from_replica says which (may be NULL). */
+ * answers.  *from_replica says which (may be NULL).  A job read from the
+ * replica is answered with the replica's lag (job.h). */
 PGconn *worker_any(worker *w, int *from_replica);
 /* After a failed statement on c: drops whichever connection broke. */
 void worker_check(worker *w);

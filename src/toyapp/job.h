@@ -45,6 +45,10 @@ typedef struct job {
      * head and the bytes it was parsed from (borrowed; NULL elsewhere). */
     const struct rt_http_head *http;
     const char *http_buf;
+    /* A read served by the replica (the primary down) says so, and how far
+     * behind the replica was: Data-Source, Replica-Lag-Ms, Replica-Lag-Bytes. */
+    int from_replica;
+    long long lag_ms, lag_bytes;
 } job;
 
 /* A job for route, with its request and parameter structs zeroed.  Never

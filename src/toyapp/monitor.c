@@ -22,6 +22,17 @@
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static char primary_state[16] = "unknown", replica_state[16] = "unknown", writes_state[16] = "unknown";
 static int checked;
+static atomic_int repl_state = REPL_UNKNOWN;
+
+int monitor_replication(void)
+{
+    return atomic_load(&repl_state);
+}
+
+static const char *repl_name(int r)
+{
+    return r == REPL_SYNC ? "sync" : r == REPL_MISSING ? "missing" : r == REPL_ASYNC ? "async" : "unknown";
+}
 
 int monitor_ready(void)
 {
@@ -56,12 +67,13 @@ static const char *refusal(const char *state, int in_recovery)
     return "refused";
 }
 
-/* Sets *primary ("up"/"down") and returns whether the primary takes writes
- * ("accepted", or why not). */
-static const char *probe_write(db_server *s, const char **primary)
+/* Sets *primary ("up"/"down") and *repl (REPL_*), and returns whether the
+ * primary takes writes ("accepted", or why not). */
+static const char *probe_write(db_server *s, const char **primary, int *repl)
 {
     PGconn *c = db_get(s);
     *primary = "down";
+    *repl = REPL_UNKNOWN;
     if (!c)
         return "unreachable";
     if (!s->prepared) {
@@ -73,13 +85,18 @@ static const char *probe_write(db_server *s, const char **primary)
         }
         s->prepared = 1;
     }
-    PGresult *r = sql_query(c, "monitor", "SELECT pg_is_in_recovery()", NULL, SQL_TEXT);
+    /* Is it a primary, and does a synchronous standby confirm its commits? */
+    PGresult *r = sql_query(c, "monitor", "SELECT pg_is_in_recovery(), current_setting('synchronous_standby_names')"
+                                          " <> '', (SELECT count(*) FROM pg_stat_replication"
+                                          " WHERE sync_state IN ('sync', 'quorum'))", NULL, SQL_TEXT);
     if (!r) {
         db_check(s);
         return s->c ? "refused" : "unreachable";
     }
     *primary = "up";
     int in_recovery = !strcmp(PQgetvalue(r, 0, 0), "t");
+    int configured = !strcmp(PQgetvalue(r, 0, 1), "t"), attached = sql_int_at(r, 0, 2) > 0;
+    *repl = !configured ? REPL_ASYNC : attached ? REPL_SYNC : REPL_MISSING;
     PQclear(r);
     /* One round trip: the simple query protocol runs the statements in turn
      * and stops at the first error. */
@@ -93,6 +110,7 @@ static const char *probe_write(db_server *s, const char **primary)
     if (PQstatus(c) != CONNECTION_OK) {
         db_check(s);
         *primary = "down";
+        *repl = REPL_UNKNOWN;
         return "unreachable";
     }
     return w;
@@ -104,7 +122,9 @@ void *monitor_main(void *arg)
     db_server p = { .url = g_app.cfg.database_url }, r = { .url = g_app.cfg.replica_url };
     while (!atomic_load(&g_app.stopping)) {
         const char *ps;
-        const char *ws = probe_write(&p, &ps), *rs = probe_read(&r);
+        int repl;
+        const char *ws = probe_write(&p, &ps, &repl), *rs = probe_read(&r);
+        atomic_store(&repl_state, repl);
         pthread_mutex_lock(&lock);
         checked = 1;
         snprintf(primary_state, sizeof primary_state, "%s", ps);
@@ -123,6 +143,19 @@ void *monitor_main(void *arg)
 
 typedef struct state { char primary[16], replica[16], writes[16]; } state;
 
+/* Where a write is acknowledged now, by SYNC_REPLICA and the replication
+ * state: "two_nodes", "one_node" (degraded, or no replica by choice),
+ * "refused" (require, and no synchronous standby attached). */
+static const char *ack_name(void)
+{
+    int r = monitor_replication();
+    switch (g_app.cfg.sync_replica) {
+    case SYNC_REQUIRE: return r == REPL_SYNC ? "two_nodes" : "refused";
+    case SYNC_DEGRADE: return r == REPL_SYNC ? "two_nodes" : "one_node";
+    default: return r == REPL_SYNC ? "two_nodes" : "one_node";
+    }
+}
+
 static state last(void)
 {
     state s;
@@ -140,10 +173,13 @@ void monitor_health(job *j)
     size_t tsn = rt_ser_now(ts);
     state s = last();
     int up = !strcmp(s.primary, "up"), rup = !strcmp(s.replica, "up"), writes = !strcmp(s.writes, "accepted");
-    const char *status = up && writes && (rup || !strcmp(s.replica, "none")) ? "ok" : up || rup ? "degraded" : "down";
+    int acked_as_asked = !strcmp(ack_name(), "two_nodes") || g_app.cfg.sync_replica == SYNC_OFF;
+    const char *status = up && writes && acked_as_asked && (rup || !strcmp(s.replica, "none"))
+                         ? "ok" : up || rup ? "degraded" : "down";
     toy_resp_health h = {
         .status = rt_cstr(status), .primary = rt_cstr(s.primary), .replica = rt_cstr(s.replica),
-        .writes = rt_cstr(s.writes), .timestamp = { ts, tsn },
+        .writes = rt_cstr(s.writes), .replication = rt_cstr(repl_name(monitor_replication())),
+        .acknowledged = rt_cstr(ack_name()), .timestamp = { ts, tsn },
     };
     /* Liveness: answering at all is the answer. */
     job_answer(j, 200, &toy_resp_health_rec, &h);
@@ -154,9 +190,10 @@ void monitor_ready_answer(job *j)
     char ts[32];
     size_t tsn = rt_ser_now(ts);
     state s = last();
-    int ok = !strcmp(s.writes, "accepted");
+    int ok = !strcmp(s.writes, "accepted") && strcmp(ack_name(), "refused");
     toy_resp_ready r = { .status = rt_cstr(ok ? "ready" : "not_ready"), .writes = rt_cstr(s.writes),
-                         .timestamp = { ts, tsn } };
+                         .replication = rt_cstr(repl_name(monitor_replication())),
+                         .acknowledged = rt_cstr(ack_name()), .timestamp = { ts, tsn } };
     job_answer(j, ok ? 200 : 503, &toy_resp_ready_rec, &r);
     if (!ok)
         j->retry_after = 1;

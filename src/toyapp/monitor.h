@@ -4,6 +4,11 @@
 
 #include "job.h"
 
+/* Whether the primary's commits are confirmed by a synchronous standby, as
+ * of the last check. */
+enum { REPL_UNKNOWN = 0, REPL_SYNC, REPL_MISSING, REPL_ASYNC };
+int monitor_replication(void);
+
 void *monitor_main(void *arg);
 /* 1 once the monitor has checked the servers at least once. */
 int monitor_ready(void);

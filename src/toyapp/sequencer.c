@@ -14,6 +14,13 @@
  * end: an entry whose transaction commits late is sequenced in a later
  * round, and no published tree head changes.
  *
+ * A round commits with synchronous_commit on, waiting for the synchronous
+ * replica however long it takes: Postgres shows a transaction to others only
+ * once that wait is over, so no reader ever sees a tree head that the
+ * primary alone holds, and a promoted replica continues from every head
+ * ever served.  While the replica is away (SYNC_REPLICA=degrade) the log
+ * waits; entries are sequenced once it is back.
+ *
  * A round starts when this instance's writer pokes it after a commit, or
  * after IDLE_MS without one (another instance's commits), and at least
  * ROUND_GAP_MS after the previous round ended, so that under load each
@@ -255,6 +262,10 @@ void *sequencer_main(void *arg)
 {
     (void)arg;
     db.url = g_app.cfg.database_url;
+    /* A round's commit waits for the synchronous replica as long as it
+     * takes (a tree head is visible only once on both nodes), or until
+     * toyapp stops. */
+    sql_wait_bound(0, &g_app.stopping);
     sql_args lock = { 0 };
     sql_int(&lock, SEQ_LOCK);
     while (!atomic_load(&g_app.stopping)) {

@@ -10,6 +10,7 @@
 #ifndef TOYAPP_SQL_H
 #define TOYAPP_SQL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,7 +38,14 @@ typedef struct db_server {
     int prepared;                /* statements prepared on c (caller's bits) */
     unsigned gen;                /* counts connections made: a session's state
                                     (locks, prepared statements) is per gen */
+    int sync_local;              /* the session's synchronous_commit: -1 unset,
+                                    0 on, 1 local */
 } db_server;
+
+/* Sets the session's synchronous_commit: on (the commit waits for the
+ * synchronous standby, if the server names one) or local (the primary
+ * alone), when it is not already so on this connection.  Returns 0, or -1. */
+int db_sync_commit(db_server *s, int local);
 
 /* The connection, connecting if needed; NULL when the server is down (or
  * was, less than DB_RECONNECT_MS ago) or not configured. */
@@ -72,6 +80,20 @@ int sql_exec(PGconn *c, const char *tag, const char *sql, const sql_args *a);
 /* Prepares sql as name, and runs it. */
 int sql_prepare(PGconn *c, const char *tag, const char *name, const char *sql, int nparams);
 PGresult *sql_run_prepared(PGconn *c, const char *tag, const char *name, const sql_args *a, int format);
+
+/* How long the calling thread's statements may wait, from now on (0, the
+ * default: as long as they take).  Past ms a statement is cancelled.  It is
+ * meant for a commit waiting for the synchronous replica: cancelling ends
+ * that wait, and the commit then stands on the primary alone (Postgres says
+ * so with a warning, and sql_unconfirmed() returns 1).  A statement
+ * cancelled before its commit fails (SQLSTATE 57014), changing nothing.
+ * stop, when not NULL, is watched instead (ms is then ignored): once it is
+ * set the statement is abandoned, failing with an empty SQLSTATE; the
+ * caller must then close the connection. */
+void sql_wait_bound(int ms, const atomic_int *stop);
+/* 1 when the calling thread's last statement committed on the primary but
+ * its wait for the synchronous replica was cancelled. */
+int sql_unconfirmed(void);
 
 /* The SQLSTATE of the calling thread's last failed statement ("" when the
  * server gave none: a lost connection). */

@@ -4,7 +4,7 @@
  * service thread, or on to the writer when the handler asks.
  *
  * Reads go to the primary; when it is unreachable they fall back to the
- * replica (which may lag by the replication delay).  The io thread makes
+ * replica, and the answer says so, with how far behind the replica was.  The io thread makes
  * the service's calls out (the mock API, the TEE provider's quotes).
  */
 #include <stdio.h>
@@ -19,12 +19,32 @@ PGconn *worker_primary(worker *w)
     return db_get(&w->primary);
 }
 
+/* How far behind the replica is, measured before the read it serves: WAL it
+ * has received (with a synchronous replica: every acknowledged commit) but
+ * not yet replayed, so not yet visible, and the age of the last commit it
+ * replayed while such WAL waits (0 when none does). */
+static void measure_lag(worker *w, PGconn *c)
+{
+    PGresult *r = sql_query(c, "reader", "SELECT coalesce(pg_wal_lsn_diff(pg_last_wal_receive_lsn(),"
+                                         " pg_last_wal_replay_lsn()), 0)::bigint, CASE WHEN"
+                                         " pg_last_wal_receive_lsn() IS DISTINCT FROM pg_last_wal_replay_lsn()"
+                                         " THEN (extract(epoch FROM now() - pg_last_xact_replay_timestamp())"
+                                         " * 1000)::bigint ELSE 0 END", NULL, SQL_TEXT);
+    w->on_replica = 1;
+    w->lag_bytes = r ? sql_int_at(r, 0, 0) : -1;
+    w->lag_ms = r ? sql_int_at(r, 0, 1) : -1;
+    PQclear(r);
+}
+
 PGconn *worker_any(worker *w, int *from_replica)
 {
     PGconn *c = db_get(&w->primary);
     int r = !c;
-    if (!c)
+    if (!c) {
         c = db_get(&w->replica);
+        if (c && !w->on_replica)
+            measure_lag(w, c);
+    }
     if (from_replica)
         *from_replica = r;
     return c;
@@ -44,7 +64,11 @@ static void run(queue *q)
         job *j = queue_take(q, 1, &n);
         if (!j)
             break;
+        w.on_replica = 0;
         toy_routes[j->route].handler->serve(j, &w);
+        j->from_replica = w.on_replica;
+        j->lag_ms = w.lag_ms;
+        j->lag_bytes = w.lag_bytes;
         if (j->to_writer) {
             j->to_writer = 0;
             queue_push(&g_app.writer_q, j);

@@ -33,6 +33,7 @@
 
 #include "app.h"
 #include "handler.h"
+#include "monitor.h"
 #include "route.h"
 #include "rt_merkle.h"
 #include "rt_seal.h"
@@ -135,9 +136,9 @@ static int batch_id(PGconn *c, uint64_t *out)
     return 0;
 }
 
-static void fail(slot *s, const char *why)
+static void fail(slot *s, const char *code, const char *why)
 {
-    job_error(s->j, 503, "database_unavailable", why);
+    job_error(s->j, 503, code, why);
     s->j->retry_after = 1;
 }
 
@@ -383,19 +384,30 @@ static void process(job **jobs, int n)
         free(claims[i]);
     nclaims = 0;
 
-    int tx = 0;
+    int tx = 0, unconfirmed = 0;
     for (int i = 0; i < n; i++) {
         slots[i] = (slot){ .j = jobs[i], .h = toy_routes[jobs[i]->route].handler, .outcome = W_WRITE };
         slots[i].e.kind = -1;
         tx |= slots[i].h->lookup != NULL;
     }
-    const char *why = "the database did not accept the write; nothing was stored; retry";
+    const char *code = "database_unavailable", *why = "the database did not accept the write; nothing was stored; retry";
     int ok = 0, nw = 0;
     PGconn *c = db_get(&db);
     if (!c) {
         why = "the primary database is unreachable; retry shortly";
         goto done;
     }
+    /* Acknowledged on two nodes (SYNC_REPLICA=require), or on the primary
+     * alone while the replica is away (degrade). */
+    int repl = monitor_replication(), alone = repl == REPL_MISSING || repl == REPL_ASYNC;
+    if (g_app.cfg.sync_replica == SYNC_REQUIRE && alone) {
+        code = "replica_unavailable";
+        why = "no synchronous replica is attached to confirm a write (SYNC_REPLICA=require); nothing was stored;"
+              " retry shortly";
+        goto done;
+    }
+    if (db_sync_commit(&db, g_app.cfg.sync_replica == SYNC_DEGRADE && alone))
+        goto done;
     if (!db.prepared) {
         if (sql_prepare(c, "writer", BATCH_STMT, toy_batch_sql, TOY_BATCH_NPARAMS))
             goto done;
@@ -475,6 +487,7 @@ static void process(job **jobs, int n)
         }
         char *head = ser_alloc(&toy_rec_batch_head_rec, &bh, 0, &head_len);
         int rc = head ? write_batch(c, w, nw, &bh, head, head_len, sig) : -1;
+        unconfirmed = !tx && sql_unconfirmed();
         free(head);
         if (rc) {
             if (!strcmp(sql_last_state(), "23505")) {
@@ -491,7 +504,17 @@ static void process(job **jobs, int n)
     }
     if (tx && sql_exec(c, "writer", nw ? "COMMIT" : "ROLLBACK", NULL))
         goto done;
+    unconfirmed |= tx && sql_unconfirmed();
     tx = 0;
+    /* The replica did not confirm the commit within SYNC_WAIT_MS: stored,
+     * but not acknowledged as SYNC_REPLICA=require asks.  A retry with the
+     * same Idempotency-Key gets the stored answer. */
+    if (unconfirmed && g_app.cfg.sync_replica == SYNC_REQUIRE) {
+        code = "replication_unconfirmed";
+        why = "the write is stored on the primary, but the synchronous replica did not confirm it in time,"
+              " so it could be lost with the primary; retry with the same Idempotency-Key";
+        goto done;
+    }
     ok = 1;
     if (nw)
         sequencer_poke();
@@ -508,7 +531,7 @@ done:
             queue_push(&g_app.writer_q, s->j);
         } else {
             if (!ok && (s->outcome == W_WRITE || s->outcome == W_FAILED))
-                fail(s, why);
+                fail(s, code, why);
             job_done(s->j);
         }
         free_entry(&s->e);
@@ -520,6 +543,8 @@ void *writer_main(void *arg)
     (void)arg;
     static job *batch[RT_MERKLE_BATCH_MAX];
     db.url = g_app.cfg.database_url;
+    /* A commit waits for the synchronous replica SYNC_WAIT_MS at most. */
+    sql_wait_bound(g_app.cfg.sync_replica == SYNC_OFF ? 0 : g_app.cfg.sync_wait_ms, NULL);
     int max = g_app.cfg.batch_max < RT_MERKLE_BATCH_MAX ? g_app.cfg.batch_max : RT_MERKLE_BATCH_MAX;
     for (;;) {
         int n;
