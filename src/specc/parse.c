@@ -427,6 +427,21 @@ static int parse_size(P *p, int64_t *out)
     return 1;
 }
 
+/* NAME, NAME, ... to the end of the line, appended to *arr. */
+static void parse_names(P *p, const char ***arr, int *n, const char *what)
+{
+    for (;;) {
+        char *s = expect_name(p, what);
+        if (!s)
+            break;
+        PUSH(*arr, *n, s);
+        if (p->t.kind != T_COMMA)
+            break;
+        next(p);
+    }
+    end_line(p);
+}
+
 static void parse_endpoint(P *p)
 {
     sc_endpoint *e = sc_alloc(sizeof *e);
@@ -480,14 +495,7 @@ static void parse_endpoint(P *p)
             } else if (is_name(p, "websocket")) {
                 next(p);
                 e->body = SC_BODY_WEBSOCKET;
-                for (;;) {
-                    char *s = expect_name(p, "a frame's name");
-                    if (!s) break;
-                    PUSH(e->frames, e->nframes, s);
-                    if (p->t.kind != T_COMMA) break;
-                    next(p);
-                }
-                end_line(p);
+                parse_names(p, &e->frames, &e->nframes, "a frame's name");
                 continue;
             } else if (is_name(p, "record")) {
                 next(p);
@@ -523,14 +531,7 @@ static void parse_endpoint(P *p)
             end_line(p);
         } else if (is_name(p, "emits")) {
             next(p);
-            for (;;) {
-                char *s = expect_name(p, "an audit entry kind");
-                if (!s) break;
-                PUSH(e->emits, e->nemits, s);
-                if (p->t.kind != T_COMMA) break;
-                next(p);
-            }
-            end_line(p);
+            parse_names(p, &e->emits, &e->nemits, "an audit entry kind");
         } else {
             syntax(p, "'handler', 'planned', 'param', 'request', 'response' or 'emits'");
         }

@@ -20,12 +20,20 @@ after them still verifies.  Screenshots go to $BUILD/dashboard/.
 import json, os, shutil, socket, subprocess, sys, threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from itlib import BUILD, TOYCTL, Topology, check, req, summary  # noqa: E402
+from itlib import BUILD, TOYCTL, Topology, check, req, summary, ws_frame, ws_split  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 # ---- the tampering proxy ----------------------------------------------------------
+
+def shut(*socks):
+    for s in socks:
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
 
 def relay(src, dst):
     try:
@@ -37,11 +45,7 @@ def relay(src, dst):
     except OSError:
         pass
     finally:
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        shut(src, dst)
 
 
 def tamper_stream(src, dst, log, armed):
@@ -62,20 +66,10 @@ def tamper_stream(src, dst, log, armed):
                 dst.sendall(head + b"\r\n\r\n")
                 head_done = True
             out = b""
-            while len(buf) >= 2:
-                n, off = buf[1] & 0x7f, 2
-                if n == 126:
-                    if len(buf) < 4:
-                        break
-                    n, off = int.from_bytes(buf[2:4], "big"), 4
-                elif n == 127:
-                    if len(buf) < 10:
-                        break
-                    n, off = int.from_bytes(buf[2:10], "big"), 10
-                if len(buf) < off + n:
-                    break
-                frame, payload, buf = buf[:off + n], buf[off:off + n], buf[off + n:]
-                if frame[0] & 0x0f == 1:
+            for got in iter(lambda: ws_split(buf), None):
+                first, payload, buf = got
+                frame = ws_frame(first & 0x0f, payload, mask=False, fin=first & 0x80)
+                if first & 0x0f == 1:
                     f = json.loads(payload)
                     changed = None
                     if armed.is_set() and step == 0 and "leafIndex" in f and f.get("entry") \
@@ -92,22 +86,14 @@ def tamper_stream(src, dst, log, armed):
                         armed.clear()
                     if changed:
                         log.append(changed)
-                        p = json.dumps(f, separators=(",", ":")).encode()
-                        hdr = bytes([frame[0]]) + (bytes([len(p)]) if len(p) < 126 else
-                                                   bytes([126]) + len(p).to_bytes(2, "big") if len(p) < 65536 else
-                                                   bytes([127]) + len(p).to_bytes(8, "big"))
-                        frame = hdr + p
+                        frame = ws_frame(1, json.dumps(f, separators=(",", ":")).encode(), mask=False)
                 out += frame
             if out:
                 dst.sendall(out)
     except OSError:
         pass
     finally:
-        for s in (src, dst):
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        shut(src, dst)
 
 
 class Proxy:

@@ -28,7 +28,8 @@ import base64, hashlib, json, os, queue, select, socket, subprocess, sys, thread
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from itlib import ROOT, Topology, check, req, summary, verify_consistency, verify_inclusion  # noqa: E402
+from itlib import (ROOT, Topology, check, req, summary, verify_consistency, verify_inclusion,  # noqa: E402
+                   ws_frame, ws_split)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
@@ -168,43 +169,14 @@ def handshake(port, query="", headers=None, key=None):
     return status, hdrs, s, rest, key
 
 
-def wsframe(op, payload=b"", mask=True, fin=True, rsv=0):
-    b = bytes([(0x80 if fin else 0) | rsv | op])
-    n = len(payload)
-    m = 0x80 if mask else 0
-    if n < 126:
-        b += bytes([m | n])
-    elif n < 65536:
-        b += bytes([m | 126]) + n.to_bytes(2, "big")
-    else:
-        b += bytes([m | 127]) + n.to_bytes(8, "big")
-    if mask:
-        k = os.urandom(4)
-        b += k + bytes(x ^ k[i % 4] for i, x in enumerate(payload))
-    else:
-        b += payload
-    return b
-
-
 def read_frames(s, buf=b"", timeout=5, stop_at_close=True):
     """Server frames from s: [(opcode, payload)], up to a close frame or EOF."""
     out, deadline = [], time.time() + timeout
     s.setblocking(False)
     while time.time() < deadline:
-        while len(buf) >= 2:
-            n, off = buf[1] & 0x7f, 2
-            if n == 126:
-                if len(buf) < 4:
-                    break
-                n, off = int.from_bytes(buf[2:4], "big"), 4
-            elif n == 127:
-                if len(buf) < 10:
-                    break
-                n, off = int.from_bytes(buf[2:10], "big"), 10
-            if len(buf) < off + n:
-                break
-            out.append((buf[0] & 0x0f, buf[off:off + n]))
-            buf = buf[off + n:]
+        for got in iter(lambda: ws_split(buf), None):
+            first, payload, buf = got
+            out.append((first & 0x0f, payload))
             if stop_at_close and out[-1][0] == 8:
                 return out, True
         r, _, _ = select.select([s], [], [], 0.1)
@@ -469,13 +441,13 @@ def run(t, A, B):
           % ((ev["close"], ev["reason"]) if ev else None,))
     rude.stop()
     cases = [
-        ("an unmasked frame", wsframe(1, b"hi", mask=False), 1002, "mask"),
-        ("reserved bits", wsframe(9, b"", rsv=0x40), 1002, "reserved"),
-        ("an unknown opcode", wsframe(3, b""), 1002, "opcode"),
+        ("an unmasked frame", ws_frame(1, b"hi", mask=False), 1002, "mask"),
+        ("reserved bits", ws_frame(9, b"", rsv=0x40), 1002, "reserved"),
+        ("an unknown opcode", ws_frame(3, b""), 1002, "opcode"),
         ("bytes that are no frame", b"\xff" * 64, 1002, ""),
-        ("a close reason that is not UTF-8", wsframe(8, b"\x03\xe8\xc3\x28"), 1007, "UTF-8"),
-        ("a ping longer than 125 bytes", wsframe(9, b"x" * 200), 1002, "control"),
-        ("a binary message", wsframe(2, b"\x00\x01"), 1003, "no messages"),
+        ("a close reason that is not UTF-8", ws_frame(8, b"\x03\xe8\xc3\x28"), 1007, "UTF-8"),
+        ("a ping longer than 125 bytes", ws_frame(9, b"x" * 200), 1002, "control"),
+        ("a binary message", ws_frame(2, b"\x00\x01"), 1003, "no messages"),
     ]
     for what, data, code, word in cases:
         st, h, s, rest, _ = handshake(A, "?entries=none")
@@ -486,10 +458,10 @@ def run(t, A, B):
               "%s: closed with %d (%s %r)" % (what, code, got_code, reason))
         s.close()
     st, h, s, rest, _ = handshake(A, "?entries=none")
-    s.sendall(wsframe(9, b"are you there"))
+    s.sendall(ws_frame(9, b"are you there"))
     frames, _ = read_frames(s, rest, timeout=2, stop_at_close=False)
     check((10, b"are you there") in frames, "a ping gets its pong, with its payload")
-    s.sendall(wsframe(8, b"\x03\xe8bye"))
+    s.sendall(ws_frame(8, b"\x03\xe8bye"))
     frames, closed = read_frames(s, b"", timeout=5)
     check(close_of(frames)[0] == 1000 and closed, "a close gets its close (1000), then the connection ends")
     s.close()
