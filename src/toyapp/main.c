@@ -146,6 +146,7 @@ int main(int argc, char **argv)
 
     /* Workers finish what they hold; their answers go to closing sockets. */
     atomic_store(&g_app.stopping, 1);
+    ws_stop();
     queue_wake_all(&g_app.writer_q);
     queue_wake_all(&g_app.reader_q);
     queue_wake_all(&g_app.io_q);

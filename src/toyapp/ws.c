@@ -303,7 +303,22 @@ static void on_answer(feed_req *q)
     }
 }
 
-void ws_service(void)
+void ws_stop(void)
+{
+    for (ws_client *c = W.head; c; c = c->next) {
+        if (c->closing || c->done || lws_partial_buffered(c->wsi))
+            continue;
+        char why[RT_WS_REASON_MAX + 1];
+        snprintf(why, sizeof why, "the server is stopping; resume with ?from=%llu",
+                 (unsigned long long)c->sent_pos);
+        drop_queue(c, 0);
+        ws_fail(c, RT_WS_CLOSE_GOING_AWAY, why);
+        ws_writable(c);
+    }
+}
+
+/* The feed's new rounds, then the answered backfill requests. */
+static void take_news(void)
 {
     feed_round *rounds;
     feed_req *answered;
@@ -318,6 +333,11 @@ void ws_service(void)
         q->next = NULL;
         on_answer(q);
     }
+}
+
+void ws_service(void)
+{
+    take_news();
 }
 
 /* ---- the connection ---------------------------------------------------------------- */
@@ -459,7 +479,7 @@ void ws_cleanup(void)
     /* Every connection is gone with the lws context: no wsi is touched. */
     while (W.head)
         ws_closed(W.head);
-    ws_service();   /* answers that came back free their dead clients */
+    take_news();    /* answers that came back free their dead clients */
     if (W.live && !W.live->refs)
         feed_round_free(W.live);
     W.live = NULL;

@@ -46,6 +46,11 @@ void ws_closed(ws_client *c);
  * service thread is woken). */
 void ws_service(void);
 
+/* The server is stopping (main, once its service loop has ended): each
+ * client between two frames is sent a close frame, 1001 with where to
+ * resume, at once; the connections end with the lws context. */
+void ws_stop(void);
+
 /* At exit, after the feed has stopped and the lws context is destroyed:
  * frees what is left. */
 void ws_cleanup(void);

@@ -21,10 +21,11 @@ Checks:
     1002 or 1007; a ping gets its pong, a close its close;
   - a client that stops reading is closed with 1013 and a resume point,
     while another client gets every entry and every submission succeeds;
-  - a client of B sees what A writes;
+  - a client of B sees what A writes; when B stops, its client is told
+    (1001) where to resume;
   - GET /dashboard and its assets are the repository's files, with a CSP.
 """
-import base64, hashlib, json, os, queue, select, socket, subprocess, sys, threading, time
+import base64, hashlib, json, os, queue, select, signal, socket, subprocess, sys, threading, time
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -209,11 +210,25 @@ def main():
         A, B = t.ports[3], t.ports[5]
         t.start_toyapp(A, t.ports[4], "cvm-a", {"WS_ALLOWED_ORIGINS": "http://allowed.example, https://b.example",
                                                 "WS_QUEUE_KB": "64"})
-        t.start_toyapp(B, t.ports[6], "cvm-b", {"SEQUENCER": "0", "WS_MAX_CLIENTS": "2"})
+        pb = t.start_toyapp(B, t.ports[6], "cvm-b", {"SEQUENCER": "0", "WS_MAX_CLIENTS": "2"})
         run(t, A, B)
+        stopping(B, pb)
     finally:
         t.stop()
     return summary()
+
+
+def stopping(port, proc):
+    """A server that stops tells its clients so (1001), with where to resume."""
+    c = Client(port)
+    start = c.until(lambda e: "frame" in e)
+    proc.send_signal(signal.SIGTERM)
+    ev = c.until(lambda e: "close" in e)
+    size = start and start["frame"]["treeSize"]
+    check(ev and ev["close"] == 1001 and ("?from=%s" % size) in ev["reason"],
+          "SIGTERM: a client is closed with 1001 and where to resume (%r)" % ((ev["close"], ev["reason"]) if ev else None,))
+    check(proc.wait(timeout=15) == 0, "and the server stops cleanly (exit 0)")
+    c.stop()
 
 
 def submit(port, n, tag):
