@@ -226,6 +226,7 @@ typedef struct batch_slot {
     uint64_t id;
     log_batch_head bh;
     int have;
+    size_t round;                /* 1 + the first leaf of the round it was last met in */
 } batch_slot;
 
 static int by_id(const void *a, const void *b)
@@ -276,9 +277,15 @@ static int batch_paths(reader *rd, chunk *k, size_t lo, size_t hi)
     uint8_t (*leaves)[32] = rd->leaves;
     size_t *members = rd->members;
     rt_merkle_batch *tree = &rd->tree;
-    for (size_t s = 0; s < k->nslots; s++) {
+    /* The batches this round holds (at most the sequencer's 64 a round),
+     * each gathered in one pass over the round's leaves. */
+    for (size_t first = lo; first < hi; first++) {
+        size_t s = k->slot[first];
+        if (k->slots[s].round == lo + 1)
+            continue;
+        k->slots[s].round = lo + 1;
         size_t m = 0;
-        for (size_t i = lo; i < hi; i++)
+        for (size_t i = first; i < hi; i++)
             if (k->slot[i] == s) {
                 if (m == RT_MERKLE_BATCH_MAX)
                     return -1;
