@@ -192,6 +192,37 @@ static void h_purges(sc_out *o, const sc_spec *spec)
     sc_printf(o, "\n");
 }
 
+/* The endpoints whose answer is not JSON: files served as they are, and
+ * WebSockets with the frames each streams. */
+static void h_bodies(sc_out *h, const sc_spec *spec)
+{
+    sc_printf(h, "\n\n/* Files served as they are (`response 200 file`), embedded in the binary at\n"
+              " * build time: XX(route, path from the repository root, content type). */\n"
+              "#define TOY_FILES(XX)");
+    for (int i = 0; i < spec->nendpoints; i++) {
+        const sc_endpoint *e = spec->endpoints[i];
+        if (e->body == SC_BODY_FILE)
+            sc_printf(h, " \\\n    XX(%s, \"%s\", \"%s\")", e->name, e->file, e->content_type);
+    }
+    sc_printf(h, "\n\n/* WebSockets (`response 101 websocket`): XX(route, frames it streams, as\n"
+              " * bits 1 << TOY_F_*). */\nenum toy_frame {");
+    int nf = 0;
+    for (int i = 0; i < spec->nrecords; i++)
+        if (spec->records[i]->kind == SC_REC_FRAME)
+            sc_printf(h, "%s TOY_F_%s = %d", nf ? "," : "", spec->records[i]->name, nf), nf++;
+    sc_printf(h, "%s TOY_F__COUNT = %d };\n#define TOY_WEBSOCKETS(XX)", nf ? "," : "", nf);
+    for (int i = 0; i < spec->nendpoints; i++) {
+        const sc_endpoint *e = spec->endpoints[i];
+        if (e->body != SC_BODY_WEBSOCKET)
+            continue;
+        char mask[512] = "";
+        for (int j = 0; j < e->nframes; j++)
+            snprintf(mask + strlen(mask), sizeof mask - strlen(mask), "%s(1u << TOY_F_%s)", j ? " | " : "",
+                     e->frames[j]);
+        sc_printf(h, " \\\n    XX(%s, %s)", e->name, *mask ? mask : "0u");
+    }
+}
+
 static int emit_h(const sc_spec *spec, const char *gendir, int nparams, int pcounters, int ntables)
 {
     sc_out *h = sc_out_open(gendir, "toy_service.h");
@@ -227,9 +258,12 @@ static int emit_h(const sc_spec *spec, const char *gendir, int nparams, int pcou
             snprintf(mask, sizeof mask, "0u");
         if (e->handler)
             snprintf(hd, sizeof hd, "&h_%s", e->handler);
-        sc_printf(h, "    XX(%s, \"%s\", \"%s\", %s, %d, %s, &toy_params_%s_tab, &%s_rec, %s, %s, %s)%s\n",
+        char resp[256] = "NULL";
+        if (e->response)
+            snprintf(resp, sizeof resp, "&%s_rec", e->response->cname);
+        sc_printf(h, "    XX(%s, \"%s\", \"%s\", %s, %d, %s, &toy_params_%s_tab, %s, %s, %s, %s)%s\n",
                   e->name, e->method, e->path, e->metadata_port ? "TOY_PORT_METADATA" : "TOY_PORT_API",
-                  e->status, sch, e->name, e->response->cname, mask, hd,
+                  e->status, sch, e->name, resp, mask, hd,
                   e->planned ? "0" : thread_enum(e->thread), i + 1 < spec->nendpoints ? " \\" : "");
     }
     sc_printf(h, "\n/* Every handler the routes name, once: XX(name, thread).  The service\n"
@@ -242,6 +276,7 @@ static int emit_h(const sc_spec *spec, const char *gendir, int nparams, int pcou
         if (!seen)
             sc_printf(h, " \\\n    XX(%s, %s)", e->handler, thread_enum(e->thread));
     }
+    h_bodies(h, spec);
     sc_printf(h, "\n\n/* Audit entry kinds: XX(name, record) */\n#define TOY_AUDIT_KINDS(XX)");
     for (int i = 0; i < spec->nrecords; i++)
         if (spec->records[i]->kind == SC_REC_AUDIT)
@@ -430,7 +465,7 @@ int sc_emit_service(const sc_spec *spec, const char *gendir)
     /* The responses' copies. */
     for (int i = 0; i < spec->nendpoints; i++) {
         const sc_endpoint *e = spec->endpoints[i];
-        if (e->response->kind != SC_REC_RESPONSE)
+        if (!e->response || e->response->kind != SC_REC_RESPONSE)
             continue;
         char name[256];
         snprintf(name, sizeof name, "toy_copy_resp_%s", e->name);
@@ -440,7 +475,7 @@ int sc_emit_service(const sc_spec *spec, const char *gendir)
     int any = 0;
     for (int i = 0; i < spec->nendpoints; i++) {
         const sc_endpoint *e = spec->endpoints[i];
-        if (e->response->kind != SC_REC_RESPONSE)
+        if (!e->response || e->response->kind != SC_REC_RESPONSE)
             continue;
         int n = 0;
         for (int j = 0; j < e->response->nfields; j++) {

@@ -90,6 +90,14 @@ static const struct { int version; const char *sql; } migrations[] = {
           " ADD COLUMN IF NOT EXISTS rejected boolean NOT NULL DEFAULT false,"
           " ADD COLUMN IF NOT EXISTS posted_audit_id bigint" },
     { 18, NULL },
+    /* Every new signed tree head is announced on channel toy_log at its
+     * commit, whichever instance sequenced it: each instance's live feed
+     * listens (feed.c). */
+    { 19, "CREATE OR REPLACE FUNCTION toy_notify_log() RETURNS trigger LANGUAGE plpgsql AS"
+          " $$ BEGIN PERFORM pg_notify('toy_log', NEW.tree_size::text); RETURN NULL; END $$;"
+          " DROP TRIGGER IF EXISTS tree_heads_notify ON tree_heads;"
+          " CREATE TRIGGER tree_heads_notify AFTER INSERT ON tree_heads"
+          " FOR EACH ROW EXECUTE FUNCTION toy_notify_log()" },
 };
 
 #define MIGRATION_LOCK 0x746f7961  /* "toya" */

@@ -42,6 +42,7 @@ void job_free(job *j)
     if (!j)
         return;
     free(j->body);
+    free(j->headers);
     if (j->state_free)
         j->state_free(j->state);
     /* The request struct holds sink results only, but wipe it with the rest. */

@@ -16,11 +16,49 @@ static const char *jstr(json_object *o, const char *k)
            ? json_object_get_string(v) : NULL;
 }
 
-static int parse_head(const char *json, size_t len, log_head *h)
+static json_object *parse_json(const char *json, size_t len)
 {
     json_tokener *tok = json_tokener_new();
-    json_object *o = tok ? json_tokener_parse_ex(tok, json, (int)len) : NULL, *v;
+    json_object *o = tok && len < INT32_MAX ? json_tokener_parse_ex(tok, json, (int)len) : NULL;
     json_tokener_free(tok);
+    return o;
+}
+
+/* A uint field: a JSON integer >= 0. */
+static int juint(json_object *o, const char *k, uint64_t *out)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, k, &v) || !json_object_is_type(v, json_type_int)
+        || json_object_get_int64(v) < 0)
+        return -1;
+    *out = (uint64_t)json_object_get_int64(v);
+    return 0;
+}
+
+int log_parse_batch_head(const char *json, size_t len, log_batch_head *b)
+{
+    json_object *o = parse_json(json, len);
+    const char *cvm = o ? jstr(o, "cvmId") : NULL, *ts = o ? jstr(o, "timestamp") : NULL;
+    int ok = cvm && ts && strlen(cvm) < sizeof b->cvm && strlen(ts) < sizeof b->ts
+             && !juint(o, "batchId", &b->bh.batchId) && !juint(o, "size", &b->bh.size)
+             && !rt_hex_decode_str(jstr(o, "root"), b->bh.root, 32)
+             && !rt_hex_decode_str(jstr(o, "publicKey"), b->pub, 32)
+             && !rt_hex_decode_str(jstr(o, "signature"), b->sig, 64);
+    if (ok) {
+        snprintf(b->cvm, sizeof b->cvm, "%s", cvm);
+        snprintf(b->ts, sizeof b->ts, "%s", ts);
+        b->bh.cvmId = rt_cstr(b->cvm);
+        b->bh.timestamp = rt_cstr(b->ts);
+        b->bh.publicKey = (rt_bytes){ b->pub, 32 };
+        b->bh.signature = (rt_bytes){ b->sig, 64 };
+    }
+    json_object_put(o);
+    return ok ? 0 : -1;
+}
+
+int log_parse_head(const char *json, size_t len, log_head *h)
+{
+    json_object *o = parse_json(json, len), *v;
     int ok = o && json_object_object_get_ex(o, "treeSize", &v)
              && !rt_hex_decode_str(jstr(o, "root"), h->th.root, 32)
              && !rt_hex_decode_str(jstr(o, "publicKey"), h->pub, 32)
@@ -46,7 +84,7 @@ int log_load_head(PGconn *c, uint64_t size, log_head *h, int *found)
     if (!r)
         return -1;
     *found = PQntuples(r) == 1;
-    int rc = *found ? parse_head(PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0), h) : 0;
+    int rc = *found ? log_parse_head(PQgetvalue(r, 0, 0), (size_t)PQgetlength(r, 0, 0), h) : 0;
     PQclear(r);
     return rc;
 }

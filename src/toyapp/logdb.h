@@ -17,6 +17,19 @@ typedef struct log_head {
     uint8_t pub[32], sig[64];
 } log_head;
 
+/* A signed batch head, parsed back from its stored canonical JSON. */
+typedef struct log_batch_head {
+    toy_rec_batch_head bh;
+    char cvm[256], ts[40];
+    uint8_t pub[32], sig[64];
+} log_batch_head;
+
+/* Parses the stored JSON of a signed tree head (log_head) or batch head
+ * (log_batch_head) into its generated struct, which then points into *h.
+ * Returns 0, or -1 when the bytes are not such a head. */
+int log_parse_head(const char *json, size_t len, log_head *h);
+int log_parse_batch_head(const char *json, size_t len, log_batch_head *b);
+
 /* Loads the latest signed tree head (size 0) or the one of exactly that
  * size.  Returns 0 (*found says whether there is one), or -1 when the
  * database fails or the stored head is malformed. */

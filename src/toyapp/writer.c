@@ -38,6 +38,7 @@
 #include "rt_merkle.h"
 #include "rt_seal.h"
 #include "rt_sink.h"
+#include "sequencer.h"
 
 #define BATCH_STMT "toy_batch"
 
@@ -515,6 +516,8 @@ static void process(job **jobs, int n)
         goto done;
     }
     ok = 1;
+    if (nw)
+        sequencer_poke();
 done:
     if (tx)
         sql_exec(c, "writer", "ROLLBACK", NULL);
