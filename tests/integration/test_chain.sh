@@ -410,7 +410,11 @@ if start_toyapp "$DIR/app.log"; then
     ok "registered with toyctl register-compose, toyapp starts"
     curl -s "http://127.0.0.1:$META_PORT/attestation?nonce=chain-test" >"$DIR/att.json"
     stop_toyapp
-    v=$("$TOYCTL" verify-deletion basic-1 --rpc "$CHAIN_RPC_URL" --registry "$CHAIN_DELETION_REGISTRY" \
+    # A deletion signed under the compose file this enclave runs: the
+    # attestation binds the key to that code, and the record names it.
+    TOYAPP_COMPOSE_FILE="$DIR/compose-v2.yml" enqueue 1 v2
+    out=$("$DRIVER" run 30 "$(want 1)" 2>&1)
+    v=$("$TOYCTL" verify-deletion v2-1 --rpc "$CHAIN_RPC_URL" --registry "$CHAIN_DELETION_REGISTRY" \
         --attestation "$DIR/att.json" --allow-sim --nonce chain-test)
     check "verify-deletion --attestation: the attestation of the running enclave binds the record's key" \
         '[[ $? == 0 && $v == *"ok   attestation: publicKey is the report'"'"'s publicKey"* ]]' "$v"
