@@ -166,15 +166,21 @@ next_period() { python3 -c 'import sys, time; p = int(sys.argv[1]); t = time.tim
 # ---- releases --------------------------------------------------------------------
 
 # copy_sources DEST: this checkout's files as they are (uncommitted changes
-# included; build outputs, var/ and node_modules/ not), modification times
-# kept, so that make in DEST sees the objects copied beside them as current.
+# included; build outputs, var/, node_modules/ and DIR not), modification
+# times kept, so that make in DEST sees the objects copied beside them as
+# current.
 copy_sources() {
+    local skip=//
+    [[ $DIR != "$ROOT"/* ]] || skip=${DIR#"$ROOT"/}
     if git -C "$ROOT" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
         git -C "$ROOT" ls-files -z --cached --others --exclude-standard \
-            | (cd "$ROOT" && while IFS= read -r -d '' f; do [[ -e $f ]] && printf '%s\0' "$f"; done) \
+            | (cd "$ROOT" && while IFS= read -r -d '' f; do
+                [[ -e $f && $f != "$skip"/* ]] && printf '%s\0' "$f"
+            done) \
             | tar -C "$ROOT" --null -T - -cf - | tar -C "$1" -xf -
     else
-        tar -C "$ROOT" --exclude=./build --exclude=./var --exclude=./node_modules -cf - . | tar -C "$1" -xf -
+        tar -C "$ROOT" --exclude=./build --exclude=./var --exclude=./node_modules --exclude="./$skip" -cf - . \
+            | tar -C "$1" -xf -
     fi
 }
 
@@ -239,11 +245,11 @@ release() {
 
 # ---- the instances -------------------------------------------------------------
 
-# start_app NAME COMPOSE [API META]: NAME/toyapp in the
-# background with the sim TEE provider measuring COMPOSE, until it
+# start_app NAME COMPOSE: NAME/toyapp in the background on the API and
+# metadata ports, the sim TEE provider measuring COMPOSE, until it
 # listens; APP is its pid.  Returns 1 if it exits first.
 start_app() {
-    env PORT="${3:-$API_PORT}" METADATA_PORT="${4:-$META_PORT}" CVM_ID="upgrade-$1" TOYAPP_COMPOSE_FILE="$DIR/$2" \
+    env PORT="$API_PORT" METADATA_PORT="$META_PORT" CVM_ID="upgrade-$1" TOYAPP_COMPOSE_FILE="$DIR/$2" \
         "$1/toyapp" >"$1/toyapp.log" 2>&1 &
     APP=$!
     pids+=("$APP")
