@@ -12,10 +12,12 @@
 
 #include "app.h"
 #include "handler.h"
+#include "monitor.h"
 #include "route.h"
 
 PGconn *worker_primary(worker *w)
 {
+    monitor_fresh(&w->primary, &w->primary_seen);
     return db_get(&w->primary);
 }
 
@@ -38,6 +40,7 @@ static void measure_lag(worker *w, PGconn *c)
 
 PGconn *worker_any(worker *w, int *from_replica)
 {
+    monitor_fresh(&w->primary, &w->primary_seen);
     PGconn *c = db_get(&w->primary);
     int r = !c;
     if (!c) {

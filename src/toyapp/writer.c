@@ -43,6 +43,7 @@
 #define BATCH_STMT "toy_batch"
 
 static db_server db;
+static unsigned db_seen;         /* monitor_primary_gen() when db was last checked */
 
 /* One job of the batch. */
 typedef struct slot {
@@ -392,6 +393,7 @@ static void process(job **jobs, int n)
     }
     const char *code = "database_unavailable", *why = "the database did not accept the write; nothing was stored; retry";
     int ok = 0, nw = 0;
+    monitor_fresh(&db, &db_seen);
     PGconn *c = db_get(&db);
     if (!c) {
         why = "the primary database is unreachable; retry shortly";
