@@ -127,8 +127,8 @@ const char toy_batch_sql[] =
     " FROM unnest($7::text[], $8::text[], $9::bytea[], $10::bytea[]) WITH ORDINALITY"
     " AS t(action, rid, entry, leaf, ord) ORDER BY t.ord RETURNING id, leaf_hash),"
     /* The sequencer's queue: one row per batch, ids and leaf hashes packed. */
-    " q AS (INSERT INTO log_queue (audit_ids, leaf_hashes)"
-    " SELECT string_agg(int8send(id), ''::bytea ORDER BY id),"
+    " q AS (INSERT INTO log_queue (batch_id, audit_ids, leaf_hashes)"
+    " SELECT $1, string_agg(int8send(id), ''::bytea ORDER BY id),"
     " string_agg(leaf_hash, ''::bytea ORDER BY id) FROM a HAVING count(*) > 0),"
     /* The requests' idempotency keys: a key seen before fails the
      * statement (unique), and nothing of the batch is written. */

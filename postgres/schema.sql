@@ -57,15 +57,19 @@ CREATE INDEX IF NOT EXISTS audit_log_receipt_id_idx ON audit_log (receipt_id);
 
 CREATE TABLE IF NOT EXISTS log_queue (
     id          bigserial PRIMARY KEY,
+    batch_id    bigint,
     audit_ids   bytea NOT NULL,
     leaf_hashes bytea NOT NULL
 );
 
-CREATE TABLE IF NOT EXISTS log_leaves (
-    leaf_index bigint PRIMARY KEY,
-    audit_id   bigint UNIQUE NOT NULL,
-    leaf_hash  bytea NOT NULL
+CREATE TABLE IF NOT EXISTS log_segments (
+    first_leaf  bigint PRIMARY KEY,
+    batch_id    bigint NOT NULL,
+    size        integer NOT NULL,
+    audit_ids   bytea NOT NULL,
+    leaf_hashes bytea NOT NULL
 );
+CREATE INDEX IF NOT EXISTS log_segments_batch_id_idx ON log_segments (batch_id);
 
 CREATE TABLE IF NOT EXISTS batches (
     batch_id   bigserial PRIMARY KEY,

@@ -125,6 +125,9 @@ static int check_core(const sc_spec *spec)
         { "audit_log", "receipt_id", SC_C_TEXT }, { "audit_log", "entry", SC_C_BYTES },
         { "audit_log", "leaf_hash", SC_C_BYTES }, { "audit_log", "batch_id", SC_C_BIGINT },
         { "log_queue", "audit_ids", SC_C_BYTES }, { "log_queue", "leaf_hashes", SC_C_BYTES },
+        { "log_queue", "batch_id", SC_C_BIGINT }, { "log_segments", "first_leaf", SC_C_BIGINT },
+        { "log_segments", "batch_id", SC_C_BIGINT }, { "log_segments", "size", SC_C_INT },
+        { "log_segments", "audit_ids", SC_C_BYTES }, { "log_segments", "leaf_hashes", SC_C_BYTES },
         { "counters", "name", SC_C_TEXT }, { "counters", "value", SC_C_BIGINT },
         { "idempotency_keys", "idem_key", SC_C_TEXT }, { "idempotency_keys", "route", SC_C_TEXT },
         { "idempotency_keys", "fingerprint", SC_C_BYTES }, { "idempotency_keys", "status", SC_C_INT },
@@ -374,8 +377,8 @@ static void c_batch_sql(sc_out *o, const sc_spec *spec, int pcounters)
               "    \" FROM unnest($7::text[], $8::text[], $9::bytea[], $10::bytea[]) WITH ORDINALITY\"\n"
               "    \" AS t(action, rid, entry, leaf, ord) ORDER BY t.ord RETURNING id, leaf_hash),\"\n"
               "    /* The sequencer's queue: one row per batch, ids and leaf hashes packed. */\n"
-              "    \" q AS (INSERT INTO log_queue (audit_ids, leaf_hashes)\"\n"
-              "    \" SELECT string_agg(int8send(id), ''::bytea ORDER BY id),\"\n"
+              "    \" q AS (INSERT INTO log_queue (batch_id, audit_ids, leaf_hashes)\"\n"
+              "    \" SELECT $1, string_agg(int8send(id), ''::bytea ORDER BY id),\"\n"
               "    \" string_agg(leaf_hash, ''::bytea ORDER BY id) FROM a HAVING count(*) > 0),\"\n"
               "    /* The requests' idempotency keys: a key seen before fails the\n"
               "     * statement (unique), and nothing of the batch is written. */\n"

@@ -52,6 +52,8 @@ static const struct { int version; const char *sql; } migrations[] = {
     { 10, NULL },
     { 11, "DO $$ BEGIN IF EXISTS (SELECT 1 FROM information_schema.columns"
           " WHERE table_name = 'audit_log' AND column_name = 'leaf_index') THEN"
+          " CREATE TABLE IF NOT EXISTS log_leaves (leaf_index bigint PRIMARY KEY,"
+          "  audit_id bigint UNIQUE NOT NULL, leaf_hash bytea NOT NULL);"
           " INSERT INTO log_leaves (leaf_index, audit_id, leaf_hash)"
           "  SELECT leaf_index, id, leaf_hash FROM audit_log WHERE leaf_index IS NOT NULL;"
           " INSERT INTO log_queue (audit_ids, leaf_hashes)"
@@ -98,6 +100,30 @@ static const struct { int version; const char *sql; } migrations[] = {
           " DROP TRIGGER IF EXISTS tree_heads_notify ON tree_heads;"
           " CREATE TRIGGER tree_heads_notify AFTER INSERT ON tree_heads"
           " FOR EACH ROW EXECUTE FUNCTION toy_notify_log()" },
+    /* The log in segments, one per batch, not a row per entry (the schema
+     * again makes log_segments: 20).  Then (21): the queue names each row's
+     * batch (a row queued before, without one, is sequenced as one segment
+     * per entry, found under minus its audit id); the leaves of log_leaves
+     * become such one-entry segments; and log_leaf_range(lo, hi) lists
+     * leaves as rows, for people and tests (toyapp reads segments itself:
+     * log_read_leaves). */
+    { 20, NULL },
+    { 21, "ALTER TABLE log_queue ADD COLUMN IF NOT EXISTS batch_id bigint;"
+          " DO $$ BEGIN IF EXISTS (SELECT 1 FROM information_schema.tables WHERE table_name = 'log_leaves') THEN"
+          "  INSERT INTO log_segments (first_leaf, batch_id, size, audit_ids, leaf_hashes)"
+          "   SELECT leaf_index, -audit_id, 1, int8send(audit_id), leaf_hash FROM log_leaves;"
+          "  DROP TABLE log_leaves;"
+          " END IF; END $$;"
+          " CREATE OR REPLACE FUNCTION log_leaf_range(lo bigint, hi bigint)"
+          "  RETURNS TABLE (leaf_index bigint, audit_id bigint, leaf_hash bytea) LANGUAGE sql STABLE AS $$"
+          "  SELECT s.first_leaf + i,"
+          "   ('x' || encode(substring(s.audit_ids FROM 8 * i + 1 FOR 8), 'hex'))::bit(64)::bigint,"
+          "   substring(s.leaf_hashes FROM 32 * i + 1 FOR 32)"
+          "  FROM log_segments s CROSS JOIN LATERAL"
+          "   generate_series(greatest(lo - s.first_leaf, 0)::int, (least(hi - s.first_leaf, s.size) - 1)::int) AS i"
+          "  WHERE s.first_leaf >= coalesce((SELECT max(first_leaf) FROM log_segments WHERE first_leaf <= lo), 0)"
+          "   AND s.first_leaf < hi"
+          "  ORDER BY 1 $$" },
 };
 
 #define MIGRATION_LOCK 0x746f7961  /* "toya" */

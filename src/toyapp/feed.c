@@ -5,9 +5,10 @@
  * A round is what one sequencer round added: the leaves from the previous
  * signed tree head's size to the next one's.  Its rows come from three
  * statements whatever its size: the heads (tree_heads), the leaves with
- * their entries and batch ids (log_leaves joined to audit_log by its
- * primary key), and the batch heads (batches, by primary key).  A batch's
- * entries are sequenced together, in its order (one log_queue row each), so
+ * their entries and batch ids (log_leaf_range over log_segments, joined to
+ * audit_log by its primary key), and the batch heads (batches, by primary
+ * key).  A batch's entries are sequenced together, in its order (one
+ * log_queue row, one segment each), so
  * every batch of a round lies whole inside it: its tree, and each entry's
  * path in it, are rebuilt in memory from the round's leaves, with no read
  * of audit_log by batch (which has no such index, on purpose).  The
@@ -409,21 +410,7 @@ static int read_rounds(reader *rd, PGconn *c, cursor *cur, uint64_t until, int m
     PGresult *lr = NULL, *br = NULL;
     int made = 0, failed = 1;
     size_t lo = 0;
-    sql_args la = { 0 };
-    sql_int(&la, (int64_t)cur->pos);
-    sql_int(&la, (int64_t)end);
-    lr = sql_query(c, "feed", "SELECT l.leaf_index, l.leaf_hash, a.entry, a.batch_id FROM log_leaves l"
-                              " JOIN audit_log a ON a.id = l.audit_id"
-                              " WHERE l.leaf_index >= $1 AND l.leaf_index < $2 ORDER BY l.leaf_index",
-                   &la, SQL_BINARY);
-    if (!lr)
-        goto out;
-    k.n = (size_t)PQntuples(lr);
-    if (k.n != end - cur->pos) {
-        fprintf(stderr, "toyapp: feed: %zu leaves in [%llu, %llu)\n", k.n, (unsigned long long)cur->pos,
-                (unsigned long long)end);
-        goto out;
-    }
+    k.n = (size_t)(end - cur->pos);
     k.leaf = xmalloc(k.n * sizeof *k.leaf);
     k.entry = xmalloc(k.n * sizeof *k.entry);
     k.entry_len = xmalloc(k.n * sizeof *k.entry_len);
@@ -432,17 +419,39 @@ static int read_rounds(reader *rd, PGconn *c, cursor *cur, uint64_t until, int m
     k.path = xmalloc(k.n * sizeof *k.path);
     k.npath = xmalloc(k.n);
     k.slots = xmalloc(k.n * sizeof *k.slots);
+    /* The leaves from their segments, then their entries, in leaf order. */
+    uint64_t *aid = xmalloc(k.n * sizeof *aid);
+    if (log_read_leaves(c, cur->pos, end, aid, k.leaf)) {
+        free(aid);
+        goto out;
+    }
+    rt_pgarr ai = { 0 };
+    rt_pgarr_begin(&ai, RT_PG_OID_INT8);
+    for (size_t i = 0; i < k.n; i++)
+        rt_pgarr_add_i64(&ai, (int64_t)aid[i]);
+    rt_pgarr_end(&ai);
+    free(aid);
+    sql_args la = { 0 };
+    sql_array(&la, &ai);
+    lr = sql_query(c, "feed", "SELECT a.entry, a.batch_id FROM unnest($1::bigint[]) WITH ORDINALITY AS u(id, ord)"
+                              " JOIN audit_log a ON a.id = u.id ORDER BY u.ord", &la, SQL_BINARY);
+    rt_pgarr_free(&ai);
+    if (!lr)
+        goto out;
+    if ((size_t)PQntuples(lr) != k.n) {
+        fprintf(stderr, "toyapp: feed: %d entries for the %zu leaves in [%llu, %llu)\n", PQntuples(lr), k.n,
+                (unsigned long long)cur->pos, (unsigned long long)end);
+        goto out;
+    }
     for (size_t i = 0; i < k.n; i++) {
         int row = (int)i;
-        if (be64(PQgetvalue(lr, row, 0)) != cur->pos + i || PQgetlength(lr, row, 1) != 32
-            || PQgetisnull(lr, row, 3)) {
+        if (PQgetisnull(lr, row, 1)) {
             fprintf(stderr, "toyapp: feed: leaf %llu is malformed\n", (unsigned long long)(cur->pos + i));
             goto out;
         }
-        memcpy(k.leaf[i], PQgetvalue(lr, row, 1), 32);
-        k.entry[i] = PQgetisnull(lr, row, 2) ? NULL : PQgetvalue(lr, row, 2);
-        k.entry_len[i] = (size_t)PQgetlength(lr, row, 2);
-        k.slots[i].id = be64(PQgetvalue(lr, row, 3));
+        k.entry[i] = PQgetisnull(lr, row, 0) ? NULL : PQgetvalue(lr, row, 0);
+        k.entry_len[i] = (size_t)PQgetlength(lr, row, 0);
+        k.slots[i].id = be64(PQgetvalue(lr, row, 1));
     }
     /* The distinct batches, sorted; each leaf's slot among them. */
     qsort(k.slots, k.n, sizeof *k.slots, by_id);
@@ -450,7 +459,7 @@ static int read_rounds(reader *rd, PGconn *c, cursor *cur, uint64_t until, int m
         if (!k.nslots || k.slots[k.nslots - 1].id != k.slots[i].id)
             k.slots[k.nslots++] = (batch_slot){ .id = k.slots[i].id };
     for (size_t i = 0; i < k.n; i++) {
-        batch_slot key = { .id = be64(PQgetvalue(lr, (int)i, 3)) };
+        batch_slot key = { .id = be64(PQgetvalue(lr, (int)i, 1)) };
         k.slot[i] = (size_t)((batch_slot *)bsearch(&key, k.slots, k.nslots, sizeof key, by_id) - k.slots);
     }
     rt_pgarr ids = { 0 };
@@ -794,6 +803,8 @@ int feed_start(void)
     memset(F.follow_rd, 0, sizeof *F.follow_rd);
     memset(F.backfill_rd, 0, sizeof *F.backfill_rd);
     F.follow_rd->db.url = F.backfill_rd->db.url = g_app.cfg.database_url;
+    F.follow_rd->db.name = "toyapp-feed";
+    F.backfill_rd->db.name = "toyapp-backfill";
     if (pthread_create(&F.follower, NULL, follow_main, F.follow_rd))
         return -1;
     if (pthread_create(&F.backfill, NULL, backfill_main, F.backfill_rd)) {
