@@ -129,7 +129,7 @@ pg_write() {
 psql_su() {
     local port=$1
     shift
-    as_pg env PGOPTIONS='-c synchronous_commit=local' "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$DIR/run" -p "$port" -U postgres -d postgres "$@"
+    as_pg env PGOPTIONS='-c synchronous_commit=local -c client_min_messages=warning' "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$DIR/run" -p "$port" -U postgres -d postgres "$@"
 }
 
 # ---- nodes ------------------------------------------------------------------

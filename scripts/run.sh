@@ -22,8 +22,16 @@ cd "$(dirname "$0")/.."
 # that Ctrl-C reaches it and not make, which would report an error.
 if [[ -t 0 && -z ${RUN_AS_JOB:-} ]]; then
     set -m
-    RUN_AS_JOB=1 "$0" "$@"
+    RUN_AS_JOB=$$ "$0" "$@"
     exit $?
+fi
+# If the wrapper above goes (its terminal or pipe closed, `make run | tee`
+# interrupted), this run stops everything too.
+if [[ -n ${RUN_AS_JOB:-} ]]; then
+    (
+        while kill -0 "$RUN_AS_JOB" 2>/dev/null; do sleep 1; done
+        kill -TERM $$ 2>/dev/null
+    ) &
 fi
 
 BUILD=${BUILD:-build}
@@ -64,15 +72,18 @@ stopped=0
 stop_all() {
     [[ $stopped == 1 ]] && return
     stopped=1
-    echo
-    echo "run: stopping"
+    # A closed output (the terminal, or tee) must not cut the stopping short.
+    trap '' PIPE
+    { echo; echo "run: stopping"; } 2>/dev/null || true
     for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
     for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-    if [[ $own_cluster == 1 ]]; then postgres/cluster.sh stop "$PGDIR" >/dev/null || true; fi
-    if [[ $own_chain == 1 ]]; then scripts/chain.sh stop "$VAR/chain" >/dev/null || true; fi
-    echo "run: stopped"
+    if [[ $own_cluster == 1 ]]; then postgres/cluster.sh stop "$PGDIR" >/dev/null 2>&1 || true; fi
+    if [[ $own_chain == 1 ]]; then scripts/chain.sh stop "$VAR/chain" >/dev/null 2>&1 || true; fi
+    echo "run: stopped" 2>/dev/null || true
 }
-trap 'stop_all; exit 0' INT TERM
+# A closed terminal (HUP) or output pipe (PIPE: `make run | tee`, tee gone)
+# stops everything too.
+trap 'stop_all; exit 0' INT TERM HUP PIPE
 trap stop_all EXIT
 
 if [[ -z ${DATABASE_URL:-} ]]; then
