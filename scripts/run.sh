@@ -45,6 +45,15 @@ mkdir -p "$VAR"
 chmod 755 "$VAR"
 VAR=$(cd "$VAR" && pwd)
 export TEE_SIM_SEED=${TEE_SIM_SEED:-$VAR/tee-sim.seed}
+# The app-compose this instance reports (and the chain registers), rendered
+# from deploy/app as a deployment would be, the image named by the digest of
+# this build's binary (there are no images here): a rebuild is a new release.
+if [[ -z ${TOYAPP_COMPOSE_FILE:-} ]]; then
+    digest=$(sha256sum <"$BUILD/toyapp" | cut -c1-64)
+    scripts/app-compose.sh -o "$VAR/app-compose.json" app "TOYAPP_IMAGE=local/toyapp@sha256:$digest" \
+        || { echo "run: scripts/app-compose.sh could not render deploy/app" >&2; exit 1; }
+    export TOYAPP_COMPOSE_FILE=$VAR/app-compose.json
+fi
 
 # Can every other user traverse down to DIR?  (As root, Postgres runs as a
 # system user of its own, which a 0700 home directory keeps out.)
@@ -153,6 +162,7 @@ toyapp is running (TEE provider: $TEE_PROVIDER; data under $VAR/, kept between r
   API          http://127.0.0.1:$PORT/
   dashboard    http://127.0.0.1:$PORT/dashboard
   metadata     http://127.0.0.1:$METADATA_PORT/info
+  compose hash $(sha256sum <"$TOYAPP_COMPOSE_FILE" | cut -c1-64) ($TOYAPP_COMPOSE_FILE)
   mock API     $MOCK_API_URL/stats
   Postgres     $pg_where
   logs         $VAR/toyapp.log, $VAR/toy-mockapi.log
