@@ -22,8 +22,7 @@
 #
 # Usage: BUILD=build bench/pg_cost.sh [TOYAPP]   (after `make all`)
 # Environment: BUILD (default build), BENCH_SECONDS (10), BENCH_CONNECTIONS
-# (64), PG_COST_PORT_BASE (16500: ports BASE..BASE+1 Postgres, BASE+10.. the
-# servers).
+# (64), BENCH_KEEP=1 (keep the temporary directory).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,38 +31,22 @@ BUILD=${BUILD:-build}
 APP=$(realpath "${1:-$BUILD/toyapp}")
 SECS=${BENCH_SECONDS:-10}
 CONNS=${BENCH_CONNECTIONS:-64}
-BASE=${PG_COST_PORT_BASE:-16500}
 HZ=$(getconf CLK_TCK)
 PG_BIN=${PG_BIN:-$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -1)}
 command -v wrk >/dev/null || { echo "pg_cost: wrk is not installed (scripts/deps.sh bench)" >&2; exit 2; }
 [[ -x $PG_BIN/pgbench ]] || { echo "pg_cost: $PG_BIN/pgbench is missing" >&2; exit 2; }
 
-TMP=$(mktemp -d /tmp/toyapp-pgcost.XXXXXX)
-chmod 755 "$TMP"
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    postgres/cluster.sh stop "$TMP/pg" >/dev/null 2>&1 || true
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-PG_PRIMARY_PORT=$BASE PG_REPLICA_PORT=$((BASE + 1)) postgres/cluster.sh init "$TMP/pg" >"$TMP/init.log" 2>&1 \
-    || { cat "$TMP/init.log" >&2; exit 2; }
-eval "$(postgres/cluster.sh env "$TMP/pg" | sed 's/^/export /')"
-MOCK=$((BASE + 10)) PORT=$((BASE + 20))
-"$BUILD/toy-mockapi" --port "$MOCK" >"$TMP/mock.log" 2>&1 &
-PIDS+=($!)
-TEE_PROVIDER=sim TEE_SIM_SEED=$TMP/seed MOCK_API_URL=http://127.0.0.1:$MOCK CHAIN=off \
-    PORT=$PORT METADATA_PORT=$((PORT + 1)) CVM_ID=pg-cost "$APP" >"$TMP/toyapp.log" 2>&1 &
-APP_PID=$!
-PIDS+=("$APP_PID")
+say() { printf 'pg_cost: %s\n' "$*" >&2; }
+die() { printf 'pg_cost: ERROR: %s\n' "$*" >&2; exit 2; }
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+TOYAPP_BIN=$APP bench_start pgcost
+APP_PID=$APP PORT=$API
 for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$PORT/ready" >/dev/null 2>&1 && break
     sleep 0.1
 done
-curl -sf "http://127.0.0.1:$PORT/ready" >/dev/null || { cat "$TMP/toyapp.log" >&2; exit 2; }
+curl -sf "http://127.0.0.1:$PORT/ready" >/dev/null || die "toyapp is not ready: $(cat "$TMP/toyapp.log")"
 
 su_sql() { postgres/cluster.sh sql "$TMP/pg" "$1" "$2"; }
 app_sql() { psql "$DATABASE_URL" -tAc "$1"; }

@@ -27,40 +27,9 @@ say() { printf 'soak: %s\n' "$*" >&2; }
 die() { printf 'soak: ERROR: %s\n' "$*" >&2; exit 2; }
 command -v wrk >/dev/null || die "wrk is not installed (scripts/deps.sh bench)"
 
-TMP=$(mktemp -d /tmp/toyapp-soak.XXXXXX)
-chmod 755 "$TMP"
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    "$ROOT/postgres/cluster.sh" stop "$TMP/pg" >/dev/null 2>&1 || true
-    if [[ -n ${BENCH_KEEP:-} ]]; then say "kept $TMP"; else rm -rf "$TMP"; fi
-}
-trap cleanup EXIT
-
-read -r BASE < <(python3 -c '
-import socket
-for b in range(22000, 31000, 19):
-    try:
-        ss = [socket.socket() for _ in range(5)]
-        for i, s in enumerate(ss): s.bind(("127.0.0.1", b + i))
-        print(b); break
-    except OSError: pass
-    finally:
-        for s in ss: s.close()')
-export PG_PRIMARY_PORT=$BASE PG_REPLICA_PORT=$((BASE + 1))
-MOCK=$((BASE + 2)) API=$((BASE + 3)) META=$((BASE + 4))
-say "starting Postgres, toy-mockapi and toyapp"
-"$ROOT/postgres/cluster.sh" init "$TMP/pg" >/dev/null
-eval "$("$ROOT/postgres/cluster.sh" env "$TMP/pg" | sed 's/^/export /')"
-MOCK_API_TOKEN=t "$BUILD/toy-mockapi" --port "$MOCK" >"$TMP/mock.log" 2>&1 &
-PIDS+=($!)
-PORT=$API METADATA_PORT=$META MOCK_API_URL=http://127.0.0.1:$MOCK MOCK_API_TOKEN=t TEE_PROVIDER=sim \
-    TEE_SIM_SEED=$TMP/seed CVM_ID=soak "$BUILD/toyapp" >"$TMP/toyapp.out" 2>"$TMP/toyapp.log" &
-APP=$!
-PIDS+=("$APP")
-for _ in $(seq 200); do grep -q listening "$TMP/toyapp.out" 2>/dev/null && break; sleep 0.05; done
-grep -q listening "$TMP/toyapp.out" || die "toyapp did not start: $(cat "$TMP/toyapp.log")"
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+bench_start soak
 
 field() { sed -n "s/.* $2=\\([^ ]*\\).*/\\1/p" "$1"; }
 rss_mb() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$APP/status"; }

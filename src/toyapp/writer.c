@@ -155,16 +155,24 @@ static void free_entry(wentry *e)
 
 /* The sealed answer of a job with an Idempotency-Key: bound to its key and
  * route, so that it opens for no other.  Returns its length, or 0. */
-static size_t seal_answer(const job *j, uint8_t **out)
+/* The associated data a job's answer is sealed with: its key, a NUL, its
+ * route.  Returns its length. */
+static size_t answer_ad(const job *j, char ad[256 + 64])
 {
     const char *route = toy_routes[j->route].name;
     size_t kn = strlen(j->idem_key), rn = strlen(route);
-    char ad[256 + 64];
     memcpy(ad, j->idem_key, kn);
     ad[kn] = 0;
     memcpy(ad + kn + 1, route, rn);
+    return kn + 1 + rn;
+}
+
+static size_t seal_answer(const job *j, uint8_t **out)
+{
+    char ad[256 + 64];
+    size_t an = answer_ad(j, ad);
     *out = malloc(j->body_len + RT_SEAL_OVERHEAD);
-    if (!*out || rt_seal(g_app.k.idem_seal, ad, kn + 1 + rn, j->body, j->body_len, *out)) {
+    if (!*out || rt_seal(g_app.k.idem_seal, ad, an, j->body, j->body_len, *out)) {
         free(*out);
         *out = NULL;
         return 0;
@@ -175,14 +183,10 @@ static size_t seal_answer(const job *j, uint8_t **out)
 /* Opens a stored answer of key/route into j's answer.  Returns 0, or -1. */
 static int open_answer(job *j, int status, const uint8_t *sealed, size_t n)
 {
-    const char *route = toy_routes[j->route].name;
-    size_t kn = strlen(j->idem_key), rn = strlen(route);
     char ad[256 + 64];
-    memcpy(ad, j->idem_key, kn);
-    ad[kn] = 0;
-    memcpy(ad + kn + 1, route, rn);
+    size_t an = answer_ad(j, ad);
     char *body = n >= RT_SEAL_OVERHEAD ? malloc(n - RT_SEAL_OVERHEAD + 1) : NULL;
-    long m = body ? rt_seal_open(g_app.k.idem_seal, ad, kn + 1 + rn, sealed, n, body) : -1;
+    long m = body ? rt_seal_open(g_app.k.idem_seal, ad, an, sealed, n, body) : -1;
     if (m < 0) {
         free(body);
         return -1;
