@@ -56,7 +56,7 @@ eval "$("$ROOT/postgres/cluster.sh" env "$TMP/pg" | sed 's/^/export /')"
 MOCK_API_TOKEN=t "$BUILD/toy-mockapi" --port "$MOCK" >"$TMP/mock.log" 2>&1 &
 PIDS+=($!)
 PORT=$API METADATA_PORT=$META MOCK_API_URL=http://127.0.0.1:$MOCK MOCK_API_TOKEN=t TEE_PROVIDER=sim \
-    TEE_SIM_SEED=$TMP/seed CVM_ID=soak "$BUILD/toyapp" >"$TMP/toyapp.out" 2>"$TMP/toyapp.log" &
+    TEE_SIM_SEED=$TMP/seed CVM_ID=soak CHAIN=off "$BUILD/toyapp" >"$TMP/toyapp.out" 2>"$TMP/toyapp.log" &
 APP=$!
 PIDS+=("$APP")
 for _ in $(seq 200); do grep -q listening "$TMP/toyapp.out" 2>/dev/null && break; sleep 0.05; done

@@ -13,30 +13,33 @@
 /* Where a handler runs (docs/architecture.md, "Threads"). */
 enum toy_thread { TOY_T_SERVICE = 1, TOY_T_READER, TOY_T_IO, TOY_T_WRITER };
 
-enum toy_port { TOY_PORT_API = 0, TOY_PORT_METADATA = 1 };
+/* A spec `job` is on no port: the service makes it, no request does. */
+enum toy_port { TOY_PORT_API = 0, TOY_PORT_METADATA = 1, TOY_PORT_NONE = 2 };
 
-/* One route per endpoint, in spec order: a job's kind is its route. */
+/* One route per endpoint and per job, in spec order: a job's kind is its
+ * route. */
 enum toy_route {
     TOY_R_info = 0,
     TOY_R_compose_hash = 1,
     TOY_R_attestation = 2,
     TOY_R_delete_data = 3,
     TOY_R_deletion_status = 4,
-    TOY_R_health = 5,
-    TOY_R_ready = 6,
-    TOY_R_index = 7,
-    TOY_R_receipt_proof = 8,
-    TOY_R_log_consistency = 9,
-    TOY_R_log_head = 10,
-    TOY_R_report = 11,
-    TOY_R_reports = 12,
-    TOY_R_report_md = 13,
-    TOY_R_signup = 14,
-    TOY_R_signup_count = 15,
-    TOY_R_submit_data = 16,
-    TOY_R_version = 17,
-    TOY_R_watch_history = 18,
-    TOY_R__COUNT = 19
+    TOY_R_deletion_posted = 5,
+    TOY_R_health = 6,
+    TOY_R_ready = 7,
+    TOY_R_index = 8,
+    TOY_R_receipt_proof = 9,
+    TOY_R_log_consistency = 10,
+    TOY_R_log_head = 11,
+    TOY_R_report = 12,
+    TOY_R_reports = 13,
+    TOY_R_report_md = 14,
+    TOY_R_signup = 15,
+    TOY_R_signup_count = 16,
+    TOY_R_submit_data = 17,
+    TOY_R_version = 18,
+    TOY_R_watch_history = 19,
+    TOY_R__COUNT = 20
 };
 
 /* The audit entry kinds. */
@@ -52,14 +55,15 @@ enum toy_kind {
 extern const rt_kind toy_kinds[TOY_K__COUNT];
 
 /* XX(name, method, path, port, status, request schema or NULL, params table,
- *    response record, kinds emitted (bits 1 << TOY_K_*), handler (NULL: planned,
- *    answered 501), thread) */
+ *    response record (NULL for a job), kinds emitted (bits 1 << TOY_K_*),
+ *    handler (NULL: planned, answered 501), thread) */
 #define TOY_ROUTES(XX) \
     XX(info, "GET", "/info", TOY_PORT_METADATA, 200, NULL, &toy_params_info_tab, &toy_resp_info_rec, 0u, &h_info, TOY_T_SERVICE) \
     XX(compose_hash, "GET", "/compose-hash", TOY_PORT_METADATA, 200, NULL, &toy_params_compose_hash_tab, &toy_resp_compose_hash_rec, 0u, &h_compose_hash, TOY_T_SERVICE) \
     XX(attestation, "GET", "/attestation", TOY_PORT_METADATA, 200, NULL, &toy_params_attestation_tab, &toy_resp_attestation_rec, 0u, &h_attestation, TOY_T_IO) \
     XX(delete_data, "POST", "/delete-data/:receiptId", TOY_PORT_API, 200, &toy_schema_delete_data, &toy_params_delete_data_tab, &toy_resp_delete_data_rec, (1u << TOY_K_data_deleted), &h_delete_data, TOY_T_WRITER) \
-    XX(deletion_status, "GET", "/receipts/:receiptId/deletion", TOY_PORT_API, 200, NULL, &toy_params_deletion_status_tab, &toy_resp_deletion_status_rec, 0u, NULL, 0) \
+    XX(deletion_status, "GET", "/receipts/:receiptId/deletion", TOY_PORT_API, 200, NULL, &toy_params_deletion_status_tab, &toy_resp_deletion_status_rec, 0u, &h_deletion_status, TOY_T_READER) \
+    XX(deletion_posted, "", "", TOY_PORT_NONE, 0, NULL, &toy_params_deletion_posted_tab, NULL, (1u << TOY_K_deletion_posted), &h_deletion_posted, TOY_T_WRITER) \
     XX(health, "GET", "/health", TOY_PORT_API, 200, NULL, &toy_params_health_tab, &toy_resp_health_rec, 0u, &h_health, TOY_T_SERVICE) \
     XX(ready, "GET", "/ready", TOY_PORT_API, 200, NULL, &toy_params_ready_tab, &toy_resp_ready_rec, 0u, &h_ready, TOY_T_SERVICE) \
     XX(index, "GET", "/", TOY_PORT_API, 200, NULL, &toy_params_index_tab, &toy_resp_index_rec, 0u, &h_index, TOY_T_SERVICE) \
@@ -82,6 +86,8 @@ extern const rt_kind toy_kinds[TOY_K__COUNT];
     XX(compose_hash, TOY_T_SERVICE) \
     XX(attestation, TOY_T_IO) \
     XX(delete_data, TOY_T_WRITER) \
+    XX(deletion_status, TOY_T_READER) \
+    XX(deletion_posted, TOY_T_WRITER) \
     XX(health, TOY_T_SERVICE) \
     XX(ready, TOY_T_SERVICE) \
     XX(index, TOY_T_SERVICE) \
@@ -154,17 +160,19 @@ extern const rt_table toy_table_deletion_outbox;
 
 /* The batch statement: one execution writes a batch's signed head ($1-$6:
  * batch id, size, root, head JSON, signature, CVM id), its audit entries
- * ($7-$10: arrays of action, receipt id, entry, leaf hash), the queue row
- * the sequencer takes them from, the idempotency keys of its requests
- * ($11-$15: key, route, fingerprint, status, sealed answer), the rows of
- * each table below (one array per column, from its first_param on), and
- * the counters ($35: kinds, $36: counts). */
-#define TOY_BATCH_P_IDEM 11
-#define TOY_BATCH_P_TABLES 16
+ * ($7-$11: arrays of action, receipt id, entry, leaf hash, and id: one its
+ * handler reserved, or 0 for the next), the queue row the sequencer takes
+ * them from, the idempotency keys of its requests ($12-$16: key, route,
+ * fingerprint, status, sealed answer), the rows of each table below (one
+ * array per column, from its first_param on), and the counters ($36:
+ * kinds, $37: counts). */
+#define TOY_BATCH_P_ENTRIES 7
+#define TOY_BATCH_P_IDEM 12
+#define TOY_BATCH_P_TABLES 17
 #define TOY_BATCH_NTABLES 4
 extern const rt_table *const toy_batch_tables[TOY_BATCH_NTABLES];
-#define TOY_BATCH_P_COUNTERS 35
-#define TOY_BATCH_NPARAMS 36
+#define TOY_BATCH_P_COUNTERS 36
+#define TOY_BATCH_NPARAMS 37
 extern const char toy_batch_sql[];
 
 #endif

@@ -493,7 +493,8 @@ int sc_emit_c(const sc_spec *spec, const char *gendir)
     for (int i = 0; i < spec->nrecords; i++)
         h_record(h, spec->records[i], done, &ndone);
     for (int i = 0; i < spec->nendpoints; i++)
-        h_record(h, spec->endpoints[i]->response, done, &ndone);
+        if (spec->endpoints[i]->response)
+            h_record(h, spec->endpoints[i]->response, done, &ndone);
 
     sc_printf(h, "#endif\n");
     if (sc_out_close(h))
@@ -534,6 +535,7 @@ int sc_emit_c(const sc_spec *spec, const char *gendir)
     for (int i = 0; i < spec->nrecords; i++)
         c_record(c, spec->records[i], done, &ndone);
     for (int i = 0; i < spec->nendpoints; i++)
-        c_record(c, spec->endpoints[i]->response, done, &ndone);
+        if (spec->endpoints[i]->response)
+            c_record(c, spec->endpoints[i]->response, done, &ndone);
     return sc_out_close(c);
 }

@@ -2,23 +2,21 @@
  * h_meta.c — the metadata port: GET /info, /compose-hash and /attestation
  * (spec/endpoints/attestation.spec).
  *
- * /attestation is a quote whose report_data binds this instance's signing
- * key and the caller's nonce:
- *   report_data[0:32]  = SHA-256(the Ed25519 public key, its 32 raw bytes)
+ * /attestation is a quote whose report_data binds this instance's keys and
+ * the caller's nonce (rt_tee_report_data; docs/auditing.md):
+ *   report_data[0:32]  = SHA-256(Ed25519 public key ‖ chain address), or,
+ *                        with CHAIN=off (no chain key), SHA-256(Ed25519 public key)
  *   report_data[32:64] = SHA-256(the nonce's bytes as sent), or zeros
- * so that anything signed by that key checks back to attested code
- * (docs/auditing.md).  It runs on the io thread: with the dstack provider a
- * quote is a call to the guest agent.
+ * so that anything signed by those keys checks back to attested code.  It
+ * runs on the io thread: with the dstack provider a quote is a call to the
+ * guest agent.
  */
 #include <stdlib.h>
 #include <string.h>
 
-#include <nettle/sha2.h>
-
 #include "app.h"
 #include "handler.h"
 #include "rt_tee.h"
-
 
 static void info(job *j, worker *w)
 {
@@ -27,8 +25,15 @@ static void info(job *j, worker *w)
         .appId = rt_cstr(g_app.cfg.app_id), .instanceId = rt_cstr(g_app.k.instance_id),
         .cvmId = rt_cstr(g_app.cfg.cvm_id), .role = rt_cstr(g_app.cfg.role),
         .composeHash = rt_cstr(g_app.k.compose_hash), .teeProvider = rt_cstr(g_app.k.provider),
-        .publicKey = { g_app.k.sign_pub, 32 },
+        .publicKey = { g_app.k.sign_pub, 32 }, .chain_null = !g_app.chain.cfg.on,
     };
+    const chain *ch = &g_app.chain;
+    if (ch->cfg.on)
+        r.chain = (toy_resp_info_chain){
+            .rpcUrl = rt_cstr(ch->rpc_origin), .chainId = atomic_load(&g_app.chain.chain_id),
+            .deletionRegistry = rt_cstr(ch->deletion_registry), .appRegistry = rt_cstr(ch->app_registry),
+            .enclaveAddress = rt_cstr(ch->enclave),
+        };
     job_answer(j, 200, &toy_resp_info_rec, &r);
 }
 const toy_handler h_info = { .serve = info };
@@ -46,16 +51,8 @@ static void attestation(job *j, worker *w)
     (void)w;
     const toy_params_attestation *p = JOB_PARAMS(j, attestation);
     uint8_t rd[64];
-    struct sha256_ctx h;
-    sha256_init(&h);
-    sha256_update(&h, 32, g_app.k.sign_pub);
-    sha256_digest(&h, 32, rd);
-    memset(rd + 32, 0, 32);
-    if (p->has_nonce) {
-        sha256_init(&h);
-        sha256_update(&h, p->nonce_len, (const uint8_t *)p->nonce);
-        sha256_digest(&h, 32, rd + 32);
-    }
+    rt_tee_report_data(g_app.k.sign_pub, g_app.k.has_chain ? g_app.k.chain_addr : NULL,
+                       p->has_nonce ? p->nonce : NULL, p->has_nonce ? p->nonce_len : 0, rd);
     uint8_t *quote = NULL;
     size_t qlen = 0;
     char *log = NULL;
@@ -67,6 +64,7 @@ static void attestation(job *j, worker *w)
         .quote = { quote, qlen }, .eventLog = { log ? log : "", log ? strlen(log) : 0 },
         .reportData = { rd, 64 }, .nonce = { p->nonce, p->nonce_len },
         .teeProvider = rt_cstr(g_app.k.provider), .publicKey = { g_app.k.sign_pub, 32 },
+        .enclaveAddress = rt_cstr(g_app.chain.enclave), .enclaveAddress_null = !g_app.k.has_chain,
     };
     job_answer(j, 200, &toy_resp_attestation_rec, &r);
     free(quote);

@@ -16,13 +16,17 @@ typedef struct keys {
     uint8_t pseudonym[32];                /* HMAC key for pseudonymous fields */
     uint8_t idem_mac[32];                 /* HMAC key of idempotent requests' fingerprints */
     uint8_t idem_seal[32];                /* AES-256-GCM key of their stored answers */
+    int has_chain;                        /* the chain key below was derived (CHAIN on) */
+    uint8_t chain_seckey[32];             /* secp256k1: signs the poster's transactions */
+    uint8_t chain_addr[20];               /* its Ethereum address, the records' sender */
     char provider[8];                     /* "sim" or "dstack" */
     char instance_id[129];
     char compose_hash[65];
 } keys;
 
-/* Derives k from the provider t.  Returns 0, or -1 (rt_tee_error(t) says why). */
-int keys_load(struct rt_tee *t, keys *k);
+/* Derives k from the provider t, the chain key too when chain is set.
+ * Returns 0, or -1 (rt_tee_error(t) says why). */
+int keys_load(struct rt_tee *t, int chain, keys *k);
 
 /* Signs the canonical JSON of rec/obj without its signature field with the
  * enclave's Ed25519 key (g_app.k).  Returns 0, or -1. */

@@ -51,21 +51,29 @@ int main(int argc, char **argv)
         return 2;
     }
     char err[512];
-    if (config_load(&g_app.cfg, err, sizeof err)) {
+    if (config_load(&g_app.cfg, err, sizeof err) || chain_config(&g_app.chain, err, sizeof err)) {
         fprintf(stderr, "toyapp: %s\n", err);
         return 2;
     }
     const char *terr = NULL;
     rt_tee *tee = rt_tee_open(g_app.cfg.tee_provider, g_app.cfg.tee_arg, g_app.cfg.app_id, &terr);
-    if (!tee || keys_load(tee, &g_app.k)) {
+    if (!tee || keys_load(tee, g_app.chain.cfg.on, &g_app.k)) {
         fprintf(stderr, "toyapp: TEE provider %s: %s\n", g_app.cfg.tee_provider,
                 tee ? rt_tee_error(tee) : terr);
         rt_tee_close(tee);
         return 2;
     }
     g_app.tee = tee;
+    if (chain_start(&g_app.chain, &g_app.k, err, sizeof err)) {
+        fprintf(stderr, "toyapp: chain: %s\n", err);
+        rt_wipe(&g_app.k, sizeof g_app.k);
+        rt_tee_close(tee);
+        return 2;
+    }
     if (db_migrate(g_app.cfg.database_url, err, sizeof err)) {
         fprintf(stderr, "toyapp: database migrations failed: %s\n", err);
+        chain_stop(&g_app.chain);
+        rt_wipe(&g_app.k, sizeof g_app.k);
         rt_tee_close(tee);
         return 2;
     }
@@ -87,6 +95,7 @@ int main(int argc, char **argv)
     g_app.lws = lws_create_context(&info);
     if (!g_app.lws) {
         fprintf(stderr, "toyapp: cannot create the lws context\n");
+        chain_stop(&g_app.chain);
         rt_tee_close(tee);
         return 2;
     }
@@ -110,6 +119,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "toyapp: cannot listen on %s:%d and :%d\n", g_app.cfg.host,
                 g_app.cfg.port, g_app.cfg.metadata_port);
         lws_context_destroy(g_app.lws);
+        chain_stop(&g_app.chain);
         rt_tee_close(tee);
         return 2;
     }
@@ -123,6 +133,8 @@ int main(int argc, char **argv)
     pthread_create(&g_app.monitor, NULL, monitor_main, NULL);
     if (g_app.cfg.sequencer)
         pthread_create(&g_app.sequencer, NULL, sequencer_main, NULL);
+    if (g_app.chain.cfg.on)
+        pthread_create(&g_app.poster, NULL, chain_main, NULL);
 
     /* Serve /health only once it has something true to say. */
     for (int i = 0; i < 100 && !monitor_ready(); i++) {
@@ -130,16 +142,21 @@ int main(int argc, char **argv)
         nanosleep(&t, NULL);
     }
     printf("toyapp %s listening on http://%s:%d (API) and http://%s:%d (metadata); "
-           "TEE provider %s, cvm %s\n", TOY_VERSION, g_app.cfg.host, g_app.cfg.port,
-           g_app.cfg.host, g_app.cfg.metadata_port, g_app.k.provider, g_app.cfg.cvm_id);
+           "TEE provider %s, cvm %s; chain %s%s%s\n", TOY_VERSION, g_app.cfg.host, g_app.cfg.port,
+           g_app.cfg.host, g_app.cfg.metadata_port, g_app.k.provider, g_app.cfg.cvm_id,
+           g_app.chain.cfg.on ? g_app.chain.rpc_origin : "off",
+           g_app.chain.cfg.on ? ", posting as " : "", g_app.chain.cfg.on ? g_app.chain.enclave : "");
     fflush(stdout);
 
     while (!atomic_load(&g_app.stopping))
         if (lws_service(g_app.lws, 0) < 0)
             break;
 
-    /* Workers finish what they hold; their answers go to closing sockets. */
+    /* Workers finish what they hold; their answers go to closing sockets.
+     * The poster first, so that the writer still takes its last jobs. */
     atomic_store(&g_app.stopping, 1);
+    if (g_app.chain.cfg.on)
+        pthread_join(g_app.poster, NULL);
     queue_wake_all(&g_app.writer_q);
     queue_wake_all(&g_app.reader_q);
     queue_wake_all(&g_app.io_q);
@@ -158,6 +175,7 @@ int main(int argc, char **argv)
         n = j->next;
         job_free(j);
     }
+    chain_stop(&g_app.chain);
     rt_wipe(&g_app.k, sizeof g_app.k);
     rt_tee_close(tee);
     fprintf(stderr, "toyapp: stopped\n");

@@ -207,23 +207,26 @@ static int write_batch(PGconn *c, slot **w, int n, const toy_rec_batch_head *bh,
     sql_bytes(&a, head, head_len);
     sql_bytes(&a, sig, 64);
     sql_text(&a, g_app.cfg.cvm_id);
-    /* $7-$10: the entries. */
-    rt_pgarr_begin(&arr[7], RT_PG_OID_TEXT);
-    rt_pgarr_begin(&arr[8], RT_PG_OID_TEXT);
-    rt_pgarr_begin(&arr[9], RT_PG_OID_BYTEA);
-    rt_pgarr_begin(&arr[10], RT_PG_OID_BYTEA);
+    /* $7-$11: the entries. */
+    int q0 = TOY_BATCH_P_ENTRIES;
+    rt_pgarr_begin(&arr[q0], RT_PG_OID_TEXT);
+    rt_pgarr_begin(&arr[q0 + 1], RT_PG_OID_TEXT);
+    rt_pgarr_begin(&arr[q0 + 2], RT_PG_OID_BYTEA);
+    rt_pgarr_begin(&arr[q0 + 3], RT_PG_OID_BYTEA);
+    rt_pgarr_begin(&arr[q0 + 4], RT_PG_OID_INT8);
     int per_kind[TOY_K__COUNT] = { 0 };
     for (int i = 0; i < n; i++) {
         const wentry *e = &w[i]->e;
         const rt_kind *kd = &toy_kinds[e->kind];
-        rt_pgarr_add(&arr[7], kd->name, strlen(kd->name));
+        rt_pgarr_add(&arr[q0], kd->name, strlen(kd->name));
         const rt_str *rid = kd->receipt_off >= 0 ? (const rt_str *)((const uint8_t *)e->entry + kd->receipt_off) : NULL;
-        rt_pgarr_add(&arr[8], rid ? rid->p : NULL, rid ? rid->n : 0);
-        rt_pgarr_add(&arr[9], e->json, e->len);
-        rt_pgarr_add(&arr[10], e->leaf, 32);
+        rt_pgarr_add(&arr[q0 + 1], rid ? rid->p : NULL, rid ? rid->n : 0);
+        rt_pgarr_add(&arr[q0 + 2], e->json, e->len);
+        rt_pgarr_add(&arr[q0 + 3], e->leaf, 32);
+        rt_pgarr_add_i64(&arr[q0 + 4], e->id);
         per_kind[e->kind]++;
     }
-    /* $11-$15: the idempotency keys, with the answers sealed. */
+    /* $12-$16: the idempotency keys, with the answers sealed. */
     int p = TOY_BATCH_P_IDEM;
     rt_pgarr_begin(&arr[p], RT_PG_OID_TEXT);
     rt_pgarr_begin(&arr[p + 1], RT_PG_OID_TEXT);
@@ -264,7 +267,7 @@ static int write_batch(PGconn *c, slot **w, int n, const toy_rec_batch_head *bh,
             rt_pgarr_add(&arr[TOY_BATCH_P_COUNTERS], toy_kinds[k].name, strlen(toy_kinds[k].name));
             rt_pgarr_add_i64(&arr[TOY_BATCH_P_COUNTERS + 1], per_kind[k]);
         }
-    for (int q = 7; q <= TOY_BATCH_NPARAMS; q++) {
+    for (int q = TOY_BATCH_P_ENTRIES; q <= TOY_BATCH_NPARAMS; q++) {
         rt_pgarr_end(&arr[q]);
         sql_array(&a, &arr[q]);
     }
@@ -481,8 +484,8 @@ static void process(job **jobs, int n)
             e->npath = rt_merkle_batch_path(&tree, (size_t)i, paths[i]);
             cur = w[i]->j;
             w[i]->h->respond(w[i]->j, e, &b);
-            if (!w[i]->j->body)
-                goto done;
+            if (!w[i]->j->body && toy_routes[w[i]->j->route].resp)
+                goto done;   /* a job has no answer to build */
         }
         char *head = ser_alloc(&toy_rec_batch_head_rec, &bh, 0, &head_len);
         int rc = head ? write_batch(c, w, nw, &bh, head, head_len, sig) : -1;
