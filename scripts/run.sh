@@ -150,6 +150,8 @@ Try:
   curl -s -H 'Content-Type: application/json' \\
        -d '{"userId":"alice@example.com","sensitivePayload":"I watched a movie, age: 22"}' \\
        http://127.0.0.1:$PORT/submit-data
+  (then POST /delete-data/RECEIPT_ID with its deletionToken, and
+   curl -s http://127.0.0.1:$PORT/receipts/RECEIPT_ID/deletion)
 
 Ctrl-C stops everything.
 EOF

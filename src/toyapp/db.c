@@ -89,10 +89,15 @@ static const struct { int version; const char *sql; } migrations[] = {
           " ADD COLUMN IF NOT EXISTS rejected boolean NOT NULL DEFAULT false,"
           " ADD COLUMN IF NOT EXISTS posted_audit_id bigint" },
     { 18, NULL },
-    /* 19 and 20 are taken by other work.  The poster thread looks for rows
-     * recorded on chain but not yet logged (poster_unlogged) at start and
-     * after a failed write: this finds them without reading every row. */
-    { 21, "CREATE INDEX IF NOT EXISTS deletion_outbox_unlogged_idx ON deletion_outbox (id)"
+    /* 19 and 20 are taken by other work.  The poster's two searches of the
+     * outbox, each over the few rows it wants rather than every row ever
+     * posted: the next unsent rows in id order (each round; without it the
+     * primary key's order walked past every recorded row, 18 ms a round
+     * at 30,000 rows), and rows recorded on chain but not yet logged
+     * (poster_unlogged, at start and after a failed write). */
+    { 21, "CREATE INDEX IF NOT EXISTS deletion_outbox_unsent_idx ON deletion_outbox (id)"
+          " WHERE block_number IS NULL AND chain_tx IS NULL AND NOT rejected;"
+          " CREATE INDEX IF NOT EXISTS deletion_outbox_unlogged_idx ON deletion_outbox (id)"
           " WHERE block_number IS NOT NULL AND posted_audit_id IS NULL" },
 };
 

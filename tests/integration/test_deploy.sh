@@ -74,9 +74,12 @@ import json, os, re, sys, yaml
 root, tmp, roles = sys.argv[1], sys.argv[2], sys.argv[3:]
 PINNED = re.compile(r"[^\s@]+@sha256:[0-9a-f]{64}")
 OURS = {"app": {"TOYAPP_IMAGE"}, "pg-primary": {"TOY_ATTESTD_IMAGE"}, "pg-replica": {"TOY_ATTESTD_IMAGE"}}
-# The settings toyapp (and toy-attestd, its metadata code) read.
+# The settings toyapp (and toy-attestd, its metadata code) read; the
+# chain's (CHAIN_*) are read by rt_chain_config_env for both toyapp and the
+# sim provider.
 src = "".join(open(os.path.join(root, "src/toyapp", f)).read()
               for f in os.listdir(os.path.join(root, "src/toyapp")) if f.endswith(".c"))
+src += open(os.path.join(root, "runtime/rt_chain.c")).read()
 def say(good, what, why=""):
     print(("ok " if good else "FAIL ") + what + ("" if good or not why else ": " + why))
 for r in roles:
