@@ -20,6 +20,7 @@
 #include "config.h"
 #include "job.h"
 #include "keys.h"
+#include "meta.h"
 
 /* TOY_VERSION comes from the file VERSION, through the GNUmakefile. */
 #ifndef TOY_VERSION
@@ -28,10 +29,10 @@
 
 typedef struct app {
     config cfg;                  /* read-only after start */
-    keys k;                      /* read-only after start */
+    meta meta;                   /* the TEE provider, the signing key, the instance (read-only after start) */
+    keys k;                      /* the other keys (read-only after start) */
     chain chain;                 /* the chain (cfg.on 0 with CHAIN=off) */
     struct lws_context *lws;
-    struct rt_tee *tee;
     queue writer_q, reader_q, io_q, done_q;
     atomic_int stopping;         /* set by a signal: every thread winds down */
     pthread_t writer, reader, io, monitor, sequencer, poster;

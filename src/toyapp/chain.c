@@ -64,7 +64,6 @@ int chain_start(chain *c, const keys *k, char *err, size_t errlen)
     url_origin(c->cfg.rpc_url, c->rpc_origin, sizeof c->rpc_origin);
     rt_eth_address_str(c->cfg.deletion_registry, c->deletion_registry);
     rt_eth_address_str(c->cfg.app_registry, c->app_registry);
-    rt_eth_address_str(k->chain_addr, c->enclave);
     atomic_store(&c->chain_id, c->cfg.chain_id);
 
     rt_rpc *rpc = rt_rpc_open(c->cfg.rpc_url, c->cfg.ca_file[0] ? c->cfg.ca_file : NULL, err, errlen);

@@ -24,7 +24,6 @@ typedef struct chain {
      * path or the query, and /info is public. */
     char rpc_origin[300];
     char deletion_registry[RT_ETH_ADDR_STR], app_registry[RT_ETH_ADDR_STR];
-    char enclave[RT_ETH_ADDR_STR];    /* the chain key's address (EIP-55) */
     _Atomic uint64_t chain_id;        /* CHAIN_ID, else the node's once it answered; 0 before */
     struct poster *poster;            /* the poster thread's */
     atomic_int relog;                 /* a deletion_posted job was not written: the poster
@@ -39,7 +38,7 @@ typedef struct chain {
 int chain_config(chain *c, char *err, size_t errlen);
 
 /* With the chain on, once the keys are derived (k->has_chain): the
- * addresses /info shows, the chain id (CHAIN_ID, checked against the
+ * registries' addresses /info shows (the enclave's is g_app.meta's), the chain id (CHAIN_ID, checked against the
  * node's when the node answers; the node's otherwise, learnt later when it
  * does not answer yet) and the poster.  Returns 0, or -1 with the reason
  * in err (a node serving another chain than CHAIN_ID, an unusable URL). */

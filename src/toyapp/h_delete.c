@@ -136,8 +136,8 @@ static int delete_prepare(job *j, wentry *e, PGconn *c)
     memcpy(ent->userIdHash, d->user_id_hash, 32);
     d->att = (toy_rec_deletion_attestation){
         .receiptId = rid, .deletionTimestamp = w_now(),
-        .composeHash = { g_app.k.compose_hash, strlen(g_app.k.compose_hash) },
-        .publicKey = { g_app.k.sign_pub, 32 },
+        .composeHash = { g_app.meta.compose_hash, strlen(g_app.meta.compose_hash) },
+        .publicKey = { g_app.meta.pub, 32 },
     };
     memcpy(d->att.userIdHash, d->user_id_hash, 32);
     if (sign_record(&toy_rec_deletion_attestation_rec, &d->att, d->sig))

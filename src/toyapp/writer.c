@@ -73,7 +73,7 @@ void *w_entry(wentry *e, int k)
         abort();
     }
     envelope *env = e->entry;
-    env->cvmId = (rt_str){ g_app.cfg.cvm_id, strlen(g_app.cfg.cvm_id) };
+    env->cvmId = (rt_str){ g_app.cfg.meta.cvm_id, strlen(g_app.cfg.meta.cvm_id) };
     env->timestamp = (rt_str){ now_ts, now_len };
     rt_copies_apply(&kd->copies, e->entry, cur->route, cur->req);
     for (int t = 0; t < TOY_BATCH_NTABLES; t++)
@@ -206,7 +206,7 @@ static int write_batch(PGconn *c, slot **w, int n, const toy_rec_batch_head *bh,
     sql_bytes(&a, bh->root, 32);
     sql_bytes(&a, head, head_len);
     sql_bytes(&a, sig, 64);
-    sql_text(&a, g_app.cfg.cvm_id);
+    sql_text(&a, g_app.cfg.meta.cvm_id);
     /* $7-$11: the entries. */
     int q0 = TOY_BATCH_P_ENTRIES;
     rt_pgarr_begin(&arr[q0], RT_PG_OID_TEXT);
@@ -464,8 +464,8 @@ static void process(job **jobs, int n)
         w[nw++] = s;
     }
     toy_rec_batch_head bh = {
-        .size = (uint64_t)nw, .cvmId = { g_app.cfg.cvm_id, strlen(g_app.cfg.cvm_id) },
-        .timestamp = { now_ts, now_len }, .publicKey = { g_app.k.sign_pub, 32 },
+        .size = (uint64_t)nw, .cvmId = { g_app.cfg.meta.cvm_id, strlen(g_app.cfg.meta.cvm_id) },
+        .timestamp = { now_ts, now_len }, .publicKey = { g_app.meta.pub, 32 },
     };
     uint8_t sig[64];   /* bh.signature points here until the answers are built */
     if (nw) {

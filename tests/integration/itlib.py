@@ -209,8 +209,8 @@ def wait_line(proc, what, timeout=15):
 
 class Topology:
     """The servers a test starts and stops: a Postgres primary and replica,
-    toy-mockapi, a local chain (scripts/chain.sh, on the block's last port)
-    and toyapp instances, in a temporary directory (kept when KEEP is set).
+    toy-mockapi, a local chain (scripts/chain.sh, on the block's last port),
+    toyapp instances and toy-attestd sidecars, in a temporary directory (kept when KEEP is set).
     toyapp runs with CHAIN=off unless extra says otherwise (self.chain is
     the chain's CHAIN_* variables, CHAIN=on included, once it started)."""
 
@@ -290,6 +290,20 @@ class Topology:
         self.procs.append(p)
         if not wait_line(p, "listening"):
             raise SystemExit("toyapp %s did not start (see %s)" % (cvm, log.name))
+        return p
+
+    def start_attestd(self, meta, cvm, role, extra=None):
+        """toy-attestd for a Postgres role on port meta, with this topology's
+        seed and app id (CHAIN=off unless extra says otherwise)."""
+        env = dict(os.environ, METADATA_PORT=str(meta), CVM_ID=cvm, TOYAPP_ROLE=role, TEE_PROVIDER="sim",
+                   TEE_SIM_SEED=self.seed, APP_ID=self.app_id, CHAIN="off")
+        env.update(extra or {})
+        log = open(os.path.join(self.tmp, "toy-attestd-%s.log" % cvm), "a")
+        p = subprocess.Popen([os.path.join(BUILD, "toy-attestd")], env=env, stdout=subprocess.PIPE,
+                             stderr=log, text=True)
+        self.procs.append(p)
+        if not wait_line(p, "listening"):
+            raise SystemExit("toy-attestd %s did not start (see %s)" % (cvm, log.name))
         return p
 
     def psql(self, sql, url=None):
