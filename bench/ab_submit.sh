@@ -57,8 +57,8 @@ PIDS+=($!)
 start() {
     (
         eval "$(postgres/cluster.sh env "$TMP/pg$1" | sed 's/^/export /')"
-        export TEE_PROVIDER=sim TEE_SIM_SEED=$TMP/seed MOCK_API_URL=http://127.0.0.1:$MOCK \
-            PORT=$3 METADATA_PORT=$(($3 + 1)) CVM_ID=ab-$1 CHAIN=off
+        export TEE_PROVIDER=sim TEE_SIM_SEED=$TMP/seed MOCK_API_URL=http://127.0.0.1:$MOCK CHAIN=off \
+            PORT=$3 METADATA_PORT=$(($3 + 1)) CVM_ID=ab-$1
         exec "$2"
     ) >"$TMP/toyapp-$1.log" 2>&1 &
     echo $!

@@ -17,6 +17,8 @@
 #   BENCH_AUTOVACUUM=on  leave Postgres autovacuum on during the runs
 #                  (default off, with a VACUUM (ANALYZE) between runs)
 #   BENCH_KEEP=1   keep the temporary directory (logs, wrk outputs)
+#   BENCH_WS_CLIENTS  WebSocket clients of the live-feed run (default 1000)
+#   BENCH_WS_MODE  what they ask for: latest (default, a dashboard's), all, none
 # Exit status: 0 when every run completed without errors (targets missed or
 # not), 1 when a run had non-2xx responses or socket errors, 2 on a setup
 # failure.
@@ -30,6 +32,8 @@ THREADS=${BENCH_THREADS:-2}
 CONNS=${BENCH_CONNECTIONS:-64}
 MILLION=1000000
 AUTOVACUUM=${BENCH_AUTOVACUUM:-off}
+WS_CLIENTS=${BENCH_WS_CLIENTS:-1000}
+WS_MODE=${BENCH_WS_MODE:-latest}
 
 # Targets (reference values printed next to the measurements).
 T_SUBMIT_RPS=15000
@@ -38,6 +42,8 @@ T_SIGNUP_RPS=15000
 T_HEALTH_RPS=40000
 T_RSS_MB=50
 T_SIGNUP_KEEP=0.80
+T_WS_KEEP=0.90
+T_WS_P99_MS=50
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() {
@@ -45,7 +51,8 @@ die() {
     exit 2
 }
 
-for v in SECS THREADS CONNS; do
+[[ $WS_MODE =~ ^(latest|all|none)$ ]] || die "BENCH_WS_MODE must be latest, all or none"
+for v in SECS THREADS CONNS WS_CLIENTS; do
     [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v=${!v} is not a positive integer"
 done
 [[ $AUTOVACUUM == on || $AUTOVACUUM == off ]] || die "BENCH_AUTOVACUUM must be on or off"
@@ -115,7 +122,7 @@ stable_copy() {
     die "$f is missing (run make all first)"
 }
 mkdir "$TMP/bin"
-for b in toyapp toy-mockapi ref_lws; do
+for b in toyapp toy-mockapi ref_lws bench_ws; do
     stable_copy "$BUILD/$b"
 done
 
@@ -179,7 +186,9 @@ MOCK_API_TOKEN=$TOKEN "$TMP/bin/toy-mockapi" --port "$MOCK" >"$TMP/mockapi.log" 
 PIDS+=($!)
 wait_line $! "$TMP/mockapi.log" listening || die "toy-mockapi did not start"
 
-env PORT="$API" METADATA_PORT="$META" HOST=127.0.0.1 CVM_ID=bench \
+# The live-feed run connects WS_CLIENTS at once: file descriptors for them.
+ulimit -n $((WS_CLIENTS + 1024)) 2>/dev/null || say "warning: cannot raise the open files limit to $((WS_CLIENTS + 1024))"
+env PORT="$API" METADATA_PORT="$META" HOST=127.0.0.1 CVM_ID=bench WS_MAX_CLIENTS="$WS_CLIENTS" \
     DATABASE_URL="$DB" DATABASE_REPLICA_URL="$DB_R" \
     MOCK_API_URL="http://127.0.0.1:$MOCK" MOCK_API_TOKEN="$TOKEN" \
     TEE_PROVIDER=sim TEE_SIM_SEED="$TMP/tee-seed" APP_ID=toyapp-bench CHAIN=off \
@@ -392,6 +401,40 @@ settle
 run ref_health get 0 "http://127.0.0.1:$REF/health" "$REF_PID"
 run health get 0 "http://127.0.0.1:$API/health" "$TOYAPP_PID"
 
+# ---- the live feed: WebSocket clients while submit-data runs ----------------------
+
+# submit-data without clients (the reference), then with WS_CLIENTS of them
+# connected to GET /ws?entries=WS_MODE (bench/bench_ws.c: one process, one
+# epoll loop), which also measures the delay from a commit to the frame
+# that shows it (bench/README.md, "The live feed").
+settle
+run submit_ref submit 6 "http://127.0.0.1:$API/submit-data" "$TOYAPP_PID"
+settle
+mkfifo "$TMP/ws.in"
+"$TMP/bin/bench_ws" "$API" "$WS_CLIENTS" "$WS_MODE" "$SECS" 20 <"$TMP/ws.in" >"$TMP/ws.out" 2>"$TMP/ws.err" &
+WS_PID=$!
+PIDS+=("$WS_PID")
+exec 4>"$TMP/ws.in"
+for ((i = 0; i < 600; i++)); do
+    grep -q '^ready' "$TMP/ws.out" 2>/dev/null && break
+    kill -0 "$WS_PID" 2>/dev/null || break
+    sleep 0.1
+done
+WS_READY=$(sed -n 's/^ready //p' "$TMP/ws.out")
+[[ $WS_READY == "$WS_CLIENTS" ]] || say "!!! only ${WS_READY:-0} of $WS_CLIENTS WebSocket clients connected"
+RSS_WS_FROM=$(wc -l <"$TMP/rss.txt")
+echo go >&4
+run submit_ws submit 7 "http://127.0.0.1:$API/submit-data" "$TOYAPP_PID"
+exec 4>&-
+wait "$WS_PID" || say "!!! bench_ws reported a failure (see below)"
+WS_LINE=$(grep '^BENCHWS ' "$TMP/ws.out" || true)
+RSS_WS_KB=$(tail -n +"$((RSS_WS_FROM + 1))" "$TMP/rss.txt" | sort -n | tail -n 1)
+declare -A WS=()
+for kv in ${WS_LINE#BENCHWS }; do
+    WS[${kv%%=*}]=${kv#*=}
+done
+[[ -n $WS_LINE ]] || { ERRORS=1; say "!!! bench_ws printed no summary"; cat "$TMP/ws.err" >&2; }
+
 # ---- a million signups ------------------------------------------------------------
 
 say "inserting $MILLION signups directly in SQL"
@@ -456,6 +499,10 @@ V_1M=$(verdict ge "$R_1M" $T_SIGNUP_KEEP)
 RSS_MAX_MB=$(awk -v k="$RSS_MAX_KB" 'BEGIN { printf "%.1f", k / 1024 }')
 RSS_IDLE_MB=$(awk -v k="$RSS_IDLE_KB" 'BEGIN { printf "%.1f", k / 1024 }')
 V_RSS=$(verdict le "$RSS_MAX_MB" $T_RSS_MB)
+R_WS=$(ratio "${RPS[submit_ws]}" "${RPS[submit_ref]}")
+V_WS=$(verdict ge "$R_WS" $T_WS_KEEP)
+V_WS_P99=$(verdict le "${WS[p99_ms]:-999999}" $T_WS_P99_MS)
+RSS_WS_MB=$(awk -v k="${RSS_WS_KB:-0}" 'BEGIN { printf "%.1f", k / 1024 }')
 
 {
     echo
@@ -477,12 +524,24 @@ V_RSS=$(verdict le "$RSS_MAX_MB" $T_RSS_MB)
     row health "toyapp GET /health" ">= $(fmt $T_HEALTH_RPS) req/s" "$V_HEALTH"
     row ref_echo "ref_lws POST /echo, same bodies" "(reference)" ""
     row ref_health "ref_lws GET /health" "(reference)" ""
+    row submit_ref "toyapp POST /submit-data, again" "(reference of the next row)" ""
+    row submit_ws "  ... with $WS_CLIENTS WebSocket clients" "($WS_MODE entries)" ""
     echo
     printf '%-34s %7s\n' "toyapp submit-data / ref echo" "$R_SUBMIT"
     printf '%-34s %7s  %s %s\n' "submit-data keyed / without keys" "$R_KEYED" ">= 0.90" "$V_KEYED"
     printf '%-34s %7s\n' "toyapp health / ref health" "$R_HEALTH"
     printf '%-34s %7s  %s %s\n' "signup with +1M / with none" "$R_1M" ">= $T_SIGNUP_KEEP" "$V_1M"
     printf '%-34s %7s  %s %s\n' "toyapp max RSS under load, MB" "$RSS_MAX_MB" "<= $T_RSS_MB MB" "$V_RSS"
+    printf '%-34s %7s  %s %s\n' "submit-data with clients / without" "$R_WS" ">= $T_WS_KEEP" "$V_WS"
+    printf '%-34s %7s  %s %s\n' "commit to frame p99, ms" "${WS[p99_ms]:-n/a}" "<= $T_WS_P99_MS ms" "$V_WS_P99"
+    printf '%-34s %7s\n' "toyapp RSS with the clients, MB" "$RSS_WS_MB"
+    echo
+    echo "The live feed: $WS_CLIENTS clients of GET /ws?entries=$WS_MODE (bench_ws, ${WS[cpu_pct]:-?}% of a core), ${WS[ready]:-0}" \
+        "connected, ${WS[open_at_end]:-0} still open at the end (closed: ${WS[close_codes]:-?});" \
+        "${WS[frames]:-0} frames, ${WS[mbytes]:-0} MB received."
+    echo "Commit to frame: from each of ${WS[probes]:-0} probe submissions' answers to the first tree head" \
+        "covering it, at each client: p50 ${WS[p50_ms]:-?} ms, p99 ${WS[p99_ms]:-?} ms, max ${WS[max_ms]:-?} ms" \
+        "(${WS[delays]:-0} delays, ${WS[missing]:-0} never seen)."
     echo
     echo "CPU in % of one core during each run: srv% the server under test (toyapp or ref_lws),"
     echo "pg% both Postgres nodes, wrk% the load generator, other% everything else (the kernel's"
@@ -490,7 +549,7 @@ V_RSS=$(verdict le "$RSS_MAX_MB" $T_RSS_MB)
     echo "toyapp RSS: $RSS_IDLE_MB MB idle before the runs; max of $RSS_N samples (every 0.5 s) from its first run to its last."
     echo "signups before the +1M run: $SIGNUP_ROWS rows, counter $SIGNUP_COUNTER; user_data_receipts: $RECEIPTS."
     busy=
-    for n in submit submit_keyed signup signup_1m health ref_echo ref_health; do
+    for n in submit submit_keyed signup signup_1m health ref_echo ref_health submit_ref submit_ws; do
         ((OTHER[$n] <= 50)) || busy+=" $n (${OTHER[$n]}%)"
     done
     if [[ -n $busy ]]; then

@@ -10,7 +10,7 @@
  *     (size N and the frontier), one signed tree head of size N (signed with
  *     the key toyapp derives from the same sim seed and app id, serialized
  *     by the generated tree_head record so the bytes are toyapp's own), and
- *     counters.users_processed += N.  No tree_nodes: reports do not use
+ *     counters.data_received += N.  No tree_nodes: reports do not use
  *     them.  Writes the frontier to FRONTIER_OUT and prints on stdout
  *
  *       root=HEX size=N public_key=HEX copy_s=S commit_s=S total_s=S rows_per_s=R
@@ -45,6 +45,7 @@
 
 #define SIGN_PATH "toyapp/ed25519/signing/v1"   /* src/toyapp/main.c load_keys */
 #define CHUNK (1u << 20)
+#define SEG_LEAVES 256   /* leaves per log segment in fill: a large batch */
 
 static void die(const char *fmt, const char *arg)
 {
@@ -155,15 +156,17 @@ static int cmd_fill(const char *url, uint64_t n, const char *seed_path, const ch
     PQclear(r);
 
     /* Two binary COPYs: the entries (ids 1..n), then the log's leaves
-     * (leaf i is entry i + 1), each recomputing the same leaf hashes. */
+     * (leaf i is entry i + 1) in segments of SEG_LEAVES, each recomputing
+     * the same leaf hashes. */
     rt_merkle_frontier f;
     rt_merkle_frontier_init(&f);
     for (int pass = 0; pass < 2; pass++) {
         PQclear(must(c, PQexec(c, pass == 0
                                   ? "COPY audit_log (id, action, entry, leaf_hash) FROM STDIN (FORMAT binary)"
-                                  : "COPY log_leaves (leaf_index, audit_id, leaf_hash) FROM STDIN (FORMAT binary)"),
+                                  : "COPY log_segments (first_leaf, batch_id, size, audit_ids, leaf_hashes)"
+                                    " FROM STDIN (FORMAT binary)"),
                      "COPY"));
-        uint8_t *buf = malloc(CHUNK + 256), *p = buf;
+        uint8_t *buf = malloc(CHUNK + 256 + 40 * SEG_LEAVES), *p = buf;
         memcpy(p, "PGCOPY\n\377\r\n\0", 11);
         p += 11;
         put32(&p, 0);   /* flags */
@@ -186,16 +189,34 @@ static int cmd_fill(const char *url, uint64_t n, const char *seed_path, const ch
                 put32(&p, (uint32_t)el);
                 memcpy(p, entry, (size_t)el);
                 p += el;
+                put32(&p, 32);
+                memcpy(p, leaf, 32);
+                p += 32;
             } else {
-                put16(&p, 3);
-                put32(&p, 8);
-                put64(&p, i);
-                put32(&p, 8);
-                put64(&p, i + 1);
+                /* A segment of its own for every SEG_LEAVES leaves, found
+                 * under minus its first audit id. */
+                static uint8_t ids[8 * SEG_LEAVES], hashes[32 * SEG_LEAVES];
+                size_t k = (size_t)(i % SEG_LEAVES);
+                uint8_t *q = ids + 8 * k;
+                put64(&q, i + 1);
+                memcpy(hashes + 32 * k, leaf, 32);
+                if (k + 1 == SEG_LEAVES || i + 1 == n) {
+                    uint64_t first = i - k;
+                    put16(&p, 5);
+                    put32(&p, 8);
+                    put64(&p, first);
+                    put32(&p, 8);
+                    put64(&p, (uint64_t)-(int64_t)(first + 1));
+                    put32(&p, 4);
+                    put32(&p, (uint32_t)(k + 1));
+                    put32(&p, (uint32_t)(8 * (k + 1)));
+                    memcpy(p, ids, 8 * (k + 1));
+                    p += 8 * (k + 1);
+                    put32(&p, (uint32_t)(32 * (k + 1)));
+                    memcpy(p, hashes, 32 * (k + 1));
+                    p += 32 * (k + 1);
+                }
             }
-            put32(&p, 32);
-            memcpy(p, leaf, 32);
-            p += 32;
             if ((size_t)(p - buf) >= CHUNK) {
                 send_chunk(c, buf, (size_t)(p - buf));
                 p = buf;
@@ -203,7 +224,7 @@ static int cmd_fill(const char *url, uint64_t n, const char *seed_path, const ch
             if ((i + 1) % 1000000 == 0) {
                 double t = now_s();
                 fprintf(stderr, "bench_report: %s: %" PRIu64 "M rows sent, %.0f rows/s overall, %.0f rows/s last 1M\n",
-                        pass ? "log_leaves" : "audit_log", (i + 1) / 1000000, (double)(i + 1) / (t - t0),
+                        pass ? "log_segments" : "audit_log", (i + 1) / 1000000, (double)(i + 1) / (t - t0),
                         1e6 / (t - tp));
                 tp = t;
             }
@@ -262,7 +283,7 @@ static int cmd_fill(const char *url, uint64_t n, const char *seed_path, const ch
     }
     {
         const char *v[] = { szs };
-        PQclear(must(c, PQexecParams(c, "UPDATE counters SET value = value + $1 WHERE name = 'users_processed'",
+        PQclear(must(c, PQexecParams(c, "UPDATE counters SET value = value + $1 WHERE name = 'data_received'",
                                      1, NULL, v, NULL, NULL, 0), "counters"));
     }
     free(head);
@@ -351,9 +372,9 @@ static int cmd_verify(const char *url, uint64_t n, const char *fin, const char *
     char szs[24];
     snprintf(szs, sizeof szs, "%" PRIu64, n);
     const char *v[] = { szs };
-    PGresult *e = must(c, PQexecParams(c, "SELECT l.leaf_index, a.entry, l.leaf_hash FROM log_leaves l"
-                                          " JOIN audit_log a ON a.id = l.audit_id"
-                                          " WHERE l.leaf_index >= $1 ORDER BY l.leaf_index",
+    PGresult *e = must(c, PQexecParams(c, "SELECT l.leaf_index, a.entry, l.leaf_hash"
+                                          " FROM log_leaf_range($1, (SELECT tree_size FROM tree_state WHERE id = 1)) l"
+                                          " JOIN audit_log a ON a.id = l.audit_id ORDER BY l.leaf_index",
                                        1, NULL, v, NULL, NULL, 1), "entries");
     PGresult *h = must(c, PQexecParams(c, "SELECT tree_size, head FROM tree_heads WHERE tree_size >= $1"
                                           " ORDER BY tree_size", 1, NULL, v, NULL, NULL, 1), "heads");

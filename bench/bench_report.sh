@@ -49,8 +49,8 @@ done
 command -v psql >/dev/null || die "psql is not installed (apt-get install postgresql)"
 command -v curl >/dev/null || die "curl is not installed"
 command -v python3 >/dev/null || die "python3 is needed to find free ports and read the reports"
-pkg-config --exists libpq json-c nettle libcrypto \
-    || die "development files missing (libpq-dev, libjson-c-dev, nettle-dev, libssl-dev)"
+pkg-config --exists libpq json-c nettle libcrypto libssl libsecp256k1 \
+    || die "development files missing (libpq-dev, libjson-c-dev, nettle-dev, libssl-dev, libsecp256k1-dev)"
 
 wait_binary() {
     local f=$1 i
@@ -102,7 +102,7 @@ cp "$BUILD/toyapp" "$TMP/bin/" || die "could not copy toyapp"
 say "building bench_report"
 # shellcheck disable=SC2046 # pkg-config output is a list of words
 (cd "$ROOT" && cc -std=c11 -O2 -D_GNU_SOURCE -Iruntime -Igen bench/bench_report.c "$BUILD/libtoy.a" \
-    $(pkg-config --cflags --libs libpq json-c nettle libcrypto) -lm -o "$TMP/bench_report") \
+    $(pkg-config --cflags --libs libpq json-c nettle libcrypto libssl libsecp256k1) -lm -o "$TMP/bench_report") \
     || die "could not build bench_report"
 
 # ---- ports and Postgres ---------------------------------------------------------------
@@ -347,7 +347,7 @@ EMPTY_LOG=$(q -c "SELECT count(*) FROM audit_log")
 # The fill needs an empty log: remove what the reference calls added.
 q <<'EOF' || die "emptying the log failed"
 BEGIN;
-TRUNCATE audit_log, log_queue, log_leaves, reports, tree_heads, tree_nodes, batches RESTART IDENTITY;
+TRUNCATE audit_log, log_queue, log_segments, reports, tree_heads, tree_nodes, batches RESTART IDENTITY;
 UPDATE tree_state SET tree_size = 0, frontier = ''::bytea WHERE id = 1;
 UPDATE counters SET value = 0;
 COMMIT;
@@ -386,7 +386,7 @@ say "filled in $FILL_S s ($FILL_RATE rows/s); VACUUM (ANALYZE) audit_log, as aut
 PLANS_PRE=$(explain "sequencer: unsequenced entries, before ANALYZE" \
     "SELECT id, audit_ids, leaf_hashes FROM log_queue ORDER BY id LIMIT 16")
 T0=$SECONDS
-q -c "VACUUM (ANALYZE) audit_log, log_leaves" || die "VACUUM failed"
+q -c "VACUUM (ANALYZE) audit_log, log_segments" || die "VACUUM failed"
 VACUUM_S=$((SECONDS - T0))
 T0=$SECONDS
 settle
@@ -422,7 +422,7 @@ PLANS=$(
     explain "report: counters" "SELECT name, value FROM counters"
     explain "report: first audit entry" "SELECT created_at FROM audit_log ORDER BY id LIMIT 1"
     explain "report and /log/head: latest tree head" "SELECT head FROM tree_heads ORDER BY tree_size DESC LIMIT 1"
-    explain "report: insert entry and report" "WITH a AS (INSERT INTO audit_log (action, entry, leaf_hash) VALUES ('report_generated', '\\x00', '\\x00') RETURNING id, leaf_hash), q AS (INSERT INTO log_queue (audit_ids, leaf_hashes) SELECT string_agg(int8send(id), ''::bytea ORDER BY id), string_agg(leaf_hash, ''::bytea ORDER BY id) FROM a HAVING count(*) > 0) INSERT INTO reports (report_id, time_window_start, time_window_end, tree_size, users_processed, safe_api_calls, signups, deletions, report_json) VALUES ('report_x', now(), now(), 0, 0, 0, 0, 0, '\\x00')"
+    explain "report: insert entry and report" "WITH a AS (INSERT INTO audit_log (action, entry, leaf_hash) VALUES ('report_generated', '\\x00', '\\x00') RETURNING id, leaf_hash), q AS (INSERT INTO log_queue (batch_id, audit_ids, leaf_hashes) SELECT 0, string_agg(int8send(id), ''::bytea ORDER BY id), string_agg(leaf_hash, ''::bytea ORDER BY id) FROM a HAVING count(*) > 0) INSERT INTO reports (report_id, time_window_start, time_window_end, tree_size, users_processed, safe_api_calls, signups, deletions, report_json) VALUES ('report_x', now(), now(), 0, 0, 0, 0, 0, '\\x00')"
     explain "sequencer: pending entries (every 100 ms)" "SELECT id, audit_ids, leaf_hashes FROM log_queue ORDER BY id LIMIT 16"
 )
 

@@ -98,7 +98,8 @@ import hashlib, json, subprocess, sys, urllib.request
 db, api, h0, h1 = sys.argv[1], sys.argv[2], json.loads(sys.argv[3] or "{}"), json.loads(sys.argv[4])
 entries = int(subprocess.run(["psql", db, "-tAc", "SELECT count(*) FROM audit_log"], capture_output=True,
                              text=True, check=True).stdout)
-leaves = subprocess.run(["psql", db, "-tAc", "SELECT encode(leaf_hash, 'hex') FROM log_leaves ORDER BY leaf_index"],
+leaves = subprocess.run(["psql", db, "-tAc", "SELECT encode(leaf_hash, 'hex') FROM log_leaf_range(0,"
+                         " (SELECT tree_size FROM tree_state WHERE id = 1))"],
                         capture_output=True, text=True, check=True).stdout.split()
 def mth(hs):
     level = [bytes.fromhex(h) for h in hs]

@@ -21,7 +21,9 @@
  * Host (at most one; required in HTTP/1.1), Expect ("100-continue") and
  * Idempotency-Key (at most one: an sf-string, or a bare key, of 1 to 255
  * visible ASCII characters other than '"' and '\'; the span is the key
- * without its quotes).
+ * without its quotes); for a WebSocket handshake (RFC 6455 §4.2.1),
+ * Upgrade ("websocket"), Connection ("upgrade"), and Origin,
+ * Sec-WebSocket-Key and Sec-WebSocket-Version (each at most once).
  *
  * Errors (status, code): a malformed request line 400 bad_request_line; a
  * malformed header section 400 bad_header; an HTTP major version other than
@@ -49,6 +51,10 @@ typedef struct rt_http_head {
     unsigned transfer_encoding : 1, conn_close : 1, conn_keep_alive : 1,
              expect_continue : 1;
     int hosts;                   /* Host fields seen */
+    rt_http_span host;           /* the Host field's value */
+    /* a WebSocket handshake's fields (a span's off is 0 when absent) */
+    rt_http_span origin, ws_key, ws_version;
+    unsigned upgrade_websocket : 1, conn_upgrade : 1;
     uint32_t end;                /* length of the head, final CRLF included */
     /* the error (after RT_HTTP_ERROR) */
     int status;

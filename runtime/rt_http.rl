@@ -50,6 +50,17 @@ static int list_has(const char *v, size_t n, const char *tok)
     return 0;
 }
 
+/* A field that may appear once: its value's span, or an error. */
+static int once(rt_http_head *h, rt_http_span *s, const char *twice)
+{
+    if (s->off)
+        return fail(h, 400, "bad_header", twice, h->name_off);
+    uint32_t vn = h->val_end > h->val_off ? h->val_end - h->val_off : 0;
+    /* An empty value is still present: its span starts after the colon. */
+    *s = (rt_http_span){ vn ? h->val_off : h->name_off + h->name_len + 1, vn };
+    return RT_HTTP_MORE;
+}
+
 /* A field line has ended: act on it if it is one of ours. */
 static int field(rt_http_head *h, const char *b)
 {
@@ -72,6 +83,7 @@ static int field(rt_http_head *h, const char *b)
     } else if (name_is(h, b, "connection")) {
         h->conn_close |= list_has(v, vn, "close");
         h->conn_keep_alive |= list_has(v, vn, "keep-alive");
+        h->conn_upgrade |= list_has(v, vn, "upgrade");
     } else if (name_is(h, b, "content-type")) {
         if (h->content_type.len)
             return fail(h, 400, "bad_header", "more than one Content-Type field", h->name_off);
@@ -79,8 +91,17 @@ static int field(rt_http_head *h, const char *b)
     } else if (name_is(h, b, "host")) {
         if (++h->hosts > 1)
             return fail(h, 400, "bad_header", "more than one Host field", h->name_off);
+        h->host = (rt_http_span){ h->val_off, vn };
     } else if (name_is(h, b, "expect")) {
         h->expect_continue |= vn == 12 && !strncasecmp(v, "100-continue", 12);
+    } else if (name_is(h, b, "upgrade")) {
+        h->upgrade_websocket |= list_has(v, vn, "websocket");
+    } else if (name_is(h, b, "origin")) {
+        return once(h, &h->origin, "more than one Origin field");
+    } else if (name_is(h, b, "sec-websocket-key")) {
+        return once(h, &h->ws_key, "more than one Sec-WebSocket-Key field");
+    } else if (name_is(h, b, "sec-websocket-version")) {
+        return once(h, &h->ws_version, "more than one Sec-WebSocket-Version field");
     } else if (name_is(h, b, "idempotency-key")) {
         if (h->idempotency_key.len)
             return fail(h, 400, "bad_header", "more than one Idempotency-Key field", h->name_off);

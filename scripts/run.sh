@@ -182,6 +182,7 @@ cat <<EOF
 
 toyapp is running (TEE provider: $TEE_PROVIDER; data under $VAR/, kept between runs)
   API          http://127.0.0.1:$PORT/
+  dashboard    http://127.0.0.1:$PORT/dashboard
   metadata     http://127.0.0.1:$METADATA_PORT/info
   mock API     $MOCK_API_URL/stats
   Postgres     $pg_where

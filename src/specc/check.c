@@ -17,6 +17,7 @@
  * written `per` an entry kind takes values only from that entry and from
  * the sinks of the endpoints that emit it.
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -421,7 +422,7 @@ static int check_job(const sc_endpoint *e)
     if (e->has_request)
         sc_error(e->pos, "job %s has a request body: a job is made by the service itself; "
                  "declare what it carries as 'param' lines", e->name);
-    if (e->response)
+    if (e->response || e->body)
         sc_error(e->pos, "job %s has a response: nobody waits for a job's answer", e->name);
     if (e->planned || !e->handler)
         sc_error(e->pos, "job %s needs a handler: add 'handler NAME on THREAD' (reader, io "
@@ -430,6 +431,60 @@ static int check_job(const sc_endpoint *e)
         sc_error(e->pos, "job %s runs on the service thread, which only answers requests: "
                  "choose reader, io or writer", e->name);
     return sc_nerrors - n;
+}
+
+/* `response 200 file "PATH"`: a file of the repository, served as it is.
+ * Its type comes from its extension; the path stays inside the tree. */
+static void check_file(sc_endpoint *e)
+{
+    static const struct { const char *ext, *type; } types[] = {
+        { ".html", "text/html; charset=utf-8" }, { ".js", "text/javascript; charset=utf-8" },
+        { ".css", "text/css; charset=utf-8" }, { ".svg", "image/svg+xml" },
+        { ".png", "image/png" }, { ".txt", "text/plain; charset=utf-8" },
+    };
+    const char *f = e->file;
+    if (strcmp(e->method, "GET") || e->status != 200)
+        sc_error(e->body_pos, "endpoint %s: a file is served to GET with status 200", e->name);
+    if (e->has_request)
+        sc_error(e->pos, "endpoint %s: a file endpoint takes no request body", e->name);
+    int bad = !*f || *f == '/' || strstr(f, "..") || strstr(f, "//") || strchr(f, '\\');
+    for (const char *c = f; *c && !bad; c++)
+        bad = !(isalnum((unsigned char)*c) || strchr("._-/", *c));
+    if (bad)
+        sc_error(e->body_pos, "endpoint %s: file \"%s\" must be a plain relative path inside the "
+                 "repository ([A-Za-z0-9._-/], no '..')", e->name, f);
+    const char *dot = strrchr(f, '.');
+    for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
+        if (!strcmp(dot, types[i].ext))
+            e->content_type = types[i].type;
+    if (!e->content_type)
+        sc_error(e->body_pos, "endpoint %s: no content type for file \"%s\" (known: .html .js "
+                 ".css .svg .png .txt)", e->name, f);
+}
+
+/* `response 101 websocket FRAME, ...`: an upgrade on the connection (so
+ * its handler runs on the service thread), streaming declared frames. */
+static void check_websocket(const sc_spec *spec, sc_endpoint *e)
+{
+    if (strcmp(e->method, "GET") || e->status != 101)
+        sc_error(e->body_pos, "endpoint %s: a WebSocket is opened by GET, answered 101", e->name);
+    if (e->has_request)
+        sc_error(e->pos, "endpoint %s: a WebSocket endpoint takes no request body", e->name);
+    if (e->handler && e->thread != SC_T_SERVICE)
+        sc_error(e->pos, "endpoint %s: a WebSocket's handler runs on the service thread, which "
+                 "holds the connection", e->name);
+    if (!e->nframes)
+        sc_error(e->body_pos, "endpoint %s: name the frames the WebSocket streams", e->name);
+    e->frame_recs = sc_alloc((size_t)(e->nframes ? e->nframes : 1) * sizeof *e->frame_recs);
+    for (int i = 0; i < e->nframes; i++) {
+        e->frame_recs[i] = sc_find_record(spec, e->frames[i], SC_REC_FRAME);
+        if (!e->frame_recs[i])
+            sc_error(e->body_pos, "endpoint %s streams '%s', which is no frame (declare it "
+                     "with 'frame %s { ... }')", e->name, e->frames[i], e->frames[i]);
+        for (int j = 0; j < i; j++)
+            if (!strcmp(e->frames[i], e->frames[j]))
+                sc_error(e->body_pos, "endpoint %s names frame '%s' twice", e->name, e->frames[i]);
+    }
 }
 
 static void check_endpoint(const sc_spec *spec, sc_endpoint *e)
@@ -474,7 +529,11 @@ static void check_endpoint(const sc_spec *spec, sc_endpoint *e)
         if (e->nreq == 0 || e->nreq > 64)
             sc_error(e->pos, "endpoint %s: a request has 1 to 64 fields", e->name);
     }
-    if (!e->response) {
+    if (e->body == SC_BODY_FILE) {
+        check_file(e);
+    } else if (e->body == SC_BODY_WEBSOCKET) {
+        check_websocket(spec, e);
+    } else if (!e->response) {
         if (!e->job)
             sc_error(e->pos, "endpoint %s has no response", e->name);
     } else if (e->response->nfields < 0) {

@@ -646,7 +646,18 @@ static void emit_endpoint(sc_out *o, const sc_spec *spec, const sc_endpoint *e)
                      "|---|---|---|---|---|---|\n");
         emit_rfields(o, spec, e, e->req, e->nreq, "");
     }
-    if (e->response) {
+    if (e->body == SC_BODY_FILE) {
+        sc_printf(o, "\n**Response %d**: the file `%s` (`%s`), embedded in the binary at build "
+                  "time and served as it is.\n", e->status, e->file, e->content_type);
+    } else if (e->body == SC_BODY_WEBSOCKET) {
+        sc_printf(o, "\n**Response %d**: a WebSocket (RFC 6455) that streams these frames, as "
+                  "canonical JSON text messages, and nothing else: ", e->status);
+        for (int i = 0; i < e->nframes; i++) {
+            sc_printf(o, "%s", i ? ", " : "");
+            md_link(o, "frame", e->frames[i]);
+        }
+        sc_printf(o, ".\n");
+    } else if (e->response) {
         sc_printf(o, "\n**Response %d**", e->status);
         if (e->response->kind == SC_REC_RESPONSE) {
             sc_printf(o, "\n");
@@ -803,6 +814,22 @@ static void emit_users(sc_out *o, const sc_spec *spec, const sc_record *r)
     sc_printf(o, "%s.\n", u.n ? "" : "nothing in the spec (written by the service itself)");
 }
 
+/* The WebSocket endpoints that stream frame r. */
+static void emit_streamers(sc_out *o, const sc_spec *spec, const sc_record *r)
+{
+    int n = 0;
+    sc_printf(o, "\nStreamed by: ");
+    for (int i = 0; i < spec->nendpoints; i++) {
+        const sc_endpoint *e = spec->endpoints[i];
+        for (int j = 0; j < e->nframes; j++)
+            if (e->frame_recs && e->frame_recs[j] == r) {
+                sc_printf(o, "%s", n++ ? ", " : "");
+                md_link(o, "endpoint", e->name);
+            }
+    }
+    sc_printf(o, "%s.\n", n ? "" : "no endpoint");
+}
+
 static void emit_records(sc_out *o, const sc_spec *spec, int kind, const char *id,
                          const char *title, const char *intro)
 {
@@ -819,6 +846,8 @@ static void emit_records(sc_out *o, const sc_spec *spec, int kind, const char *i
         /* Log lines and frames are written by the service, never embedded. */
         if (kind != SC_REC_LOG && kind != SC_REC_FRAME)
             emit_users(o, spec, r);
+        if (kind == SC_REC_FRAME)
+            emit_streamers(o, spec, r);
         ofields_table(o, r, kind == SC_REC_AUDIT);
     }
     if (!any)

@@ -129,6 +129,9 @@ static int check_core(const sc_spec *spec)
         { "audit_log", "receipt_id", SC_C_TEXT }, { "audit_log", "entry", SC_C_BYTES },
         { "audit_log", "leaf_hash", SC_C_BYTES }, { "audit_log", "batch_id", SC_C_BIGINT },
         { "log_queue", "audit_ids", SC_C_BYTES }, { "log_queue", "leaf_hashes", SC_C_BYTES },
+        { "log_queue", "batch_id", SC_C_BIGINT }, { "log_segments", "first_leaf", SC_C_BIGINT },
+        { "log_segments", "batch_id", SC_C_BIGINT }, { "log_segments", "size", SC_C_INT },
+        { "log_segments", "audit_ids", SC_C_BYTES }, { "log_segments", "leaf_hashes", SC_C_BYTES },
         { "counters", "name", SC_C_TEXT }, { "counters", "value", SC_C_BIGINT },
         { "idempotency_keys", "idem_key", SC_C_TEXT }, { "idempotency_keys", "route", SC_C_TEXT },
         { "idempotency_keys", "fingerprint", SC_C_BYTES }, { "idempotency_keys", "status", SC_C_INT },
@@ -196,6 +199,37 @@ static void h_purges(sc_out *o, const sc_spec *spec)
     sc_printf(o, "\n");
 }
 
+/* The endpoints whose answer is not JSON: files served as they are, and
+ * WebSockets with the frames each streams. */
+static void h_bodies(sc_out *h, const sc_spec *spec)
+{
+    sc_printf(h, "\n\n/* Files served as they are (`response 200 file`), embedded in the binary at\n"
+              " * build time: XX(route, path from the repository root, content type). */\n"
+              "#define TOY_FILES(XX)");
+    for (int i = 0; i < spec->nendpoints; i++) {
+        const sc_endpoint *e = spec->endpoints[i];
+        if (e->body == SC_BODY_FILE)
+            sc_printf(h, " \\\n    XX(%s, \"%s\", \"%s\")", e->name, e->file, e->content_type);
+    }
+    sc_printf(h, "\n\n/* WebSockets (`response 101 websocket`): XX(route, frames it streams, as\n"
+              " * bits 1 << TOY_F_*). */\nenum toy_frame {");
+    int nf = 0;
+    for (int i = 0; i < spec->nrecords; i++)
+        if (spec->records[i]->kind == SC_REC_FRAME)
+            sc_printf(h, "%s TOY_F_%s = %d", nf ? "," : "", spec->records[i]->name, nf), nf++;
+    sc_printf(h, "%s TOY_F__COUNT = %d };\n#define TOY_WEBSOCKETS(XX)", nf ? "," : "", nf);
+    for (int i = 0; i < spec->nendpoints; i++) {
+        const sc_endpoint *e = spec->endpoints[i];
+        if (e->body != SC_BODY_WEBSOCKET)
+            continue;
+        char mask[512] = "";
+        for (int j = 0; j < e->nframes; j++)
+            snprintf(mask + strlen(mask), sizeof mask - strlen(mask), "%s(1u << TOY_F_%s)", j ? " | " : "",
+                     e->frames[j]);
+        sc_printf(h, " \\\n    XX(%s, %s)", e->name, *mask ? mask : "0u");
+    }
+}
+
 static int emit_h(const sc_spec *spec, const char *gendir, int nparams, int pcounters, int ntables)
 {
     sc_out *h = sc_out_open(gendir, "toy_service.h");
@@ -252,6 +286,7 @@ static int emit_h(const sc_spec *spec, const char *gendir, int nparams, int pcou
         if (!seen)
             sc_printf(h, " \\\n    XX(%s, %s)", e->handler, thread_enum(e->thread));
     }
+    h_bodies(h, spec);
     sc_printf(h, "\n\n/* Audit entry kinds: XX(name, record) */\n#define TOY_AUDIT_KINDS(XX)");
     for (int i = 0; i < spec->nrecords; i++)
         if (spec->records[i]->kind == SC_REC_AUDIT)
@@ -355,8 +390,8 @@ static void c_batch_sql(sc_out *o, const sc_spec *spec, int pcounters)
               "    \" FROM unnest($7::text[], $8::text[], $9::bytea[], $10::bytea[], $11::int8[]) WITH ORDINALITY\"\n"
               "    \" AS t(action, rid, entry, leaf, id, ord) ORDER BY t.ord RETURNING id, leaf_hash),\"\n"
               "    /* The sequencer's queue: one row per batch, ids and leaf hashes packed. */\n"
-              "    \" q AS (INSERT INTO log_queue (audit_ids, leaf_hashes)\"\n"
-              "    \" SELECT string_agg(int8send(id), ''::bytea ORDER BY id),\"\n"
+              "    \" q AS (INSERT INTO log_queue (batch_id, audit_ids, leaf_hashes)\"\n"
+              "    \" SELECT $1, string_agg(int8send(id), ''::bytea ORDER BY id),\"\n"
               "    \" string_agg(leaf_hash, ''::bytea ORDER BY id) FROM a HAVING count(*) > 0),\"\n"
               "    /* The requests' idempotency keys: a key seen before fails the\n"
               "     * statement (unique), and nothing of the batch is written. */\n"

@@ -427,6 +427,21 @@ static int parse_size(P *p, int64_t *out)
     return 1;
 }
 
+/* NAME, NAME, ... to the end of the line, appended to *arr. */
+static void parse_names(P *p, const char ***arr, int *n, const char *what)
+{
+    for (;;) {
+        char *s = expect_name(p, what);
+        if (!s)
+            break;
+        PUSH(*arr, *n, s);
+        if (p->t.kind != T_COMMA)
+            break;
+        next(p);
+    }
+    end_line(p);
+}
+
 /* `endpoint NAME METHOD /path [port metadata] { ... }`, or with job set
  * `job NAME { ... }`: the same block, with no method, path or port. */
 static void parse_endpoint(P *p, int job)
@@ -470,11 +485,26 @@ static void parse_endpoint(P *p, int job)
         } else if (is_name(p, "response")) {
             sc_pos rp = p->t.pos;
             next(p);
-            if (e->response) { sc_error(rp, "endpoint %s has a second response", e->name); p->failed = 1; continue; }
+            if (e->response || e->body) { sc_error(rp, "endpoint %s has a second response", e->name); p->failed = 1; continue; }
             if (p->t.kind != T_INT) { syntax(p, "a status code"); continue; }
             e->status = (int)p->t.ival;
             next(p);
-            if (is_name(p, "record")) {
+            e->body_pos = p->t.pos;
+            if (is_name(p, "file")) {
+                next(p);
+                if (p->t.kind != T_STRING) { syntax(p, "the file's path, in quotes"); continue; }
+                e->body = SC_BODY_FILE;
+                e->file = tokstr(p);
+                e->response = NULL;
+                next(p);
+                end_line(p);
+                continue;
+            } else if (is_name(p, "websocket")) {
+                next(p);
+                e->body = SC_BODY_WEBSOCKET;
+                parse_names(p, &e->frames, &e->nframes, "a frame's name");
+                continue;
+            } else if (is_name(p, "record")) {
                 next(p);
                 sc_record *r = sc_alloc(sizeof *r);
                 r->kind = SC_REC_RECORD;
@@ -508,14 +538,7 @@ static void parse_endpoint(P *p, int job)
             end_line(p);
         } else if (is_name(p, "emits")) {
             next(p);
-            for (;;) {
-                char *s = expect_name(p, "an audit entry kind");
-                if (!s) break;
-                PUSH(e->emits, e->nemits, s);
-                if (p->t.kind != T_COMMA) break;
-                next(p);
-            }
-            end_line(p);
+            parse_names(p, &e->emits, &e->nemits, "an audit entry kind");
         } else {
             syntax(p, "'handler', 'planned', 'param', 'request', 'response' or 'emits'");
         }

@@ -174,6 +174,11 @@ typedef struct sc_record {
     sc_pos pos;
 } sc_record;
 
+/* What an endpoint answers: canonical JSON (a record), a file served as it
+ * is (`response 200 file "PATH"`), or a WebSocket that streams declared
+ * frames (`response 101 websocket FRAME, ...`). */
+enum sc_body { SC_BODY_JSON = 0, SC_BODY_FILE, SC_BODY_WEBSOCKET };
+
 /* Where an endpoint's handler runs (docs/architecture.md, "Threads"). */
 enum sc_thread { SC_T_SERVICE = 1, SC_T_READER, SC_T_IO, SC_T_WRITER };
 
@@ -191,7 +196,13 @@ typedef struct sc_endpoint {
     int max_depth;
     sc_rfield *req; int nreq;       /* request body fields */
     int status;
-    sc_record *response;            /* inline or a named record */
+    sc_record *response;            /* inline or a named record; NULL for a file or WebSocket */
+    int body;                       /* enum sc_body */
+    const char *file;               /* SC_BODY_FILE: its path from the repository root */
+    const char *content_type;       /* SC_BODY_FILE: from its extension (check.c) */
+    const char **frames; int nframes;   /* SC_BODY_WEBSOCKET: the frames it streams */
+    sc_record **frame_recs;         /* resolved */
+    sc_pos body_pos;
     const char **emits; int nemits;
     const char *handler;            /* `handler NAME on THREAD`; NULL if planned */
     int thread;                     /* enum sc_thread */

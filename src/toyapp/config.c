@@ -21,6 +21,9 @@ int config_load(config *c, char *err, size_t errlen)
     c->idle_timeout_ms = meta_env_int("IDLE_TIMEOUT_MS", 30000, 100, 3600000, &bad);
     c->report_period = meta_env_int("REPORT_PERIOD_SECONDS", 86400, 1, 366 * 86400, &bad);
     c->sequencer = meta_env_int("SEQUENCER", 1, 0, 1, &bad);
+    c->ws_origins = meta_env("WS_ALLOWED_ORIGINS", "");
+    c->ws_max_clients = meta_env_int("WS_MAX_CLIENTS", 1024, 0, 100000, &bad);
+    c->ws_queue_kb = meta_env_int("WS_QUEUE_KB", 8192, 16, 1 << 20, &bad);
     c->idempotency_ttl = meta_env_int("IDEMPOTENCY_TTL_SECONDS", 86400, 1, 365 * 86400, &bad);
     c->sync_wait_ms = meta_env_int("SYNC_WAIT_MS", 3000, 100, 600000, &bad);
     const char *sync = meta_env("SYNC_REPLICA", "require");

@@ -35,6 +35,9 @@ typedef struct config {
     int idle_timeout_ms;         /* IDLE_TIMEOUT_MS, default 30000 */
     int report_period;           /* REPORT_PERIOD_SECONDS, default 86400 */
     int sequencer;               /* SEQUENCER: 1 (default) may sequence the log, 0 never */
+    const char *ws_origins;      /* WS_ALLOWED_ORIGINS: origins besides the page's own ("" none, "*" any) */
+    int ws_max_clients;          /* WS_MAX_CLIENTS, default 1024 */
+    int ws_queue_kb;             /* WS_QUEUE_KB: a client's queue bound, default 8192 */
     int idempotency_ttl;         /* IDEMPOTENCY_TTL_SECONDS, default 86400 */
     int sync_replica;            /* SYNC_REPLICA: enum sync_policy, default require */
     int sync_wait_ms;            /* SYNC_WAIT_MS, default 3000 */

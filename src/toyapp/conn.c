@@ -21,6 +21,10 @@
  * to LINGER_S seconds, so that it receives the answer instead of a reset.
  * Pipelined requests wait in the input buffer; past STASH_MAX bytes reading
  * pauses (rx flow control) until the answer in progress is written.
+ *
+ * A WebSocket handshake (GET /ws) answered 101 moves the connection to
+ * P_WS: from then on its bytes and writable callbacks belong to the session
+ * the handler made (ws.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +42,7 @@
 #include "rt_http.h"
 #include "rt_parse.h"
 #include "rt_sink.h"
+#include "ws.h"
 
 enum {
     HEAD_MAX = 8192,         /* request line + header fields, bytes */
@@ -45,7 +50,7 @@ enum {
     LINGER_S = 2,
 };
 
-enum { P_HEAD, P_BODY, P_WAIT, P_LINGER };
+enum { P_HEAD, P_BODY, P_WAIT, P_LINGER, P_WS };
 
 /* ---- per-connection state ------------------------------------------------ */
 
@@ -76,6 +81,9 @@ typedef struct conn {
     char *body;
     size_t body_len;
     char allow[64];
+    char *headers;                /* more header lines of the response */
+    struct ws_client *upgrade;    /* a 101 to write: the session it starts */
+    struct ws_client *ws;         /* P_WS: the session */
 } conn;
 typedef conn pss;
 
@@ -219,6 +227,11 @@ static void take_answer(pss *s, job *j)
     s->from_replica = j->from_replica;
     s->lag_ms = j->lag_ms;
     s->lag_bytes = j->lag_bytes;
+    free(s->headers);
+    s->headers = j->headers;
+    s->upgrade = j->upgrade;
+    j->headers = NULL;
+    j->upgrade = NULL;
     set_response(s, j->status, j->body, j->body_len);
     j->body = NULL;
     job_free(j);
@@ -231,6 +244,10 @@ static void dispatch(pss *s)
     job *j = s->job;
     j->conn = s;
     s->in_flight = 1;
+    if (toy_routes[j->route].thread == TOY_T_SERVICE) {
+        j->http = &s->head;
+        j->http_buf = head_buf(s);
+    }
     if (route_dispatch(j)) {
         s->job = NULL;
         s->in_flight = 0;
@@ -476,6 +493,7 @@ static void next_request(pss *s)
 static const char *reason_phrase(int status)
 {
     switch (status) {
+    case 101: return "Switching Protocols";
     case 200: return "OK";
     case 201: return "Created";
     case 400: return "Bad Request";
@@ -490,6 +508,7 @@ static const char *reason_phrase(int status)
     case 413: return "Content Too Large";
     case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Content";
+    case 426: return "Upgrade Required";
     case 429: return "Too Many Requests";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
@@ -517,35 +536,70 @@ static const char *http_date(void)
     return buf;
 }
 
+/* Writes the 101 that ends a WebSocket handshake, and hands the connection
+ * (with what the client sent after its handshake) to its session. */
+static int write_upgrade(pss *s)
+{
+    unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE;
+    int n = snprintf((char *)start, 512, "HTTP/1.1 101 Switching Protocols\r\n%s\r\n", s->headers ? s->headers : "");
+    free(s->headers);
+    s->headers = NULL;
+    free(s->body);
+    s->body = NULL;
+    s->have_response = 0;
+    if (n < 0 || n >= 512 || lws_write(s->wsi, start, (size_t)n, LWS_WRITE_RAW) < n)
+        return -1;
+    lws_sul_cancel(&s->sul);
+    if (s->paused) {
+        s->paused = 0;
+        lws_rx_flow_control(s->wsi, 1);
+    }
+    s->phase = P_WS;
+    s->ws = s->upgrade;
+    s->upgrade = NULL;
+    size_t left = s->ilen - s->ioff;
+    int rc = ws_attach(s->ws, s->wsi, (uint8_t *)s->ib + s->ioff, left);
+    drop_input(s);
+    return rc;
+}
+
 static int write_response(pss *s)
 {
+    if (s->status == 101 && s->upgrade)
+        return write_upgrade(s);
     if (!s->keep_alive)
         s->close_after = 1;
-    size_t cap = LWS_PRE + 512 + s->body_len;
+    /* Room for the head: the fixed fields, and the handler's own. */
+    size_t room = 512 + (s->headers ? strlen(s->headers) : 0);
+    size_t cap = LWS_PRE + room + s->body_len;
     unsigned char *buf = xrealloc(NULL, cap), *start = buf + LWS_PRE;
-    int n = snprintf((char *)start, 512,
+    int n = snprintf((char *)start, room,
                      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nDate: %s\r\n",
                      s->status, reason_phrase(s->status),
                      s->content_type ? s->content_type : "application/json", s->body_len, http_date());
     if (s->retry_after)
-        n += snprintf((char *)start + n, 512 - (size_t)n, "Retry-After: %d\r\n", s->retry_after);
+        n += snprintf((char *)start + n, room - (size_t)n, "Retry-After: %d\r\n", s->retry_after);
     if (s->from_replica)
-        n += snprintf((char *)start + n, 512 - (size_t)n,
+        n += snprintf((char *)start + n, room - (size_t)n,
                       "Data-Source: replica\r\nReplica-Lag-Ms: %lld\r\nReplica-Lag-Bytes: %lld\r\n",
                       s->lag_ms, s->lag_bytes);
     if (s->status == 405)
-        n += snprintf((char *)start + n, 512 - (size_t)n, "Allow: %s\r\n", s->allow);
+        n += snprintf((char *)start + n, room - (size_t)n, "Allow: %s\r\n", s->allow);
+    if (s->headers)
+        n += snprintf((char *)start + n, room - (size_t)n, "%s", s->headers);
     if (s->close_after)
-        n += snprintf((char *)start + n, 512 - (size_t)n, "Connection: close\r\n");
+        n += snprintf((char *)start + n, room - (size_t)n, "Connection: close\r\n");
     else if (s->head.minor == 0)
-        n += snprintf((char *)start + n, 512 - (size_t)n, "Connection: keep-alive\r\n");
-    n += snprintf((char *)start + n, 512 - (size_t)n, "\r\n");
+        n += snprintf((char *)start + n, room - (size_t)n, "Connection: keep-alive\r\n");
+    n += snprintf((char *)start + n, room - (size_t)n, "\r\n");
     memcpy(start + n, s->body, s->body_len);
     size_t total = (size_t)n + s->body_len;
     int rc = lws_write(s->wsi, start, total, LWS_WRITE_RAW) < (int)total ? -1 : 0;
     free(buf);
     free(s->body);
     s->body = NULL;
+    free(s->headers);
+    s->headers = NULL;
     s->have_response = 0;
     s->status = s->retry_after = s->from_replica = 0;
     s->content_type = NULL;
@@ -571,6 +625,17 @@ int toy_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *u
                       void *in, size_t len)
 {
     pss *s = user;
+    if (s && s->phase == P_WS) {
+        if (reason == LWS_CALLBACK_RAW_RX)
+            return ws_rx(s->ws, in, len);
+        if (reason == LWS_CALLBACK_RAW_WRITEABLE)
+            return ws_writable(s->ws);
+        if (reason == LWS_CALLBACK_RAW_CLOSE) {
+            ws_closed(s->ws);
+            s->ws = NULL;
+            s->phase = P_LINGER;
+        }
+    }
     switch (reason) {
     case LWS_CALLBACK_RAW_ADOPT:
         s->wsi = wsi;
@@ -605,6 +670,11 @@ int toy_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *u
     case LWS_CALLBACK_RAW_CLOSE:
         lws_sul_cancel(&s->sul);
         discard_job(s);
+        if (s->upgrade)
+            ws_closed(s->upgrade);   /* its 101 was never written */
+        s->upgrade = NULL;
+        free(s->headers);
+        s->headers = NULL;
         free(s->body);
         s->body = NULL;
         s->have_response = 0;
@@ -616,6 +686,7 @@ int toy_conn_callback(struct lws *wsi, enum lws_callback_reasons reason, void *u
         return 0;
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
         collect_done();
+        ws_service();
         return 0;
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);

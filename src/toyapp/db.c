@@ -51,6 +51,8 @@ static const struct { int version; const char *sql; } migrations[] = {
     { 10, NULL },
     { 11, "DO $$ BEGIN IF EXISTS (SELECT 1 FROM information_schema.columns"
           " WHERE table_name = 'audit_log' AND column_name = 'leaf_index') THEN"
+          " CREATE TABLE IF NOT EXISTS log_leaves (leaf_index bigint PRIMARY KEY,"
+          "  audit_id bigint UNIQUE NOT NULL, leaf_hash bytea NOT NULL);"
           " INSERT INTO log_leaves (leaf_index, audit_id, leaf_hash)"
           "  SELECT leaf_index, id, leaf_hash FROM audit_log WHERE leaf_index IS NOT NULL;"
           " INSERT INTO log_queue (audit_ids, leaf_hashes)"
@@ -89,13 +91,45 @@ static const struct { int version; const char *sql; } migrations[] = {
           " ADD COLUMN IF NOT EXISTS rejected boolean NOT NULL DEFAULT false,"
           " ADD COLUMN IF NOT EXISTS posted_audit_id bigint" },
     { 18, NULL },
-    /* 19 and 20 are taken by other work.  The poster's two searches of the
-     * outbox, each over the few rows it wants rather than every row ever
-     * posted: the next unsent rows in id order (each round; without it the
-     * primary key's order walked past every recorded row, 18 ms a round
-     * at 30,000 rows), and rows recorded on chain but not yet logged
-     * (poster_unlogged, at start and after a failed write). */
-    { 21, "CREATE INDEX IF NOT EXISTS deletion_outbox_unsent_idx ON deletion_outbox (id)"
+    /* Every new signed tree head is announced on channel toy_log at its
+     * commit, whichever instance sequenced it: each instance's live feed
+     * listens (feed.c). */
+    { 19, "CREATE OR REPLACE FUNCTION toy_notify_log() RETURNS trigger LANGUAGE plpgsql AS"
+          " $$ BEGIN PERFORM pg_notify('toy_log', NEW.tree_size::text); RETURN NULL; END $$;"
+          " DROP TRIGGER IF EXISTS tree_heads_notify ON tree_heads;"
+          " CREATE TRIGGER tree_heads_notify AFTER INSERT ON tree_heads"
+          " FOR EACH ROW EXECUTE FUNCTION toy_notify_log()" },
+    /* The log in segments, one per batch, not a row per entry (the schema
+     * again makes log_segments: 20).  Then (21): the queue names each row's
+     * batch (a row queued before, without one, is sequenced as one segment
+     * per entry, found under minus its audit id); the leaves of log_leaves
+     * become such one-entry segments; and log_leaf_range(lo, hi) lists
+     * leaves as rows, for people and tests (toyapp reads segments itself:
+     * log_read_leaves). */
+    { 20, NULL },
+    { 21, "ALTER TABLE log_queue ADD COLUMN IF NOT EXISTS batch_id bigint;"
+          " DO $$ BEGIN IF EXISTS (SELECT 1 FROM information_schema.tables WHERE table_name = 'log_leaves') THEN"
+          "  INSERT INTO log_segments (first_leaf, batch_id, size, audit_ids, leaf_hashes)"
+          "   SELECT leaf_index, -audit_id, 1, int8send(audit_id), leaf_hash FROM log_leaves;"
+          "  DROP TABLE log_leaves;"
+          " END IF; END $$;"
+          " CREATE OR REPLACE FUNCTION log_leaf_range(lo bigint, hi bigint)"
+          "  RETURNS TABLE (leaf_index bigint, audit_id bigint, leaf_hash bytea) LANGUAGE sql STABLE AS $$"
+          "  SELECT s.first_leaf + i,"
+          "   ('x' || encode(substring(s.audit_ids FROM 8 * i + 1 FOR 8), 'hex'))::bit(64)::bigint,"
+          "   substring(s.leaf_hashes FROM 32 * i + 1 FOR 32)"
+          "  FROM log_segments s CROSS JOIN LATERAL"
+          "   generate_series(greatest(lo - s.first_leaf, 0)::int, (least(hi - s.first_leaf, s.size) - 1)::int) AS i"
+          "  WHERE s.first_leaf >= coalesce((SELECT max(first_leaf) FROM log_segments WHERE first_leaf <= lo), 0)"
+          "   AND s.first_leaf < hi"
+          "  ORDER BY 1 $$" },
+    /* The poster's two searches of the outbox, each over the few rows it
+     * wants rather than every row ever posted: the next unsent rows in id
+     * order (each round; without it the primary key's order walked past
+     * every recorded row, 18 ms a round at 30,000 rows), and rows recorded
+     * on chain but not yet logged (poster_unlogged, at start and after a
+     * failed write). */
+    { 22, "CREATE INDEX IF NOT EXISTS deletion_outbox_unsent_idx ON deletion_outbox (id)"
           " WHERE block_number IS NULL AND chain_tx IS NULL AND NOT rejected;"
           " CREATE INDEX IF NOT EXISTS deletion_outbox_unlogged_idx ON deletion_outbox (id)"
           " WHERE block_number IS NOT NULL AND posted_audit_id IS NULL" },
@@ -103,11 +137,11 @@ static const struct { int version; const char *sql; } migrations[] = {
 
 #define MIGRATION_LOCK 0x746f7961  /* "toya" */
 
-PGconn *db_connect(const char *url, char *err, size_t errlen)
+PGconn *db_connect(const char *url, const char *app, char *err, size_t errlen)
 {
     const char *keys[] = { "dbname", "connect_timeout", "application_name", "keepalives_idle",
                            "keepalives_interval", "keepalives_count", "tcp_user_timeout", NULL };
-    const char *vals[] = { url, "2", "toyapp", "5", "2", "2", "3000", NULL };
+    const char *vals[] = { url, "2", app ? app : "toyapp", "5", "2", "2", "3000", NULL };
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     if (!c || PQstatus(c) != CONNECTION_OK) {
         snprintf(err, errlen, "%s", c ? PQerrorMessage(c) : "out of memory");
@@ -134,7 +168,7 @@ static int mexec(PGconn *c, const char *sql, const sql_args *a, char *err, size_
 
 int db_migrate(const char *url, char *err, size_t errlen)
 {
-    PGconn *c = db_connect(url, err, errlen);
+    PGconn *c = db_connect(url, "toyapp-migrate", err, errlen);
     if (!c)
         return -1;
     int rc = -1;
@@ -229,7 +263,7 @@ PGconn *db_get(db_server *s)
     if (s->last_fail && now_ms() - s->last_fail < DB_RECONNECT_MS)
         return NULL;
     char err[256];
-    s->c = db_connect(s->url, err, sizeof err);
+    s->c = db_connect(s->url, s->name, err, sizeof err);
     s->last_fail = s->c ? 0 : now_ms();
     s->gen += s->c != NULL;
     s->prepared = 0;

@@ -39,23 +39,35 @@ static void receipt_proof(job *j, worker *w)
         return;
     sql_args a = { 0 };
     sql_str(&a, p->receiptId, p->receiptId_len);
-    PGresult *r = sql_query(c, "log", "SELECT l.leaf_index, a.leaf_hash FROM audit_log a"
-                                      " LEFT JOIN log_leaves l ON l.audit_id = a.id"
+    /* The entry, and the segment that holds it: its batch's, or its own
+     * (log_segments in spec/tables/tables.spec); none yet while queued. */
+    PGresult *r = sql_query(c, "log", "SELECT a.id, a.leaf_hash, s.first_leaf, s.audit_ids FROM audit_log a"
+                                      " LEFT JOIN log_segments s ON s.batch_id IN (a.batch_id, -a.id)"
                                       " WHERE a.receipt_id = $1 AND a.action = 'data_received'",
                             &a, SQL_BINARY);
     if (!r) {
         worker_unavailable(j, w, "could not read the log");
         return;
     }
-    if (PQntuples(r) != 1 || PQgetlength(r, 0, 1) != 32) {
+    if (PQntuples(r) < 1 || PQgetlength(r, 0, 0) != 8 || PQgetlength(r, 0, 1) != 32) {
         PQclear(r);
         job_error(j, 404, "unknown_receipt", "no receipt with that id");
         return;
     }
-    int pending = PQgetisnull(r, 0, 0);
+    const char *id = PQgetvalue(r, 0, 0);
+    int pending = 1;
     uint64_t index = 0;
-    for (int i = 0; !pending && i < 8; i++)
-        index = index << 8 | (uint8_t)PQgetvalue(r, 0, 0)[i];
+    for (int row = 0; pending && row < PQntuples(r); row++) {
+        const char *ids = PQgetvalue(r, row, 3);
+        int n = PQgetlength(r, row, 3) / 8;
+        for (int k = 0; pending && !PQgetisnull(r, row, 2) && k < n; k++)
+            if (!memcmp(ids + 8 * k, id, 8)) {
+                pending = 0;
+                for (int i = 0; i < 8; i++)
+                    index = index << 8 | (uint8_t)PQgetvalue(r, row, 2)[i];
+                index += (uint64_t)k;
+            }
+    }
     uint8_t leaf[32];
     memcpy(leaf, PQgetvalue(r, 0, 1), 32);
     PQclear(r);

@@ -39,6 +39,7 @@
 /* The databases a worker thread reads from. */
 typedef struct worker {
     db_server primary, replica;
+    unsigned primary_seen;       /* monitor_fresh's */
     /* The replica's lag, measured when a job's read first falls back to it. */
     int on_replica;
     long long lag_ms, lag_bytes;

@@ -42,6 +42,7 @@ void job_free(job *j)
     if (!j)
         return;
     free(j->body);
+    free(j->headers);
     if (j->state_free)
         j->state_free(j->state);
     /* The request struct holds sink results only, but wipe it with the rest. */
@@ -208,5 +209,12 @@ uint64_t now_ms(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+uint64_t now_ms_wall(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
     return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }

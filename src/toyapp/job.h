@@ -43,6 +43,12 @@ typedef struct job {
     size_t body_len;
     int retry_after;             /* seconds; 0: no Retry-After header */
     const char *content_type;    /* NULL: application/json */
+    char *headers;               /* more header lines ("Name: value\r\n"...), malloc'd, or NULL */
+    struct ws_client *upgrade;   /* status 101: the WebSocket session conn.c hands the connection to */
+    /* For a handler on the service thread, while serve runs: the request
+     * head and the bytes it was parsed from (borrowed; NULL elsewhere). */
+    const struct rt_http_head *http;
+    const char *http_buf;
     /* A read served by the replica (the primary down) says so, and how far
      * behind the replica was: Data-Source, Replica-Lag-Ms, Replica-Lag-Bytes. */
     int from_replica;
@@ -97,5 +103,7 @@ void job_done(job *j);
 
 /* Milliseconds on the monotonic clock. */
 uint64_t now_ms(void);
+/* Milliseconds since the Unix epoch (the wall clock). */
+uint64_t now_ms_wall(void);
 
 #endif

@@ -18,11 +18,13 @@
 
 #include "app.h"
 #include "conn.h"
+#include "feed.h"
 #include "handler.h"
 #include "monitor.h"
 #include "rt_tee.h"
 #include "sequencer.h"
 #include "sql.h"
+#include "ws.h"
 
 app g_app;
 
@@ -142,6 +144,10 @@ int main(int argc, char **argv)
         pthread_create(&g_app.sequencer, NULL, sequencer_main, NULL);
     if (g_app.chain.cfg.on)
         pthread_create(&g_app.poster, NULL, chain_main, NULL);
+    if (feed_start()) {
+        fprintf(stderr, "toyapp: cannot start the live feed\n");
+        atomic_store(&g_app.stopping, 1);
+    }
 
     /* Serve /health only once it has something true to say. */
     for (int i = 0; i < 100 && !monitor_ready(); i++) {
@@ -164,6 +170,7 @@ int main(int argc, char **argv)
     atomic_store(&g_app.stopping, 1);
     if (g_app.chain.cfg.on)
         pthread_join(g_app.poster, NULL);
+    ws_stop();
     queue_wake_all(&g_app.writer_q);
     queue_wake_all(&g_app.reader_q);
     queue_wake_all(&g_app.io_q);
@@ -173,7 +180,9 @@ int main(int argc, char **argv)
     pthread_join(g_app.monitor, NULL);
     if (g_app.cfg.sequencer)
         pthread_join(g_app.sequencer, NULL);
+    feed_stop();
     lws_context_destroy(g_app.lws);
+    ws_cleanup();
     for (job *j = queue_drain(&g_app.done_q), *n; j; j = n) {
         n = j->next;
         job_free(j);

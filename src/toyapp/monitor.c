@@ -23,6 +23,22 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static char primary_state[16] = "unknown", replica_state[16] = "unknown", writes_state[16] = "unknown";
 static int checked;
 static atomic_int repl_state = REPL_UNKNOWN;
+static atomic_uint primary_gen;
+
+unsigned monitor_primary_gen(void)
+{
+    return atomic_load(&primary_gen);
+}
+
+void monitor_fresh(db_server *s, unsigned *seen)
+{
+    unsigned g = atomic_load(&primary_gen);
+    if (g == *seen)
+        return;
+    if (*seen)
+        db_close(s);
+    *seen = g;
+}
 
 int monitor_replication(void)
 {
@@ -119,12 +135,14 @@ static const char *probe_write(db_server *s, const char **primary, int *repl)
 void *monitor_main(void *arg)
 {
     (void)arg;
-    db_server p = { .url = g_app.cfg.database_url }, r = { .url = g_app.cfg.replica_url };
+    db_server p = { .url = g_app.cfg.database_url, .name = "toyapp-monitor" },
+              r = { .url = g_app.cfg.replica_url, .name = "toyapp-monitor" };
     while (!atomic_load(&g_app.stopping)) {
         const char *ps;
         int repl;
         const char *ws = probe_write(&p, &ps, &repl), *rs = probe_read(&r);
         atomic_store(&repl_state, repl);
+        atomic_store(&primary_gen, p.gen);
         pthread_mutex_lock(&lock);
         checked = 1;
         snprintf(primary_state, sizeof primary_state, "%s", ps);

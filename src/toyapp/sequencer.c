@@ -6,10 +6,12 @@
  * it and another instance takes over).  Each round, in one transaction, it
  * locks the tree state row, takes the oldest queued batches (log_queue: a
  * row per committed batch, holding its entries' ids and leaf hashes),
- * appends their entries in id order to the frontier (O(log n) per entry; the subtree
- * hashes of 16 leaves and more that it completes go to tree_nodes, so a
- * proof needs O(log n) lookups), writes them to log_leaves, signs the new
- * tree head and stores it.  Every write is an insert, or the delete of a
+ * appends their entries to the frontier, batch after batch in queue order
+ * and each batch in its own order (O(log n) per entry; the subtree hashes
+ * of 16 leaves and more that it completes go to tree_nodes, so a proof
+ * needs O(log n) lookups), writes a segment per batch to log_segments
+ * (its first leaf index, its entries' ids and leaf hashes: one row per
+ * batch, not per entry), signs the new tree head and stores it.  Every write is an insert, or the delete of a
  * queue row: no entry is ever updated.  The log only grows at its
  * end: an entry whose transaction commits late is sequenced in a later
  * round, and no published tree head changes.
@@ -20,6 +22,11 @@
  * primary alone holds, and a promoted replica continues from every head
  * ever served.  While the replica is away (SYNC_REPLICA=degrade) the log
  * waits; entries are sequenced once it is back.
+ *
+ * A round starts when this instance's writer pokes it after a commit, or
+ * after IDLE_MS without one (another instance's commits), and at least
+ * ROUND_GAP_MS after the previous round ended, so that under load each
+ * takes many batches (as the 20 ms pause between rounds always did).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +40,8 @@
 
 #define SEQ_LOCK 0x73657175     /* "sequ" */
 #define ROUND_ROWS 64       /* queued batches per round */
+#define ROUND_GAP_MS 20     /* a round starts at least this long after the last one ended: it takes what came meanwhile */
+#define IDLE_MS 100         /* with nothing queued, and no poke, the next look */
 
 static db_server db;
 static unsigned locked_gen;   /* the connection (db.gen) that holds the sequencer's lock, 0: none */
@@ -41,6 +50,42 @@ static void sleep_ms(int ms)
 {
     struct timespec t = { ms / 1000, (long)(ms % 1000) * 1000000L };
     nanosleep(&t, NULL);
+}
+
+/* Pokes from the writer: a commit to sequence. */
+static pthread_mutex_t poke_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t poke_cond = PTHREAD_COND_INITIALIZER;
+static int poked;
+
+void sequencer_poke(void)
+{
+    pthread_mutex_lock(&poke_lock);
+    poked = 1;
+    pthread_cond_signal(&poke_cond);
+    pthread_mutex_unlock(&poke_lock);
+}
+
+/* Waits until a poke or ms, then until ROUND_GAP_MS after the round that
+ * ended at ended (ms, now_ms()). */
+static void wait_round(int ms, uint64_t ended)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&poke_lock);
+    while (!poked && !atomic_load(&g_app.stopping))
+        if (pthread_cond_timedwait(&poke_cond, &poke_lock, &until))
+            break;
+    poked = 0;
+    pthread_mutex_unlock(&poke_lock);
+    uint64_t since = now_ms() - ended;
+    if (since < ROUND_GAP_MS)
+        sleep_ms((int)(ROUND_GAP_MS - since));
 }
 
 static uint64_t be64(const char *p)
@@ -92,7 +137,6 @@ static int by_id(const void *a, const void *b)
 /* One round on c.  Returns the number of queue rows taken, or -1. */
 static int round_once(PGconn *c)
 {
-    node *ps = NULL;   /* the round's entries: audit id, leaf hash */
     node_list nodes = { NULL, 0 };
     PGresult *r = NULL;
     rt_merkle_frontier f;
@@ -115,14 +159,16 @@ static int round_once(PGconn *c)
         goto fail;
 
     /* Take the oldest queued batches; they leave log_queue as their entries
-     * enter the log, in this same transaction. */
+     * enter the log, in this same transaction, in queue order, each batch's
+     * entries in its own order: a segment per batch. */
     sql_args lim = { 0 };
     sql_int(&lim, ROUND_ROWS);
     r = sql_query(c, "sequencer", "DELETE FROM log_queue WHERE id IN (SELECT id FROM log_queue"
-                                  " ORDER BY id LIMIT $1) RETURNING audit_ids, leaf_hashes", &lim, SQL_BINARY);
+                                  " ORDER BY id LIMIT $1) RETURNING id, batch_id, audit_ids, leaf_hashes",
+                  &lim, SQL_BINARY);
     if (!r)
         goto fail;
-    int rows = PQntuples(r), n = 0;
+    int rows = PQntuples(r);
     if (rows == 0) {
         PQclear(r);
         sql_exec(c, "sequencer", "ROLLBACK", NULL);
@@ -130,42 +176,78 @@ static int round_once(PGconn *c)
     }
     size_t total = 0;
     for (int i = 0; i < rows; i++) {
-        size_t ni = (size_t)PQgetlength(r, i, 0) / 8;
-        if ((size_t)PQgetlength(r, i, 0) != ni * 8 || (size_t)PQgetlength(r, i, 1) != ni * 32) {
+        size_t ni = (size_t)PQgetlength(r, i, 2) / 8;
+        if (PQgetlength(r, i, 0) != 8 || (!PQgetisnull(r, i, 1) && PQgetlength(r, i, 1) != 8) || !ni
+            || (size_t)PQgetlength(r, i, 2) != ni * 8 || (size_t)PQgetlength(r, i, 3) != ni * 32) {
             fprintf(stderr, "toyapp: sequencer: a log_queue row is malformed\n");
             goto fail;
         }
         total += ni;
     }
-    ps = malloc(total * sizeof *ps);
+    /* RETURNING keeps no order: the rows by queue id. */
+    node *order = malloc((unsigned)rows * sizeof *order);
     nodes.v = malloc((2 * total + 64) * sizeof *nodes.v);
-    if (!ps || !nodes.v)
+    if (!order || !nodes.v) {
+        free(order);
         goto fail;
+    }
     for (int i = 0; i < rows; i++) {
-        const char *ids = PQgetvalue(r, i, 0), *leaves = PQgetvalue(r, i, 1);
-        for (int k = 0; k < PQgetlength(r, i, 0) / 8; k++, n++) {
-            ps[n].id = be64(ids + 8 * k);
-            memcpy(ps[n].h, leaves + 32 * k, 32);
+        order[i].id = be64(PQgetvalue(r, i, 0));
+        memcpy(order[i].h, &i, sizeof i);
+    }
+    qsort(order, (size_t)rows, sizeof order[0], by_id);
+    static rt_pgarr seg_first, seg_batch, seg_size, seg_ids, seg_leaves;   /* the segments' columns */
+    rt_pgarr_begin(&seg_first, RT_PG_OID_INT8);
+    rt_pgarr_begin(&seg_batch, RT_PG_OID_INT8);
+    rt_pgarr_begin(&seg_size, RT_PG_OID_INT8);
+    rt_pgarr_begin(&seg_ids, RT_PG_OID_BYTEA);
+    rt_pgarr_begin(&seg_leaves, RT_PG_OID_BYTEA);
+    for (int k = 0; k < rows; k++) {
+        int i;
+        memcpy(&i, order[k].h, sizeof i);
+        const char *ids = PQgetvalue(r, i, 2), *leaves = PQgetvalue(r, i, 3);
+        int n = PQgetlength(r, i, 2) / 8, batch = !PQgetisnull(r, i, 1);
+        if (batch) {
+            rt_pgarr_add_i64(&seg_first, (int64_t)f.size);
+            rt_pgarr_add_i64(&seg_batch, (int64_t)be64(PQgetvalue(r, i, 1)));
+            rt_pgarr_add_i64(&seg_size, n);
+            rt_pgarr_add(&seg_ids, ids, (size_t)n * 8);
+            rt_pgarr_add(&seg_leaves, leaves, (size_t)n * 32);
+        }
+        for (int e = 0; e < n; e++) {
+            if (!batch) {
+                /* Queued without its batch (an older release): a segment
+                 * of its own, under minus its audit id. */
+                rt_pgarr_add_i64(&seg_first, (int64_t)f.size);
+                rt_pgarr_add_i64(&seg_batch, -(int64_t)be64(ids + 8 * e));
+                rt_pgarr_add_i64(&seg_size, 1);
+                rt_pgarr_add(&seg_ids, ids + 8 * e, 8);
+                rt_pgarr_add(&seg_leaves, leaves + 32 * e, 32);
+            }
+            rt_merkle_frontier_append_subtrees(&f, (const uint8_t *)leaves + 32 * e, keep_node, &nodes);
         }
     }
+    free(order);
     PQclear(r);
     r = NULL;
-    qsort(ps, (size_t)n, sizeof ps[0], by_id);
-    uint64_t first = f.size;
-    for (int i = 0; i < n; i++)
-        rt_merkle_frontier_append_subtrees(&f, ps[i].h, keep_node, &nodes);
-    /* The leaves and the subtree hashes, each one statement of fixed text
+    rt_pgarr_end(&seg_first);
+    rt_pgarr_end(&seg_batch);
+    rt_pgarr_end(&seg_size);
+    rt_pgarr_end(&seg_ids);
+    rt_pgarr_end(&seg_leaves);
+    /* The segments and the subtree hashes, each one statement of fixed text
      * whatever the round's size (rows as binary arrays, unnested). */
-    static rt_pgarr ids, hashes;
-    id_hash_arrays(ps, (size_t)n, &ids, &hashes);
     sql_args la = { 0 };
-    sql_int(&la, (int64_t)first);
-    sql_array(&la, &ids);
-    sql_array(&la, &hashes);
-    if (sql_exec(c, "sequencer", "INSERT INTO log_leaves (leaf_index, audit_id, leaf_hash)"
-                                 " SELECT $1::bigint + t.ord - 1, t.id, t.leaf"
-                                 " FROM unnest($2::bigint[], $3::bytea[]) WITH ORDINALITY AS t(id, leaf, ord)", &la))
+    sql_array(&la, &seg_first);
+    sql_array(&la, &seg_batch);
+    sql_array(&la, &seg_size);
+    sql_array(&la, &seg_ids);
+    sql_array(&la, &seg_leaves);
+    if (sql_exec(c, "sequencer", "INSERT INTO log_segments (first_leaf, batch_id, size, audit_ids, leaf_hashes)"
+                                 " SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bytea[],"
+                                 " $5::bytea[])", &la))
         goto fail;
+    static rt_pgarr ids, hashes;
     if (nodes.n) {
         id_hash_arrays(nodes.v, nodes.n, &ids, &hashes);
         sql_args na = { 0 };
@@ -202,14 +284,12 @@ static int round_once(PGconn *c)
     sql_bytes(&sa, fb, fl);
     if (bad || sql_exec(c, "sequencer", "UPDATE tree_state SET tree_size = $1, frontier = $2 WHERE id = 1", &sa))
         goto fail;
-    free(ps);
     free(nodes.v);
     if (sql_exec(c, "sequencer", "COMMIT", NULL))
         return -1;
     return rows;
 fail:
     PQclear(r);
-    free(ps);
     free(nodes.v);
     sql_exec(c, "sequencer", "ROLLBACK", NULL);
     return -1;
@@ -219,6 +299,7 @@ void *sequencer_main(void *arg)
 {
     (void)arg;
     db.url = g_app.cfg.database_url;
+    db.name = "toyapp-sequencer";
     /* A round's commit waits for the synchronous replica as long as it
      * takes (a tree head is visible only once on both nodes), or until
      * toyapp stops. */
@@ -252,7 +333,7 @@ void *sequencer_main(void *arg)
             continue;
         }
         if (n < ROUND_ROWS)
-            sleep_ms(n > 0 ? 20 : 100);
+            wait_round(IDLE_MS, now_ms());
     }
     db_close(&db);
     return NULL;

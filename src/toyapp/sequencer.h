@@ -4,4 +4,9 @@
 
 void *sequencer_main(void *arg);
 
+/* Tells this instance's sequencer that a batch has committed (the writer,
+ * after each commit), so that it need not wait for its next poll: the live
+ * feed shows an entry soon after its commit.  Never blocks. */
+void sequencer_poke(void);
+
 #endif

@@ -18,10 +18,11 @@
 
 #include "rt_pgarr.h"
 
-/* Connects with a short timeout and TCP keepalives, so that a server that
+/* Connects, as application_name app (NULL: "toyapp"; it names the thread
+ * in pg_stat_activity), with a short timeout and TCP keepalives, so that a server that
  * is down or unreachable is an error in about a second.  NULL on failure
  * (the reason in err). */
-PGconn *db_connect(const char *url, char *err, size_t errlen);
+PGconn *db_connect(const char *url, const char *app, char *err, size_t errlen);
 
 /* Applies the versioned migrations not applied yet (under an advisory lock,
  * so that instances starting together do not race), then makes sure every
@@ -33,6 +34,7 @@ int db_migrate(const char *url, char *err, size_t errlen);
 #define DB_RECONNECT_MS 500
 typedef struct db_server {
     const char *url;             /* NULL or "": no such server */
+    const char *name;            /* application_name (NULL: "toyapp") */
     PGconn *c;
     uint64_t last_fail;
     int prepared;                /* statements prepared on c (caller's bits) */

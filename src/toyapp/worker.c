@@ -12,10 +12,12 @@
 
 #include "app.h"
 #include "handler.h"
+#include "monitor.h"
 #include "route.h"
 
 PGconn *worker_primary(worker *w)
 {
+    monitor_fresh(&w->primary, &w->primary_seen);
     return db_get(&w->primary);
 }
 
@@ -38,6 +40,7 @@ static void measure_lag(worker *w, PGconn *c)
 
 PGconn *worker_any(worker *w, int *from_replica)
 {
+    monitor_fresh(&w->primary, &w->primary_seen);
     PGconn *c = db_get(&w->primary);
     int r = !c;
     if (!c) {
@@ -73,9 +76,10 @@ void worker_unavailable(job *j, worker *w, const char *msg)
     j->retry_after = 1;
 }
 
-static void run(queue *q)
+static void run(queue *q, const char *name)
 {
-    worker w = { .primary = { .url = g_app.cfg.database_url }, .replica = { .url = g_app.cfg.replica_url } };
+    worker w = { .primary = { .url = g_app.cfg.database_url, .name = name },
+                 .replica = { .url = g_app.cfg.replica_url, .name = name } };
     for (;;) {
         int n;
         job *j = queue_take(q, 1, &n);
@@ -100,13 +104,13 @@ static void run(queue *q)
 void *reader_main(void *arg)
 {
     (void)arg;
-    run(&g_app.reader_q);
+    run(&g_app.reader_q, "toyapp-reader");
     return NULL;
 }
 
 void *io_main(void *arg)
 {
     (void)arg;
-    run(&g_app.io_q);
+    run(&g_app.io_q, "toyapp-io");
     return NULL;
 }

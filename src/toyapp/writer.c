@@ -38,10 +38,12 @@
 #include "rt_merkle.h"
 #include "rt_seal.h"
 #include "rt_sink.h"
+#include "sequencer.h"
 
 #define BATCH_STMT "toy_batch"
 
 static db_server db;
+static unsigned db_seen;         /* monitor_primary_gen() when db was last checked */
 
 /* One job of the batch. */
 typedef struct slot {
@@ -394,6 +396,7 @@ static void process(job **jobs, int n)
     }
     const char *code = "database_unavailable", *why = "the database did not accept the write; nothing was stored; retry";
     int ok = 0, nw = 0;
+    monitor_fresh(&db, &db_seen);
     PGconn *c = db_get(&db);
     if (!c) {
         why = "the primary database is unreachable; retry shortly";
@@ -459,10 +462,21 @@ static void process(job **jobs, int n)
         s->e.json = ser_alloc(toy_kinds[s->e.kind].rec, s->e.entry, 0, &s->e.len);
         if (!s->e.json)
             goto done;
-        rt_merkle_leaf((const uint8_t *)s->e.json, s->e.len, leaves[nw]);
-        memcpy(s->e.leaf, leaves[nw], 32);
+        rt_merkle_leaf((const uint8_t *)s->e.json, s->e.len, s->e.leaf);
         w[nw++] = s;
     }
+    /* The batch's order is its entries' id order, which the log keeps
+     * (log_queue packs them by id, each batch in one segment): entries
+     * whose ids their handler reserved in its lookup (smaller than any the
+     * batch statement takes after, in lookup order) go first. */
+    for (int i = 0, k = 0; i < nw; i++)
+        if (w[i]->e.id) {
+            slot *r = w[i];
+            memmove(&w[k + 1], &w[k], (size_t)(i - k) * sizeof w[0]);
+            w[k++] = r;
+        }
+    for (int i = 0; i < nw; i++)
+        memcpy(leaves[i], w[i]->e.leaf, 32);
     toy_rec_batch_head bh = {
         .size = (uint64_t)nw, .cvmId = { g_app.cfg.meta.cvm_id, strlen(g_app.cfg.meta.cvm_id) },
         .timestamp = { now_ts, now_len }, .publicKey = { g_app.meta.pub, 32 },
@@ -518,6 +532,8 @@ static void process(job **jobs, int n)
         goto done;
     }
     ok = 1;
+    if (nw)
+        sequencer_poke();
 done:
     if (tx)
         sql_exec(c, "writer", "ROLLBACK", NULL);
@@ -543,6 +559,7 @@ void *writer_main(void *arg)
     (void)arg;
     static job *batch[RT_MERKLE_BATCH_MAX];
     db.url = g_app.cfg.database_url;
+    db.name = "toyapp-writer";
     /* A commit waits for the synchronous replica SYNC_WAIT_MS at most. */
     sql_wait_bound(g_app.cfg.sync_replica == SYNC_OFF ? 0 : g_app.cfg.sync_wait_ms, NULL);
     int max = g_app.cfg.batch_max < RT_MERKLE_BATCH_MAX ? g_app.cfg.batch_max : RT_MERKLE_BATCH_MAX;

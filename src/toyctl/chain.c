@@ -301,7 +301,6 @@ static void bind_attestation(const tc_chain_opts *a, const rt_chain_attestation 
                            json_object_new_string(json_object_object_get_ex(doc, "teeProvider", &v) &&
                                                           json_object_is_type(v, json_type_string)
                                                       ? json_object_get_string(v) : ""));
-    /* The quote is verified now (its certificates' validity). */
     tc_attest_opts o = { .allow_sim = (a->seen & TC_O_ALLOW_SIM) != 0, .nonce = a->nonce,
                          .now = (int64_t)time(NULL) };
     tc_verify_attestation(doc, r, &o);

@@ -46,7 +46,11 @@ static void same(const rt_http_head *a, const rt_http_head *b, int ra, int rb)
             || memcmp(&a->idempotency_key, &b->idempotency_key, sizeof a->idempotency_key)
             || a->content_length != b->content_length || a->minor != b->minor
             || a->conn_close != b->conn_close || a->conn_keep_alive != b->conn_keep_alive
-            || a->transfer_encoding != b->transfer_encoding || a->expect_continue != b->expect_continue)
+            || a->transfer_encoding != b->transfer_encoding || a->expect_continue != b->expect_continue
+            || memcmp(&a->host, &b->host, sizeof a->host) || memcmp(&a->origin, &b->origin, sizeof a->origin)
+            || memcmp(&a->ws_key, &b->ws_key, sizeof a->ws_key)
+            || memcmp(&a->ws_version, &b->ws_version, sizeof a->ws_version)
+            || a->upgrade_websocket != b->upgrade_websocket || a->conn_upgrade != b->conn_upgrade)
             abort();
     }
 }
@@ -81,6 +85,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         inside(h.path, h.end);
         inside(h.query, h.end);
         inside(h.content_type, h.end);
+        inside(h.host, h.end);
+        inside(h.origin, h.end);
+        inside(h.ws_key, h.end);
+        inside(h.ws_version, h.end);
         inside(h.idempotency_key, h.end);
         if (!h.method.len || b[h.target.off] != '/')
             abort();

@@ -1,5 +1,5 @@
 """itlib — what the Python integration tests share: ports, requests, the
-RFC 9162 proof checks, and the local topology they start (a Postgres
+RFC 9162 proof checks, WebSocket frames, and the local topology they start (a Postgres
 primary and streaming replica with postgres/cluster.sh, toy-mockapi,
 toyapp instances), all on 127.0.0.1.  Standard library only."""
 import hashlib, http.client, json, os, shutil, socket, subprocess, sys, tempfile, time
@@ -111,6 +111,39 @@ def body_of(resp):
         return json.loads(resp.partition(b"\r\n\r\n")[2])
     except ValueError:
         return None
+
+
+def ws_frame(op, payload=b"", mask=True, fin=True, rsv=0):
+    """One WebSocket frame (RFC 6455 section 5.2): masked as a client sends
+    it, or not, as a server does; rsv sets reserved bits (to break a rule)."""
+    b = bytes([(0x80 if fin else 0) | rsv | op])
+    n, m = len(payload), 0x80 if mask else 0
+    if n < 126:
+        b += bytes([m | n])
+    elif n < 65536:
+        b += bytes([m | 126]) + n.to_bytes(2, "big")
+    else:
+        b += bytes([m | 127]) + n.to_bytes(8, "big")
+    if not mask:
+        return b + payload
+    k = os.urandom(4)
+    return b + k + bytes(x ^ k[i % 4] for i, x in enumerate(payload))
+
+
+def ws_split(buf):
+    """The first whole frame of buf, as a server sends it (unmasked):
+    (its first byte, its payload, the rest of buf), or None for too few bytes."""
+    if len(buf) < 2:
+        return None
+    n, off = buf[1] & 0x7f, 2
+    if n >= 126:
+        off = 4 if n == 126 else 10
+        if len(buf) < off:
+            return None
+        n = int.from_bytes(buf[2:off], "big")
+    if len(buf) < off + n:
+        return None
+    return buf[0], buf[off:off + n], buf[off + n:]
 
 
 def verify_inclusion(index, size, leaf, path, root):

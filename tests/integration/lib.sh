@@ -1,7 +1,8 @@
 # lib.sh - what the shell integration tests of the release side share:
 # counting checks, the closing "N passed, M failed" line (tests/run.sh reads
 # it), free loopback ports, and waiting for a server to listen.
-# Sourced by a test, never run.
+# Sourced by a test (and by scripts/upgrade-demo.sh, whose checks
+# test_upgrade.py counts), never run.
 # shellcheck shell=bash
 
 passed=0 failed=0

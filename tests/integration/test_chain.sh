@@ -388,25 +388,18 @@ rc=$?
 check "toyapp refuses to start with an unregistered compose hash, naming it and how to register it" \
     '[[ $rc == 2 && $out == *"compose hash $h2 is not registered in the app registry $CHAIN_APP_REGISTRY"* &&
         $out == *"toyctl register-compose $h2 --version VERSION --rpc $CHAIN_RPC_URL --registry $CHAIN_APP_REGISTRY"* ]]' "$out"
-wait_app() {  # wait_app LOG: until the toyapp just started in the background listens
-    APP=$!
-    pids+=("$APP")
-    for _ in $(seq 100); do
-        grep -q listening "$1" && return 0
-        kill -0 "$APP" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
 start_toyapp() {  # start_toyapp LOG [VAR=VALUE...]: toyapp in the background, until it listens
     local log=$1
     shift
     "${toyapp_env[@]}" "$@" "$TOYAPP" >"$log" 2>&1 &
-    wait_app "$log"
-}
-start_release1() {  # start_release1 LOG: toyapp as the registered release 1.0.0 that signed the records
-    env PORT="$API_PORT" METADATA_PORT="$META_PORT" CVM_ID=chain-test "$TOYAPP" >"$1" 2>&1 &
-    wait_app "$1"
+    APP=$!
+    pids+=("$APP")
+    for _ in $(seq 100); do
+        grep -q listening "$log" && return 0
+        kill -0 "$APP" 2>/dev/null || return 1
+        sleep 0.1
+    done
+    return 1
 }
 stop_toyapp() { kill -TERM "$APP" 2>/dev/null; wait "$APP" 2>/dev/null; }
 if start_toyapp "$DIR/app-off.log" CHAIN=off; then ok "with CHAIN=off toyapp starts unregistered"; stop_toyapp
@@ -415,23 +408,21 @@ out=$("$TOYCTL" register-compose "$h2" --version 2.0.0 --rpc "$CHAIN_RPC_URL" --
     --key-file "$CHAIN_OPERATOR_KEY_FILE" 2>&1)
 if start_toyapp "$DIR/app.log"; then
     ok "registered with toyctl register-compose, toyapp starts"
-    stop_toyapp
-else
-    fail "registered with toyctl register-compose, toyapp starts" "$out
-$(cat "$DIR/app.log")"
-fi
-# The release that signed the records (1.0.0, the sim's default compose):
-# its attestation binds their key, and its chain address, their sender.
-if start_release1 "$DIR/app1.log"; then
     curl -s "http://127.0.0.1:$META_PORT/attestation?nonce=chain-test" >"$DIR/att.json"
     stop_toyapp
-    v=$("$TOYCTL" verify-deletion basic-1 --rpc "$CHAIN_RPC_URL" --registry "$CHAIN_DELETION_REGISTRY" \
+    # A deletion signed under the compose file this enclave runs: the
+    # attestation binds the key to that code, and the record names it; it
+    # binds the chain address too, the record's sender.
+    TOYAPP_COMPOSE_FILE="$DIR/compose-v2.yml" enqueue 1 v2
+    out=$("$DRIVER" run 30 "$(want 1)" 2>&1)
+    v=$("$TOYCTL" verify-deletion v2-1 --rpc "$CHAIN_RPC_URL" --registry "$CHAIN_DELETION_REGISTRY" \
         --attestation "$DIR/att.json" --allow-sim --nonce chain-test)
     check "verify-deletion --attestation: the attestation of the running enclave binds the record's key and sender" \
         '[[ $? == 0 && $v == *"ok   attestation: publicKey is the report'"'"'s publicKey"* &&
             $v == *"ok   attestation: its enclaveAddress is the record'"'"'s sender ($ENCLAVE)"* ]]' "$v"
 else
-    fail "toyapp starts as release 1.0.0" "$(cat "$DIR/app1.log")"
+    fail "registered with toyctl register-compose, toyapp starts" "$out
+$(cat "$DIR/app.log")"
 fi
 out=$("$TOYCTL" unregister-compose "$h2" --rpc "$CHAIN_RPC_URL" --registry "$CHAIN_APP_REGISTRY" \
     --key-file "$CHAIN_OPERATOR_KEY_FILE" 2>&1)

@@ -12,10 +12,11 @@ deletions, toyapp killed -9 while a transaction is in flight (then mined,
 or dropped), a stop while a commit waits for a synchronous replica that
 is away.  CHAIN=off: no poster, /info's chain null, the attestation binds
 the Ed25519 key alone.  The last line is "N passed, M failed"."""
-import hashlib, json, os, signal, subprocess, sys, time
+import base64, hashlib, json, os, signal, socket, subprocess, sys, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from itlib import BUILD, ROOT, TOYCTL, Topology, check, req, summary, wait_for  # noqa: E402
+from itlib import (BUILD, ROOT, TOYCTL, Topology, check, req, summary, verify_inclusion, wait_for,  # noqa: E402
+                   ws_split)
 
 T = Topology(nports=10)
 API, META, API2, META2, API3, META3 = T.ports[3:9]
@@ -68,6 +69,35 @@ def rfc6962_root(leaves):
     while k * 2 < len(leaves):
         k *= 2
     return hashlib.sha256(b"\x01" + rfc6962_root(leaves[:k]) + rfc6962_root(leaves[k:])).digest()
+
+
+def ws_frames(port, query, last, timeout=20):
+    """The frames of GET /ws (raw socket, RFC 6455), parsed, until last(frame)."""
+    key = base64.b64encode(os.urandom(16)).decode()
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(("GET /ws%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n" % (query, port, key)).encode())
+    buf, frames, deadline = b"", [], time.time() + timeout
+    while b"\r\n\r\n" not in buf and time.time() < deadline:
+        buf += s.recv(65536)
+    buf = buf.partition(b"\r\n\r\n")[2]
+    while time.time() < deadline:
+        got = ws_split(buf)
+        if got:
+            _, payload, buf = got
+            frames.append(json.loads(payload))
+            if last(frames[-1]):
+                break
+            continue
+        try:
+            c = s.recv(1 << 20)
+        except OSError:    # a feed that stopped sending: the frames so far
+            break
+        if not c:
+            break
+        buf += c
+    s.close()
+    return frames
 
 
 def pool_has_tx():
@@ -144,16 +174,14 @@ def main():
     # RFC 6962 root is the signed head's.
     leaf = hashlib.sha256(b"\x00" + parts[3].encode()).hexdigest() if len(parts) == 4 else ""
     aid = T.psql("SELECT posted_audit_id FROM deletion_outbox WHERE receipt_id = '%s'" % rec["receiptId"])
-    idx = wait_for(lambda: T.psql("SELECT leaf_index FROM log_leaves WHERE audit_id = %s" % aid), lambda v: v != "")
+    idx = wait_for(lambda: T.psql("SELECT leaf_index FROM log_leaf_range(0, 1 << 40) WHERE audit_id = %s" % aid),
+                   lambda v: v != "")
     head = wait_for(lambda: req(API, "GET", "/log/head")[1], lambda h: h and h["treeSize"] > int(idx or 0))
-    hashes = [bytes.fromhex(h[2:]) for h in T.psql("SELECT leaf_hash FROM log_leaves WHERE leaf_index < %d"
-                                                   " ORDER BY leaf_index" % head["treeSize"]).split()]
+    hashes = [bytes.fromhex(h[2:]) for h in T.psql("SELECT leaf_hash FROM log_leaf_range(0, %d) ORDER BY leaf_index"
+                                                   % head["treeSize"]).split()]
     check(idx != "" and hashes[int(idx)].hex() == leaf and rfc6962_root(hashes).hex() == head["root"],
           "the deletion_posted entry is leaf %s of the log, under the signed tree head's root (size %d)"
           % (idx, head["treeSize"]))
-    st, head2, _, _ = req(API, "GET", "/log/head")
-    n_leaves = int(T.psql("SELECT count(*) FROM log_leaves"))
-    check(st == 200 and head2["treeSize"] <= n_leaves, "every signed leaf is stored")
     counts = dict(l.split("|") for l in T.psql("SELECT name, value FROM counters").split())
     check(counts.get("deletion_posted") == "1" and counts.get("data_deleted") == "1",
           "the counters count deletion_posted entries by their kind (%s)" % counts)
@@ -203,6 +231,41 @@ def main():
     check(logged == "50|50", "... and 50 deletion_posted entries, one per deletion (%s)" % logged)
     log = open(os.path.join(T.tmp, "toyapp-cs-a.log")).read()
     check("toyapp: poster: chain:" in log, "... the poster reported the chain down (its log)")
+
+    # The live feed rebuilds each batch's tree from the log's leaves, in the
+    # log's order: a deletion_posted entry, whose id the writer reserved in
+    # its lookup, must sit in its batch where its batch head puts it, also
+    # in a batch with other entries (submissions going on meanwhile).
+    recs = [submit(API, "mix-%d" % i) for i in range(30)]
+    busy = {"on": True}
+
+    def keep_submitting():
+        k = 0
+        while busy["on"]:
+            submit(API, "busy-%d" % k)
+            k += 1
+    th = threading.Thread(target=keep_submitting)
+    th.start()
+    for r in recs:
+        delete(API, r)
+    wait_for(lambda: [status(API, r["receiptId"])[1]["status"] for r in recs], lambda v: all(x == "posted" for x in v),
+             timeout=60, step=0.5)
+    busy["on"] = False
+    th.join()
+    total = int(T.psql("SELECT count(*) FROM audit_log"))
+    size = wait_for(lambda: req(API, "GET", "/log/head")[1], lambda h: h and h["treeSize"] >= total)["treeSize"]
+    frames = ws_frames(API, "?from=0&entries=all", lambda f: "consistency" in f and f["treeHead"]["treeSize"] >= size)
+    audits = [f for f in frames if "leafIndex" in f]
+    posted_f = [f for f in audits if f["entry"] and f["entry"]["action"] == "deletion_posted"]
+    mixed = {f["batchHead"]["batchId"] for f in posted_f} & {f["batchHead"]["batchId"] for f in audits
+                                                             if f["entry"] and f["entry"]["action"] != "deletion_posted"}
+    ok = all(verify_inclusion(f["batchIndex"], f["batchHead"]["size"], bytes.fromhex(f["leafHash"]),
+                              [bytes.fromhex(h) for h in f["batchPath"]], bytes.fromhex(f["batchHead"]["root"]))
+             for f in audits)
+    check(len(audits) >= size and len(posted_f) >= 81 and mixed and ok and "feed:" not in
+          open(os.path.join(T.tmp, "toyapp-cs-a.log")).read(),
+          "the live feed serves every entry with a batch path to its signed batch head, the %d deletion_posted"
+          " entries too (%d batches mix them with other entries)" % (len(posted_f), len(mixed)))
 
     # ---- killed -9 while a transaction is in flight -----------------------------------------
     for then in ("evm_mine", "anvil_dropAllTransactions"):

@@ -140,9 +140,10 @@ try:
     check(st == 200 and old_on_new["treeHead"]["root"] == last["root"],
           "the promoted node holds the very head the clients saw (%d heads seen)" % len(seen))
     leaves = T.psql("SELECT count(*) || ',' || count(DISTINCT leaf_index) || ',' || coalesce(max(leaf_index), -1)"
-                    " FROM log_leaves")
-    n, d, mx = (int(x) for x in leaves.split(","))
-    check(n == d == mx + 1, "one log: leaf indexes 0..n-1, no gap, no repeat (%s)" % leaves)
+                    " || ',' || count(DISTINCT audit_id) || ',' || (SELECT tree_size FROM tree_state WHERE id = 1)"
+                    " FROM log_leaf_range(0, (SELECT tree_size FROM tree_state WHERE id = 1))")
+    n, d, mx, a, size = (int(x) for x in leaves.split(","))
+    check(n == d == a == mx + 1 == size, "one log: leaf indexes 0..n-1, no gap, no repeat, one entry each (%s)" % leaves)
 finally:
     T.stop()
 

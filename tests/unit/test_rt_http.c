@@ -52,6 +52,12 @@ static void assert_same(const rt_http_head *a, const rt_http_head *b, int ra, in
     assert_int_equal(a->conn_keep_alive, b->conn_keep_alive);
     assert_int_equal(a->transfer_encoding, b->transfer_encoding);
     assert_int_equal(a->expect_continue, b->expect_continue);
+    assert_memory_equal(&a->host, &b->host, sizeof a->host);
+    assert_memory_equal(&a->origin, &b->origin, sizeof a->origin);
+    assert_memory_equal(&a->ws_key, &b->ws_key, sizeof a->ws_key);
+    assert_memory_equal(&a->ws_version, &b->ws_version, sizeof a->ws_version);
+    assert_int_equal(a->upgrade_websocket, b->upgrade_websocket);
+    assert_int_equal(a->conn_upgrade, b->conn_upgrade);
 }
 
 /* Parses s (limit: lim) every way; returns the whole-buffer result in *h. */
@@ -138,6 +144,33 @@ static void test_http10(void **st)
     assert_true(h.transfer_encoding);
 }
 
+/* A WebSocket handshake (RFC 6455 §1.3), its fields recorded. */
+static void test_websocket(void **st)
+{
+    (void)st;
+    static const char r[] = "GET /ws?from=12 HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: WebSocket\r\n"
+                            "Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                            "Origin: http://example.com\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    rt_http_head h;
+    assert_int_equal(PARSE(&h, r), RT_HTTP_DONE);
+    assert_span(r, h.host, "server.example.com");
+    assert_span(r, h.origin, "http://example.com");
+    assert_span(r, h.ws_key, "dGhlIHNhbXBsZSBub25jZQ==");
+    assert_span(r, h.ws_version, "13");
+    assert_true(h.upgrade_websocket);
+    assert_true(h.conn_upgrade);
+    assert_true(h.conn_keep_alive);
+    /* An ordinary request has none of them; an empty Origin is present. */
+    static const char r2[] = "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: h2c\r\nOrigin:\r\n\r\n";
+    assert_int_equal(PARSE(&h, r2), RT_HTTP_DONE);
+    assert_false(h.upgrade_websocket);
+    assert_false(h.conn_upgrade);
+    assert_int_equal(h.ws_key.off, 0);
+    assert_int_equal(h.ws_version.off, 0);
+    assert_int_not_equal(h.origin.off, 0);
+    assert_int_equal(h.origin.len, 0);
+}
+
 static const struct bad {
     const char *req;
     int status;
@@ -170,6 +203,10 @@ static const struct bad {
     { "GET / HTTP/1.1\r\nHost: x\r\nContent-Type: a\r\nContent-Type: b\r\n", 400, "bad_header", 42 },
     { "GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n", 400, "bad_header", 25 },
     { "GET / HTTP/1.1\r\nX: y\r\n\r\n", 400, "bad_header", 22 },
+    { "GET / HTTP/1.1\r\nHost: x\r\nOrigin: a\r\nOrigin: b\r\n", 400, "bad_header", 36 },
+    { "GET / HTTP/1.1\r\nHost: x\r\nOrigin:\r\norigin:\r\n", 400, "bad_header", 34 },
+    { "GET / HTTP/1.1\r\nHost: x\r\nSec-WebSocket-Key: a\r\nSec-WebSocket-Key: a\r\n", 400, "bad_header", 47 },
+    { "GET / HTTP/1.1\r\nHost: x\r\nSec-WebSocket-Version: 13\r\nsec-websocket-version: 8\r\n", 400, "bad_header", 52 },
     { "GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a\r\nIdempotency-Key: b\r\n", 400, "bad_header", 45 },
     { "GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: \"\"\r\n", 400, "bad_header", 25 },
     { "GET / HTTP/1.1\r\nHost: x\r\nIdempotency-Key: a b\r\n", 400, "bad_header", 43 },
@@ -256,6 +293,7 @@ int main(void)
         cmocka_unit_test(test_get),
         cmocka_unit_test(test_post),
         cmocka_unit_test(test_http10),
+        cmocka_unit_test(test_websocket),
         cmocka_unit_test(test_bad),
         cmocka_unit_test(test_nul),
         cmocka_unit_test(test_limit),
