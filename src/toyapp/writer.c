@@ -196,6 +196,13 @@ static int open_answer(job *j, int status, const uint8_t *sealed, size_t n)
     return 0;
 }
 
+/* Begins n parameter arrays from a[0], of the element types types[]. */
+static void arrays_begin(rt_pgarr *a, const uint32_t *types, int n)
+{
+    for (int i = 0; i < n; i++)
+        rt_pgarr_begin(&a[i], types[i]);
+}
+
 /* Writes the batch with one execution of the batch statement.  Returns 0,
  * or -1 (sql_last_state() says why). */
 static int write_batch(PGconn *c, slot **w, int n, const toy_rec_batch_head *bh, const char *head,
@@ -211,11 +218,9 @@ static int write_batch(PGconn *c, slot **w, int n, const toy_rec_batch_head *bh,
     sql_text(&a, g_app.cfg.meta.cvm_id);
     /* $7-$11: the entries. */
     int q0 = TOY_BATCH_P_ENTRIES;
-    rt_pgarr_begin(&arr[q0], RT_PG_OID_TEXT);
-    rt_pgarr_begin(&arr[q0 + 1], RT_PG_OID_TEXT);
-    rt_pgarr_begin(&arr[q0 + 2], RT_PG_OID_BYTEA);
-    rt_pgarr_begin(&arr[q0 + 3], RT_PG_OID_BYTEA);
-    rt_pgarr_begin(&arr[q0 + 4], RT_PG_OID_INT8);
+    static const uint32_t entry_types[] = { RT_PG_OID_TEXT, RT_PG_OID_TEXT, RT_PG_OID_BYTEA, RT_PG_OID_BYTEA,
+                                            RT_PG_OID_INT8 };
+    arrays_begin(&arr[q0], entry_types, 5);
     int per_kind[TOY_K__COUNT] = { 0 };
     for (int i = 0; i < n; i++) {
         const wentry *e = &w[i]->e;
@@ -230,11 +235,9 @@ static int write_batch(PGconn *c, slot **w, int n, const toy_rec_batch_head *bh,
     }
     /* $12-$16: the idempotency keys, with the answers sealed. */
     int p = TOY_BATCH_P_IDEM;
-    rt_pgarr_begin(&arr[p], RT_PG_OID_TEXT);
-    rt_pgarr_begin(&arr[p + 1], RT_PG_OID_TEXT);
-    rt_pgarr_begin(&arr[p + 2], RT_PG_OID_BYTEA);
-    rt_pgarr_begin(&arr[p + 3], RT_PG_OID_INT8);
-    rt_pgarr_begin(&arr[p + 4], RT_PG_OID_BYTEA);
+    static const uint32_t idem_types[] = { RT_PG_OID_TEXT, RT_PG_OID_TEXT, RT_PG_OID_BYTEA, RT_PG_OID_INT8,
+                                           RT_PG_OID_BYTEA };
+    arrays_begin(&arr[p], idem_types, 5);
     for (int i = 0; i < n; i++) {
         const job *j = w[i]->j;
         if (!j->idem_key[0])

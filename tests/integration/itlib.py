@@ -317,12 +317,16 @@ class Topology:
                    MOCK_API_URL="http://127.0.0.1:%d" % self.mock, MOCK_API_TOKEN=self.token,
                    TEE_PROVIDER="sim", TEE_SIM_SEED=self.seed, APP_ID=self.app_id, CHAIN="off")
         env.update(extra or {})
-        log = open(os.path.join(self.tmp, "toyapp-%s.log" % cvm), "a")
-        p = subprocess.Popen([os.path.join(BUILD, "toyapp")], env=env, stdout=subprocess.PIPE,
-                             stderr=log, text=True)
+        return self._start("toyapp", cvm, env)
+
+    def _start(self, prog, cvm, env):
+        """BUILD/prog in the background with env, its stderr in prog-cvm.log,
+        until it says it is listening."""
+        log = open(os.path.join(self.tmp, "%s-%s.log" % (prog, cvm)), "a")
+        p = subprocess.Popen([os.path.join(BUILD, prog)], env=env, stdout=subprocess.PIPE, stderr=log, text=True)
         self.procs.append(p)
         if not wait_line(p, "listening"):
-            raise SystemExit("toyapp %s did not start (see %s)" % (cvm, log.name))
+            raise SystemExit("%s %s did not start (see %s)" % (prog, cvm, log.name))
         return p
 
     def start_attestd(self, meta, cvm, role, extra=None):
@@ -331,13 +335,7 @@ class Topology:
         env = dict(os.environ, METADATA_PORT=str(meta), CVM_ID=cvm, TOYAPP_ROLE=role, TEE_PROVIDER="sim",
                    TEE_SIM_SEED=self.seed, APP_ID=self.app_id, CHAIN="off")
         env.update(extra or {})
-        log = open(os.path.join(self.tmp, "toy-attestd-%s.log" % cvm), "a")
-        p = subprocess.Popen([os.path.join(BUILD, "toy-attestd")], env=env, stdout=subprocess.PIPE,
-                             stderr=log, text=True)
-        self.procs.append(p)
-        if not wait_line(p, "listening"):
-            raise SystemExit("toy-attestd %s did not start (see %s)" % (cvm, log.name))
-        return p
+        return self._start("toy-attestd", cvm, env)
 
     def psql(self, sql, url=None):
         out = subprocess.run(["psql", url or self.db, "-tAc", sql], capture_output=True, text=True, timeout=20)

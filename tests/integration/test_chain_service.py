@@ -47,6 +47,19 @@ def posted(port, rid, timeout=30):
                     timeout=timeout)
 
 
+def all_posted(ids, timeout):
+    """The statuses of the deletions of ids once all are posted (or as they
+    are after timeout seconds)."""
+    return wait_for(lambda: [status(API, i)[1]["status"] for i in ids], lambda v: all(s == "posted" for s in v),
+                    timeout=timeout, step=0.5)
+
+
+def posted_entries(ids):
+    """"COUNT|DISTINCT": the deletion_posted entries of receipts ids."""
+    return T.psql("SELECT count(*), count(DISTINCT receipt_id) FROM audit_log WHERE action = 'deletion_posted'"
+                  " AND receipt_id IN (%s)" % ",".join("'%s'" % i for i in ids))
+
+
 def events():
     """DeletionRecorded events on the registry, as ethers counts them."""
     out = subprocess.run(ETHERS + ["count", T.chain["CHAIN_RPC_URL"], T.chain["CHAIN_DELETION_REGISTRY"]],
@@ -219,11 +232,9 @@ def main():
             T.chain_cmd("start")
         delete(API, r)
     ids = [r["receiptId"] for r in recs]
-    done = wait_for(lambda: [status(API, i)[1]["status"] for i in ids], lambda v: all(s == "posted" for s in v),
-                    timeout=90, step=0.5)
+    done = all_posted(ids, 90)
     ev2 = events()
-    logged = T.psql("SELECT count(*), count(DISTINCT receipt_id) FROM audit_log WHERE action = 'deletion_posted'"
-                    " AND receipt_id IN (%s)" % ",".join("'%s'" % i for i in ids))
+    logged = posted_entries(ids)
     check(done is not None and all(s == "posted" for s in done), "the chain stopped during 50 deletions and started "
           "again: all 50 posted (%s)" % (done and {s: done.count(s) for s in set(done)}))
     check(ev2["events"] - ev1["events"] == 50 and ev2["events"] == ev2["distinct"],
@@ -248,8 +259,7 @@ def main():
     th.start()
     for r in recs:
         delete(API, r)
-    wait_for(lambda: [status(API, r["receiptId"])[1]["status"] for r in recs], lambda v: all(x == "posted" for x in v),
-             timeout=60, step=0.5)
+    all_posted([r["receiptId"] for r in recs], 60)
     busy["on"] = False
     th.join()
     total = int(T.psql("SELECT count(*) FROM audit_log"))
@@ -280,11 +290,9 @@ def main():
         T.rpc("evm_setAutomine", [True])
         app = start(API, META, "cs-a")
         ids = [r["receiptId"] for r in recs]
-        done = wait_for(lambda: [status(API, i)[1]["status"] for i in ids], lambda v: all(s == "posted" for s in v),
-                        timeout=60, step=0.5)
+        done = all_posted(ids, 60)
         e1 = events()
-        logged = T.psql("SELECT count(*), count(DISTINCT receipt_id) FROM audit_log WHERE action = 'deletion_posted'"
-                        " AND receipt_id IN (%s)" % ",".join("'%s'" % i for i in ids))
+        logged = posted_entries(ids)
         what = "mined" if then == "evm_mine" else "dropped from the pool (sent again)"
         check(inflight and done is not None and all(s == "posted" for s in done) and e1["events"] - e0["events"] == 10
               and e1["events"] == e1["distinct"] and logged == "10|10",
