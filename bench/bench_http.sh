@@ -191,7 +191,7 @@ ulimit -n $((WS_CLIENTS + 1024)) 2>/dev/null || say "warning: cannot raise the o
 env PORT="$API" METADATA_PORT="$META" HOST=127.0.0.1 CVM_ID=bench WS_MAX_CLIENTS="$WS_CLIENTS" \
     DATABASE_URL="$DB" DATABASE_REPLICA_URL="$DB_R" \
     MOCK_API_URL="http://127.0.0.1:$MOCK" MOCK_API_TOKEN="$TOKEN" \
-    TEE_PROVIDER=sim TEE_SIM_SEED="$TMP/tee-seed" APP_ID=toyapp-bench \
+    TEE_PROVIDER=sim TEE_SIM_SEED="$TMP/tee-seed" APP_ID=toyapp-bench CHAIN=off \
     "$TMP/bin/toyapp" >"$TMP/toyapp.log" 2>&1 &
 TOYAPP_PID=$!
 PIDS+=("$TOYAPP_PID")

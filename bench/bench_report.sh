@@ -171,7 +171,7 @@ settle() {
 start_toyapp() {  # start_toyapp LOGNAME
     local log=$TMP/toyapp-$1.log i
     env PORT="$API" METADATA_PORT="$META" HOST=127.0.0.1 CVM_ID=bench APP_ID="$APP_ID" \
-        DATABASE_URL="$DB" TEE_PROVIDER=sim TEE_SIM_SEED="$TMP/seed" REPORT_PERIOD_SECONDS=1 \
+        DATABASE_URL="$DB" TEE_PROVIDER=sim TEE_SIM_SEED="$TMP/seed" REPORT_PERIOD_SECONDS=1 CHAIN=off \
         "$TMP/bin/toyapp" >"$log" 2>&1 &
     TOYAPP_PID=$!
     for ((i = 0; i < 300; i++)); do

@@ -58,7 +58,7 @@ static const rt_col toy_cols_signups[] = {
 };
 const rt_table toy_table_signups = {
     .name = "signups", .kind = TOY_K_signup, .cols = toy_cols_signups, .ncols = 2,
-    .row_size = sizeof(toy_row_signups), .first_param = 16,
+    .row_size = sizeof(toy_row_signups), .first_param = 17,
 };
 
 static const rt_col toy_cols_user_data_receipts[] = {
@@ -83,7 +83,7 @@ static const rt_col toy_cols_user_data_receipts[] = {
 };
 const rt_table toy_table_user_data_receipts = {
     .name = "user_data_receipts", .kind = TOY_K_data_received, .cols = toy_cols_user_data_receipts, .ncols = 6,
-    .row_size = sizeof(toy_row_user_data_receipts), .first_param = 18,
+    .row_size = sizeof(toy_row_user_data_receipts), .first_param = 19,
 };
 
 static const rt_col toy_cols_reports[] = {
@@ -103,7 +103,7 @@ static const rt_col toy_cols_reports[] = {
 };
 const rt_table toy_table_reports = {
     .name = "reports", .kind = TOY_K_report_generated, .cols = toy_cols_reports, .ncols = 9,
-    .row_size = sizeof(toy_row_reports), .first_param = 24,
+    .row_size = sizeof(toy_row_reports), .first_param = 25,
 };
 
 static const rt_col toy_cols_deletion_outbox[] = {
@@ -114,7 +114,7 @@ static const rt_col toy_cols_deletion_outbox[] = {
 };
 const rt_table toy_table_deletion_outbox = {
     .name = "deletion_outbox", .kind = TOY_K_data_deleted, .cols = toy_cols_deletion_outbox, .ncols = 2,
-    .row_size = sizeof(toy_row_deletion_outbox), .first_param = 33,
+    .row_size = sizeof(toy_row_deletion_outbox), .first_param = 34,
 };
 
 const rt_table *const toy_batch_tables[TOY_BATCH_NTABLES] = { &toy_table_signups, &toy_table_user_data_receipts, &toy_table_reports, &toy_table_deletion_outbox, };
@@ -122,10 +122,11 @@ const rt_table *const toy_batch_tables[TOY_BATCH_NTABLES] = { &toy_table_signups
 const char toy_batch_sql[] =
     "WITH b AS (INSERT INTO batches (batch_id, size, root, head, signature, source_cvm)"
     " VALUES ($1, $2, $3, $4, $5, $6)),"
-    " a AS (INSERT INTO audit_log (action, receipt_id, entry, leaf_hash, batch_id)"
-    " SELECT t.action, t.rid, t.entry, t.leaf, $1"
-    " FROM unnest($7::text[], $8::text[], $9::bytea[], $10::bytea[]) WITH ORDINALITY"
-    " AS t(action, rid, entry, leaf, ord) ORDER BY t.ord RETURNING id, leaf_hash),"
+    " a AS (INSERT INTO audit_log (id, action, receipt_id, entry, leaf_hash, batch_id)"
+    " SELECT CASE WHEN t.id > 0 THEN t.id ELSE nextval('audit_log_id_seq') END,"
+    " t.action, t.rid, t.entry, t.leaf, $1"
+    " FROM unnest($7::text[], $8::text[], $9::bytea[], $10::bytea[], $11::int8[]) WITH ORDINALITY"
+    " AS t(action, rid, entry, leaf, id, ord) ORDER BY t.ord RETURNING id, leaf_hash),"
     /* The sequencer's queue: one row per batch, ids and leaf hashes packed. */
     " q AS (INSERT INTO log_queue (batch_id, audit_ids, leaf_hashes)"
     " SELECT $1, string_agg(int8send(id), ''::bytea ORDER BY id),"
@@ -134,21 +135,21 @@ const char toy_batch_sql[] =
      * statement (unique), and nothing of the batch is written. */
     " k AS (INSERT INTO idempotency_keys (idem_key, route, fingerprint, status, answer)"
     " SELECT t.k, t.r, t.f, t.s, t.a"
-    " FROM unnest($11::text[], $12::text[], $13::bytea[], $14::int8[], $15::bytea[])"
+    " FROM unnest($12::text[], $13::text[], $14::bytea[], $15::int8[], $16::bytea[])"
     " AS t(k, r, f, s, a)),"
     /* signups: a row per signup entry. */
     " w_signups AS (INSERT INTO signups (user_id_hash, source_cvm)"
-    " SELECT t.c0, t.c1 FROM unnest($16::bytea[], $17::text[]) AS t(c0, c1)),"
+    " SELECT t.c0, t.c1 FROM unnest($17::bytea[], $18::text[]) AS t(c0, c1)),"
     /* user_data_receipts: a row per data_received entry. */
     " w_user_data_receipts AS (INSERT INTO user_data_receipts (receipt_id, user_id_hash, payload_commitment, safe_derivative, deletion_token_hash, source_cvm)"
-    " SELECT t.c0, t.c1, t.c2, t.c3, t.c4, t.c5 FROM unnest($18::text[], $19::bytea[], $20::bytea[], $21::text[], $22::bytea[], $23::text[]) AS t(c0, c1, c2, c3, c4, c5)),"
+    " SELECT t.c0, t.c1, t.c2, t.c3, t.c4, t.c5 FROM unnest($19::text[], $20::bytea[], $21::bytea[], $22::text[], $23::bytea[], $24::text[]) AS t(c0, c1, c2, c3, c4, c5)),"
     /* reports: a row per report_generated entry. */
     " w_reports AS (INSERT INTO reports (report_id, time_window_start, time_window_end, tree_size, users_processed, safe_api_calls, signups, deletions, report_json)"
-    " SELECT t.c0, t.c1::timestamptz, t.c2::timestamptz, t.c3, t.c4, t.c5, t.c6, t.c7, t.c8 FROM unnest($24::text[], $25::text[], $26::text[], $27::int8[], $28::int8[], $29::int8[], $30::int8[], $31::int8[], $32::bytea[]) AS t(c0, c1, c2, c3, c4, c5, c6, c7, c8)),"
+    " SELECT t.c0, t.c1::timestamptz, t.c2::timestamptz, t.c3, t.c4, t.c5, t.c6, t.c7, t.c8 FROM unnest($25::text[], $26::text[], $27::text[], $28::int8[], $29::int8[], $30::int8[], $31::int8[], $32::int8[], $33::bytea[]) AS t(c0, c1, c2, c3, c4, c5, c6, c7, c8)),"
     /* deletion_outbox: a row per data_deleted entry. */
     " w_deletion_outbox AS (INSERT INTO deletion_outbox (receipt_id, attestation)"
-    " SELECT t.c0, t.c1 FROM unnest($33::text[], $34::bytea[]) AS t(c0, c1)),"
+    " SELECT t.c0, t.c1 FROM unnest($34::text[], $35::bytea[]) AS t(c0, c1)),"
     /* The counters that make the figures O(1) to read: one per kind. */
-    " c AS (SELECT t.name, t.n FROM unnest($35::text[], $36::int8[]) AS t(name, n))"
+    " c AS (SELECT t.name, t.n FROM unnest($36::text[], $37::int8[]) AS t(name, n))"
     " UPDATE counters SET value = counters.value + c.n FROM c WHERE counters.name = c.name";
 

@@ -13,9 +13,11 @@
 /* Where a handler runs (docs/architecture.md, "Threads"). */
 enum toy_thread { TOY_T_SERVICE = 1, TOY_T_READER, TOY_T_IO, TOY_T_WRITER };
 
-enum toy_port { TOY_PORT_API = 0, TOY_PORT_METADATA = 1 };
+/* A spec `job` is on no port: the service makes it, no request does. */
+enum toy_port { TOY_PORT_API = 0, TOY_PORT_METADATA = 1, TOY_PORT_NONE = 2 };
 
-/* One route per endpoint, in spec order: a job's kind is its route. */
+/* One route per endpoint and per job, in spec order: a job's kind is its
+ * route. */
 enum toy_route {
     TOY_R_info = 0,
     TOY_R_compose_hash = 1,
@@ -26,22 +28,23 @@ enum toy_route {
     TOY_R_dashboard_icon = 6,
     TOY_R_delete_data = 7,
     TOY_R_deletion_status = 8,
-    TOY_R_health = 9,
-    TOY_R_ready = 10,
-    TOY_R_index = 11,
-    TOY_R_receipt_proof = 12,
-    TOY_R_log_consistency = 13,
-    TOY_R_log_head = 14,
-    TOY_R_report = 15,
-    TOY_R_reports = 16,
-    TOY_R_report_md = 17,
-    TOY_R_signup = 18,
-    TOY_R_signup_count = 19,
-    TOY_R_submit_data = 20,
-    TOY_R_version = 21,
-    TOY_R_watch_history = 22,
-    TOY_R_ws = 23,
-    TOY_R__COUNT = 24
+    TOY_R_deletion_posted = 9,
+    TOY_R_health = 10,
+    TOY_R_ready = 11,
+    TOY_R_index = 12,
+    TOY_R_receipt_proof = 13,
+    TOY_R_log_consistency = 14,
+    TOY_R_log_head = 15,
+    TOY_R_report = 16,
+    TOY_R_reports = 17,
+    TOY_R_report_md = 18,
+    TOY_R_signup = 19,
+    TOY_R_signup_count = 20,
+    TOY_R_submit_data = 21,
+    TOY_R_version = 22,
+    TOY_R_watch_history = 23,
+    TOY_R_ws = 24,
+    TOY_R__COUNT = 25
 };
 
 /* The audit entry kinds. */
@@ -57,8 +60,8 @@ enum toy_kind {
 extern const rt_kind toy_kinds[TOY_K__COUNT];
 
 /* XX(name, method, path, port, status, request schema or NULL, params table,
- *    response record, kinds emitted (bits 1 << TOY_K_*), handler (NULL: planned,
- *    answered 501), thread) */
+ *    response record (NULL for a job), kinds emitted (bits 1 << TOY_K_*),
+ *    handler (NULL: planned, answered 501), thread) */
 #define TOY_ROUTES(XX) \
     XX(info, "GET", "/info", TOY_PORT_METADATA, 200, NULL, &toy_params_info_tab, &toy_resp_info_rec, 0u, &h_info, TOY_T_SERVICE) \
     XX(compose_hash, "GET", "/compose-hash", TOY_PORT_METADATA, 200, NULL, &toy_params_compose_hash_tab, &toy_resp_compose_hash_rec, 0u, &h_compose_hash, TOY_T_SERVICE) \
@@ -68,7 +71,8 @@ extern const rt_kind toy_kinds[TOY_K__COUNT];
     XX(dashboard_css, "GET", "/dashboard/style.css", TOY_PORT_API, 200, NULL, &toy_params_dashboard_css_tab, NULL, 0u, &h_asset, TOY_T_SERVICE) \
     XX(dashboard_icon, "GET", "/dashboard/icon.svg", TOY_PORT_API, 200, NULL, &toy_params_dashboard_icon_tab, NULL, 0u, &h_asset, TOY_T_SERVICE) \
     XX(delete_data, "POST", "/delete-data/:receiptId", TOY_PORT_API, 200, &toy_schema_delete_data, &toy_params_delete_data_tab, &toy_resp_delete_data_rec, (1u << TOY_K_data_deleted), &h_delete_data, TOY_T_WRITER) \
-    XX(deletion_status, "GET", "/receipts/:receiptId/deletion", TOY_PORT_API, 200, NULL, &toy_params_deletion_status_tab, &toy_resp_deletion_status_rec, 0u, NULL, 0) \
+    XX(deletion_status, "GET", "/receipts/:receiptId/deletion", TOY_PORT_API, 200, NULL, &toy_params_deletion_status_tab, &toy_resp_deletion_status_rec, 0u, &h_deletion_status, TOY_T_READER) \
+    XX(deletion_posted, "", "", TOY_PORT_NONE, 0, NULL, &toy_params_deletion_posted_tab, NULL, (1u << TOY_K_deletion_posted), &h_deletion_posted, TOY_T_WRITER) \
     XX(health, "GET", "/health", TOY_PORT_API, 200, NULL, &toy_params_health_tab, &toy_resp_health_rec, 0u, &h_health, TOY_T_SERVICE) \
     XX(ready, "GET", "/ready", TOY_PORT_API, 200, NULL, &toy_params_ready_tab, &toy_resp_ready_rec, 0u, &h_ready, TOY_T_SERVICE) \
     XX(index, "GET", "/", TOY_PORT_API, 200, NULL, &toy_params_index_tab, &toy_resp_index_rec, 0u, &h_index, TOY_T_SERVICE) \
@@ -93,6 +97,8 @@ extern const rt_kind toy_kinds[TOY_K__COUNT];
     XX(attestation, TOY_T_IO) \
     XX(asset, TOY_T_SERVICE) \
     XX(delete_data, TOY_T_WRITER) \
+    XX(deletion_status, TOY_T_READER) \
+    XX(deletion_posted, TOY_T_WRITER) \
     XX(health, TOY_T_SERVICE) \
     XX(ready, TOY_T_SERVICE) \
     XX(index, TOY_T_SERVICE) \
@@ -180,17 +186,19 @@ extern const rt_table toy_table_deletion_outbox;
 
 /* The batch statement: one execution writes a batch's signed head ($1-$6:
  * batch id, size, root, head JSON, signature, CVM id), its audit entries
- * ($7-$10: arrays of action, receipt id, entry, leaf hash), the queue row
- * the sequencer takes them from, the idempotency keys of its requests
- * ($11-$15: key, route, fingerprint, status, sealed answer), the rows of
- * each table below (one array per column, from its first_param on), and
- * the counters ($35: kinds, $36: counts). */
-#define TOY_BATCH_P_IDEM 11
-#define TOY_BATCH_P_TABLES 16
+ * ($7-$11: arrays of action, receipt id, entry, leaf hash, and id: one its
+ * handler reserved, or 0 for the next), the queue row the sequencer takes
+ * them from, the idempotency keys of its requests ($12-$16: key, route,
+ * fingerprint, status, sealed answer), the rows of each table below (one
+ * array per column, from its first_param on), and the counters ($36:
+ * kinds, $37: counts). */
+#define TOY_BATCH_P_ENTRIES 7
+#define TOY_BATCH_P_IDEM 12
+#define TOY_BATCH_P_TABLES 17
 #define TOY_BATCH_NTABLES 4
 extern const rt_table *const toy_batch_tables[TOY_BATCH_NTABLES];
-#define TOY_BATCH_P_COUNTERS 35
-#define TOY_BATCH_NPARAMS 36
+#define TOY_BATCH_P_COUNTERS 36
+#define TOY_BATCH_NPARAMS 37
 extern const char toy_batch_sql[];
 
 #endif

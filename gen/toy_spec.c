@@ -64,6 +64,22 @@ static const rt_param toy_params_deletion_status_list[] = {
 };
 const rt_params toy_params_deletion_status_tab = { .params = toy_params_deletion_status_list, .nparams = 1, .size = sizeof(toy_params_deletion_status) };
 
+static const rt_param toy_params_deletion_posted_list[] = {
+    { .name = "outboxId", .type = RT_P_INT, .optional = 0, .in_path = 0,
+      .min = 1, .max = 9007199254740991, .off = offsetof(toy_params_deletion_posted, outboxId),
+      .has_off = offsetof(toy_params_deletion_posted, has_outboxId) },
+    { .name = "receiptId", .type = RT_P_ID, .optional = 0, .in_path = 0,
+      .min = 1, .max = 64, .off = offsetof(toy_params_deletion_posted, receiptId),
+      .has_off = offsetof(toy_params_deletion_posted, has_receiptId), .len_off = offsetof(toy_params_deletion_posted, receiptId_len) },
+    { .name = "txHash", .type = RT_P_STRING, .optional = 0, .in_path = 0,
+      .min = 66, .max = 66, .off = offsetof(toy_params_deletion_posted, txHash),
+      .has_off = offsetof(toy_params_deletion_posted, has_txHash), .len_off = offsetof(toy_params_deletion_posted, txHash_len) },
+    { .name = "blockNumber", .type = RT_P_INT, .optional = 0, .in_path = 0,
+      .min = 0, .max = 9007199254740991, .off = offsetof(toy_params_deletion_posted, blockNumber),
+      .has_off = offsetof(toy_params_deletion_posted, has_blockNumber) },
+};
+const rt_params toy_params_deletion_posted_tab = { .params = toy_params_deletion_posted_list, .nparams = 4, .size = sizeof(toy_params_deletion_posted) };
+
 const rt_params toy_params_health_tab = { .params = NULL, .nparams = 0, .size = sizeof(toy_params_health) };
 
 const rt_params toy_params_ready_tab = { .params = NULL, .nparams = 0, .size = sizeof(toy_params_ready) };
@@ -461,6 +477,8 @@ const rt_record toy_resp_compose_hash_rec = {
 };
 
 static const rt_ofield toy_resp_attestation_fields[] = {
+    { .key = "enclaveAddress", .key_len = 14, .type = RT_O_STR, .off = offsetof(toy_resp_attestation, enclaveAddress),
+      .flags = RT_OF_NULLABLE, .null_off = offsetof(toy_resp_attestation, enclaveAddress_null) },
     { .key = "eventLog", .key_len = 8, .type = RT_O_STR, .off = offsetof(toy_resp_attestation, eventLog) },
     { .key = "nonce", .key_len = 5, .type = RT_O_STR, .off = offsetof(toy_resp_attestation, nonce) },
     { .key = "publicKey", .key_len = 9, .type = RT_O_BYTES, .off = offsetof(toy_resp_attestation, publicKey) },
@@ -469,7 +487,7 @@ static const rt_ofield toy_resp_attestation_fields[] = {
     { .key = "teeProvider", .key_len = 11, .type = RT_O_STR, .off = offsetof(toy_resp_attestation, teeProvider) },
 };
 const rt_record toy_resp_attestation_rec = {
-    .name = "attestation_200", .fields = toy_resp_attestation_fields, .nfields = 6,
+    .name = "attestation_200", .fields = toy_resp_attestation_fields, .nfields = 7,
     .size = sizeof(toy_resp_attestation),
 };
 
@@ -493,12 +511,15 @@ static const rt_ofield toy_resp_deletion_status_fields[] = {
     { .key = "attestation", .key_len = 11, .type = RT_O_RECORD, .off = offsetof(toy_resp_deletion_status, attestation), .rec = &toy_rec_deletion_attestation_rec },
     { .key = "blockNumber", .key_len = 11, .type = RT_O_UINT, .off = offsetof(toy_resp_deletion_status, blockNumber),
       .flags = RT_OF_NULLABLE, .null_off = offsetof(toy_resp_deletion_status, blockNumber_null) },
+    { .key = "reason", .key_len = 6, .type = RT_O_STR, .off = offsetof(toy_resp_deletion_status, reason),
+      .flags = RT_OF_NULLABLE, .null_off = offsetof(toy_resp_deletion_status, reason_null) },
     { .key = "receiptId", .key_len = 9, .type = RT_O_STR, .off = offsetof(toy_resp_deletion_status, receiptId) },
+    { .key = "status", .key_len = 6, .type = RT_O_STR, .off = offsetof(toy_resp_deletion_status, status) },
     { .key = "txHash", .key_len = 6, .type = RT_O_STR, .off = offsetof(toy_resp_deletion_status, txHash),
       .flags = RT_OF_NULLABLE, .null_off = offsetof(toy_resp_deletion_status, txHash_null) },
 };
 const rt_record toy_resp_deletion_status_rec = {
-    .name = "deletion_status_200", .fields = toy_resp_deletion_status_fields, .nfields = 4,
+    .name = "deletion_status_200", .fields = toy_resp_deletion_status_fields, .nfields = 6,
     .size = sizeof(toy_resp_deletion_status),
 };
 

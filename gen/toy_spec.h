@@ -121,6 +121,20 @@ typedef struct toy_params_deletion_status {
 } toy_params_deletion_status;
 extern const rt_params toy_params_deletion_status_tab;
 
+typedef struct toy_params_deletion_posted {
+    int64_t outboxId;
+    uint8_t has_outboxId;
+    char receiptId[65];
+    uint32_t receiptId_len;
+    uint8_t has_receiptId;
+    char txHash[67];
+    uint32_t txHash_len;
+    uint8_t has_txHash;
+    int64_t blockNumber;
+    uint8_t has_blockNumber;
+} toy_params_deletion_posted;
+extern const rt_params toy_params_deletion_posted_tab;
+
 typedef struct toy_params_health {
     uint8_t none;
 } toy_params_health;
@@ -482,6 +496,8 @@ typedef struct toy_resp_attestation {
     rt_str nonce;
     rt_str teeProvider;
     rt_bytes publicKey;
+    rt_str enclaveAddress;
+    uint8_t enclaveAddress_null;   /* 1: written as null */
 } toy_resp_attestation;
 extern const rt_record toy_resp_attestation_rec;
 
@@ -502,10 +518,13 @@ extern const rt_record toy_resp_delete_data_rec;
 typedef struct toy_resp_deletion_status {
     rt_str receiptId;
     toy_rec_deletion_attestation attestation;
+    rt_str status;
     rt_str txHash;
     uint8_t txHash_null;   /* 1: written as null */
     uint64_t blockNumber;
     uint8_t blockNumber_null;   /* 1: written as null */
+    rt_str reason;
+    uint8_t reason_null;   /* 1: written as null */
 } toy_resp_deletion_status;
 extern const rt_record toy_resp_deletion_status_rec;
 

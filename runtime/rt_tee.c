@@ -226,7 +226,8 @@ void rt_tee_report_data(const uint8_t ed25519_pub[32], const uint8_t chain_addr[
     struct sha256_ctx h;
     sha256_init(&h);
     sha256_update(&h, 32, ed25519_pub);
-    sha256_update(&h, 20, chain_addr);
+    if (chain_addr)
+        sha256_update(&h, 20, chain_addr);
     sha256_digest(&h, 32, out);
     memset(out + 32, 0, 32);
     if (nonce_len) {

@@ -168,7 +168,9 @@ int rt_tee_secp256k1(rt_tee *t, const char *path, uint8_t seckey_out[32], uint8_
 /*
  * The report_data of an attestation quote: what binds the enclave's public
  * keys and the auditor's nonce to the quote.
- *   [0:32)  = SHA-256(Ed25519 public key (32 bytes) || chain address (20 bytes))
+ *   [0:32)  = SHA-256(Ed25519 public key (32 bytes) || chain address (20 bytes)),
+ *             or SHA-256(Ed25519 public key) when chain_addr is NULL (an
+ *             instance without a chain key: CHAIN=off, or no chain at all)
  *   [32:64) = SHA-256(nonce[0..nonce_len)), or 32 zero bytes when nonce_len is 0
  * One implementation for the service (which asks for the quote) and toyctl
  * (which checks it); docs/auditing.md states it for everyone else.

@@ -55,7 +55,8 @@ static long now_ms(void)
     return t.tv_sec * 1000L + t.tv_nsec / 1000000L;
 }
 
-int rt_txsend_wait(rt_rpc *c, const uint8_t hash[32], int timeout_ms, rt_rpc_receipt *r)
+int rt_txsend_wait_until(rt_rpc *c, const uint8_t hash[32], int timeout_ms, const atomic_int *stop,
+                         rt_rpc_receipt *r)
 {
     long end = now_ms() + timeout_ms;
     int pause = 2, rc;
@@ -64,11 +65,21 @@ int rt_txsend_wait(rt_rpc *c, const uint8_t hash[32], int timeout_ms, rt_rpc_rec
         if (rc == 0 && r->found)
             return 0;
         long left = end - now_ms();
-        if (left <= 0)
+        for (int slept = 0; left > 0 && slept < pause && !(stop && atomic_load(stop)); left = end - now_ms()) {
+            int ms = pause - slept < 100 ? pause - slept : 100;
+            ms = left < ms ? (int)left : ms;
+            sleep_ms(ms);
+            slept += ms;
+        }
+        if (left <= 0 || (stop && atomic_load(stop)))
             return rc;          /* 0 with r->found == 0: no receipt in time */
-        sleep_ms((int)(left < pause ? left : pause));
         pause = pause * 2 > 1000 ? 1000 : pause * 2;
     }
+}
+
+int rt_txsend_wait(rt_rpc *c, const uint8_t hash[32], int timeout_ms, rt_rpc_receipt *r)
+{
+    return rt_txsend_wait_until(c, hash, timeout_ms, NULL, r);
 }
 
 int rt_txsend_call(rt_rpc *c, const uint8_t seckey[32], const uint8_t *to, const uint8_t *data,

@@ -9,6 +9,7 @@
 #ifndef RT_TXSEND_H
 #define RT_TXSEND_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,11 @@ int rt_txsend_gas(rt_rpc *c, const uint8_t from[RT_ETH_ADDR_LEN], const uint8_t 
  * when the node stayed unreachable.  Free r with rt_rpc_receipt_free.
  */
 int rt_txsend_wait(rt_rpc *c, const uint8_t hash[32], int timeout_ms, rt_rpc_receipt *r);
+
+/* rt_txsend_wait that also ends (returning 0 with r->found 0) once *stop is
+ * set, looked at between polls and at least every 100 ms. */
+int rt_txsend_wait_until(rt_rpc *c, const uint8_t hash[32], int timeout_ms, const atomic_int *stop,
+                         rt_rpc_receipt *r);
 
 /*
  * A one-off call from the key's account: fees, nonce ("pending"), gas

@@ -37,7 +37,10 @@ blocks and accounts, written every 2 s and on stop), contracts.env (the
 addresses), anvil.pid and anvil.log.
 
 Environment: CHAIN_PORT (default 8545) and CHAIN_ID (default 31337), used by
-init and fixed from then on; CHAIN_WAIT_SECONDS (default 30); BUILD, TOYCTL
+init and fixed from then on; CHAIN_WAIT_SECONDS (default 30);
+CHAIN_STATE_INTERVAL (seconds between writes of state.json while the node
+runs, default 2: a benchmark that records many deletions sets it higher,
+since anvil writes its whole state each time); BUILD, TOYCTL
 (default build/toyctl); ANVIL (default: the pinned anvil in node_modules).
 For register, the variables of toyapp's TEE provider (TEE_PROVIDER,
 TEE_SIM_SEED, APP_ID, TOYAPP_COMPOSE_FILE).
@@ -108,9 +111,12 @@ cmd_start() {
     find_anvil
     port_in_use "$PORT" && die "port $PORT on 127.0.0.1 is in use by another process (stop it, or init another DIR with CHAIN_PORT set)"
     # --state loads DIR/state.json if it exists and writes it on exit;
-    # --state-interval writes it every 2 s, so a killed node loses little.
+    # --state-interval writes it every 2 s (CHAIN_STATE_INTERVAL), so a
+    # killed node loses little.
+    local every=${CHAIN_STATE_INTERVAL:-2}
+    [[ $every =~ ^[1-9][0-9]*$ ]] || die "CHAIN_STATE_INTERVAL=$every is not a number of seconds"
     setsid "$ANVIL" --host 127.0.0.1 --port "$PORT" --chain-id "$CID" --state "$DIR/state.json" \
-        --state-interval 2 --accounts 0 >"$DIR/anvil.log" 2>&1 </dev/null &
+        --state-interval "$every" --accounts 0 >"$DIR/anvil.log" 2>&1 </dev/null &
     echo $! >"$DIR/anvil.pid"
     local deadline=$((SECONDS + WAIT))
     until answers; do

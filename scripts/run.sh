@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # make run: the whole system on loopback, in the foreground.
 #   a Postgres primary and streaming replica under var/pg (kept between runs),
-#   a local EVM chain under var/chain (anvil, kept between runs) with the
-#   deletion and app registries, toy-mockapi, and toyapp with the simulated
-#   TEE provider, its release registered on the chain on first start.
+#   each with a toy-attestd (its attestation metadata sidecar, with its
+#   role's app-compose rendered from deploy/), a local EVM chain under
+#   var/chain (anvil, kept between runs) with the deletion and app
+#   registries, toy-mockapi, and toyapp with the simulated TEE provider, the
+#   releases registered on the chain on first start.
 # Ctrl-C or SIGTERM stops everything this script started, and it exits 0.
 # A toy-mockapi that dies is reported and started again; a toyapp that dies
 # ends the run (its log says why).
 # Environment (defaults in brackets): PORT [8080], METADATA_PORT [8090],
 #   MOCK_API_PORT [3000], MOCK_API_TOKEN [mock-token], PG_PRIMARY_PORT [15432],
-#   PG_REPLICA_PORT [15433], DATABASE_URL / DATABASE_REPLICA_URL (use these
-#   servers instead of the local cluster), CHAIN_PORT [18545], CHAIN=off (no
+#   PG_REPLICA_PORT [15433], PG_PRIMARY_METADATA_PORT [8091] and
+#   PG_REPLICA_METADATA_PORT [8092] (their toy-attestd), DATABASE_URL /
+#   DATABASE_REPLICA_URL (use these servers instead of the local cluster and
+#   its sidecars), CHAIN_PORT [18545], CHAIN=off (no
 #   chain), CHAIN_RPC_URL with CHAIN_DELETION_REGISTRY and CHAIN_APP_REGISTRY
 #   (use that chain instead of a local one), BUILD [build], VAR [var],
 #   PGDATA_DIR (where the local cluster lives, default VAR/pg; as root, when
@@ -40,6 +44,7 @@ export PORT=${PORT:-8080} METADATA_PORT=${METADATA_PORT:-8090}
 export MOCK_API_PORT=${MOCK_API_PORT:-3000} MOCK_API_TOKEN=${MOCK_API_TOKEN:-mock-token}
 export MOCK_API_URL=${MOCK_API_URL:-http://127.0.0.1:$MOCK_API_PORT}
 export PG_PRIMARY_PORT=${PG_PRIMARY_PORT:-15432} PG_REPLICA_PORT=${PG_REPLICA_PORT:-15433}
+PG_PRIMARY_METADATA_PORT=${PG_PRIMARY_METADATA_PORT:-8091} PG_REPLICA_METADATA_PORT=${PG_REPLICA_METADATA_PORT:-8092}
 export TEE_PROVIDER=${TEE_PROVIDER:-sim}
 mkdir -p "$VAR"
 chmod 755 "$VAR"
@@ -105,6 +110,16 @@ fi
 # The sim provider gives toyapp its keys only once its compose hash is in the
 # app registry, as dstack's KMS does; chain.sh register adds it (and lets the
 # enclave's address post deletions) the first time, and then does nothing.
+# Each local Postgres node's toy-attestd runs its role's app-compose,
+# rendered from deploy/ with the sidecar binary named by its SHA-256 (there
+# is no image here): its compose hash, like a deployment's, names what runs.
+if [[ $own_cluster == 1 ]]; then
+    attestd_digest=$(sha256sum "$BUILD/toy-attestd" | cut -c1-64)
+    for role in pg-primary pg-replica; do
+        scripts/app-compose.sh -o "$VAR/$role.app-compose.json" "$role" \
+            "TOY_ATTESTD_IMAGE=local/toy-attestd@sha256:$attestd_digest"
+    done
+fi
 if [[ ${CHAIN:-on} != off && -z ${CHAIN_RPC_URL:-} ]]; then
     export CHAIN_PORT=${CHAIN_PORT:-18545}
     BUILD=$BUILD scripts/chain.sh init "$VAR/chain"
@@ -112,6 +127,14 @@ if [[ ${CHAIN:-on} != off && -z ${CHAIN_RPC_URL:-} ]]; then
     eval "$(scripts/chain.sh env "$VAR/chain" | sed 's/^/export /')"
     version=$(cat VERSION 2>/dev/null || sed -n 's/^#define TOY_VERSION "\(.*\)"/\1/p' src/toyapp/app.h)
     BUILD=$BUILD scripts/chain.sh register "$VAR/chain" "$version"
+    # The sidecars' releases too: the sim provider, like dstack's KMS,
+    # gives keys only to a registered compose hash, whatever the role.
+    if [[ $own_cluster == 1 ]]; then
+        for role in pg-primary pg-replica; do
+            TOYAPP_COMPOSE_FILE=$VAR/$role.app-compose.json BUILD=$BUILD \
+                scripts/chain.sh register "$VAR/chain" "$version" >/dev/null
+        done
+    fi
 fi
 
 # Starts CMD with its output in LOG and waits (up to 15 s) for "listening";
@@ -129,7 +152,7 @@ start() {  # start LOG CMD...
         kill -0 "$started" 2>/dev/null || break
         sleep 0.1
     done
-    echo "run: $1 did not start; its log ($log):" >&2
+    echo "run: ${*: -1} did not start; its log ($log):" >&2
     cat "$log" >&2
     exit 1
 }
@@ -139,6 +162,17 @@ if [[ $own_cluster == 1 ]]; then
 else
     pg_where="the servers of DATABASE_URL and DATABASE_REPLICA_URL"
 fi
+
+attestd_lines() {
+    [[ $own_cluster == 1 ]] || return 0
+    echo "  Postgres metadata (toy-attestd)  primary http://127.0.0.1:$PG_PRIMARY_METADATA_PORT/info," \
+        "replica http://127.0.0.1:$PG_REPLICA_METADATA_PORT/info"
+    echo "    compare      $BUILD/toyctl sim-collateral --seed $TEE_SIM_SEED > $VAR/collateral.json &&"
+    echo "                 $BUILD/toyctl compare-instances --app http://127.0.0.1:$METADATA_PORT" \
+        "--pg-primary http://127.0.0.1:$PG_PRIMARY_METADATA_PORT --pg-replica http://127.0.0.1:$PG_REPLICA_METADATA_PORT" \
+        "--expect-compose pg-primary=$VAR/pg-primary.app-compose.json --expect-compose pg-replica=$VAR/pg-replica.app-compose.json" \
+        "--collateral $VAR/collateral.json --allow-sim"
+}
 
 chain_lines() {
     if [[ ${CHAIN:-on} == off ]]; then
@@ -151,6 +185,14 @@ chain_lines() {
     echo "    history            $BUILD/toyctl history --rpc $CHAIN_RPC_URL --registry ${CHAIN_APP_REGISTRY:-?}"
 }
 
+if [[ $own_cluster == 1 ]]; then
+    start "$VAR/toy-attestd-pg-primary.log" env TOYAPP_ROLE=pg-primary CVM_ID=pg-primary \
+        METADATA_PORT="$PG_PRIMARY_METADATA_PORT" TOYAPP_COMPOSE_FILE="$VAR/pg-primary.app-compose.json" \
+        "$BUILD/toy-attestd"
+    start "$VAR/toy-attestd-pg-replica.log" env TOYAPP_ROLE=pg-replica CVM_ID=pg-replica \
+        METADATA_PORT="$PG_REPLICA_METADATA_PORT" TOYAPP_COMPOSE_FILE="$VAR/pg-replica.app-compose.json" \
+        "$BUILD/toy-attestd"
+fi
 start "$VAR/toy-mockapi.log" "$BUILD/toy-mockapi" --port "$MOCK_API_PORT"
 mock=$started
 start "$VAR/toyapp.log" "$BUILD/toyapp"
@@ -165,6 +207,7 @@ toyapp is running (TEE provider: $TEE_PROVIDER; data under $VAR/, kept between r
   compose hash $(sha256sum <"$TOYAPP_COMPOSE_FILE" | cut -c1-64) ($TOYAPP_COMPOSE_FILE)
   mock API     $MOCK_API_URL/stats
   Postgres     $pg_where
+$(attestd_lines)
   logs         $VAR/toyapp.log, $VAR/toy-mockapi.log
 $(chain_lines)
 
@@ -172,6 +215,8 @@ Try:
   curl -s -H 'Content-Type: application/json' \\
        -d '{"userId":"alice@example.com","sensitivePayload":"I watched a movie, age: 22"}' \\
        http://127.0.0.1:$PORT/submit-data
+  (then POST /delete-data/RECEIPT_ID with its deletionToken, and
+   curl -s http://127.0.0.1:$PORT/receipts/RECEIPT_ID/deletion)
 
 Ctrl-C stops everything.
 EOF

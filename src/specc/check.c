@@ -414,6 +414,25 @@ static void check_record(const sc_spec *spec, sc_record *r, const char *what,
 
 /* ---- endpoints and tables ----------------------------------------------- */
 
+/* A job is made by the service, not by a request: what it carries is its
+ * parameters, which the code that makes it fills and rt_param checks. */
+static int check_job(const sc_endpoint *e)
+{
+    int n = sc_nerrors;
+    if (e->has_request)
+        sc_error(e->pos, "job %s has a request body: a job is made by the service itself; "
+                 "declare what it carries as 'param' lines", e->name);
+    if (e->response || e->body)
+        sc_error(e->pos, "job %s has a response: nobody waits for a job's answer", e->name);
+    if (e->planned || !e->handler)
+        sc_error(e->pos, "job %s needs a handler: add 'handler NAME on THREAD' (reader, io "
+                 "or writer)", e->name);
+    else if (e->thread == SC_T_SERVICE)
+        sc_error(e->pos, "job %s runs on the service thread, which only answers requests: "
+                 "choose reader, io or writer", e->name);
+    return sc_nerrors - n;
+}
+
 /* `response 200 file "PATH"`: a file of the repository, served as it is.
  * Its type comes from its extension; the path stays inside the tree. */
 static void check_file(sc_endpoint *e)
@@ -471,7 +490,7 @@ static void check_websocket(const sc_spec *spec, sc_endpoint *e)
 static void check_endpoint(const sc_spec *spec, sc_endpoint *e)
 {
     static const char *methods[] = { "GET", "POST", "PUT", "PATCH", "DELETE" };
-    int ok = 0;
+    int ok = e->job;
     for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
         ok |= !strcmp(e->method, methods[i]);
     if (!ok)
@@ -479,11 +498,13 @@ static void check_endpoint(const sc_spec *spec, sc_endpoint *e)
     for (int i = 0; i < spec->nendpoints && spec->endpoints[i] != e; i++) {
         const sc_endpoint *o = spec->endpoints[i];
         if (!strcmp(o->name, e->name))
-            sc_error(e->pos, "endpoint '%s' is declared twice", e->name);
-        else if (!strcmp(o->method, e->method) && !strcmp(o->path, e->path)
+            sc_error(e->pos, "%s '%s' is declared twice", e->job ? "job" : "endpoint", e->name);
+        else if (!e->job && !o->job && !strcmp(o->method, e->method) && !strcmp(o->path, e->path)
                  && o->metadata_port == e->metadata_port)
             sc_error(e->pos, "endpoints %s and %s both serve %s %s", o->name, e->name, e->method, e->path);
     }
+    if (e->job && check_job(e))
+        return;
     /* Every :name in the path is a declared parameter. */
     for (const char *s = strchr(e->path, ':'); s; s = strchr(s + 1, ':')) {
         size_t n = strcspn(s + 1, "/");
@@ -513,7 +534,8 @@ static void check_endpoint(const sc_spec *spec, sc_endpoint *e)
     } else if (e->body == SC_BODY_WEBSOCKET) {
         check_websocket(spec, e);
     } else if (!e->response) {
-        sc_error(e->pos, "endpoint %s has no response", e->name);
+        if (!e->job)
+            sc_error(e->pos, "endpoint %s has no response", e->name);
     } else if (e->response->nfields < 0) {
         sc_record *r = sc_find_record(spec, e->response->name, SC_REC_RECORD);
         if (!r)

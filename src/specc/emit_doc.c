@@ -610,8 +610,13 @@ static int is_path_param(const sc_endpoint *e, const char *name)
 static void emit_endpoint(sc_out *o, const sc_spec *spec, const sc_endpoint *e)
 {
     anchor(o, "endpoint", e->name);
-    sc_printf(o, "### `%s` — `%s %s`%s\n", e->name, e->method, e->path,
-              e->metadata_port ? " (metadata port)" : "");
+    if (e->job)
+        sc_printf(o, "### `%s` — job (served on no port)\n\nMade by the service itself, never by a "
+                  "request: its parameters are the values the code that makes it passes, checked "
+                  "against their bounds as a request's are.\n", e->name);
+    else
+        sc_printf(o, "### `%s` — `%s %s`%s\n", e->name, e->method, e->path,
+                  e->metadata_port ? " (metadata port)" : "");
     if (e->planned)
         sc_printf(o, "\n**Planned**: declared, not served yet; it answers `501 not_implemented`.\n");
     else
@@ -621,7 +626,7 @@ static void emit_endpoint(sc_out *o, const sc_spec *spec, const sc_endpoint *e)
         for (int i = 0; i < e->nparams; i++) {
             const sc_rfield *p = &e->params[i];
             int in_path = is_path_param(e, p->name);
-            sc_printf(o, "| `%s` | %s | ", p->name, in_path ? "path" : "query");
+            sc_printf(o, "| `%s` | %s | ", p->name, e->job ? "job" : in_path ? "path" : "query");
             rtype(o, p);
             sc_printf(o, " | %s |\n", in_path || !p->optional ? "yes" : "no");
         }
@@ -906,7 +911,8 @@ int sc_emit_doc(const sc_spec *spec, const char *path)
     sc_printf(o, "\n<a id=\"endpoints\"></a>\n## Endpoints\n\n"
                  "In spec order.  A parameter is in the path (`:name`) or in the query\n"
                  "string.  Endpoints marked \"metadata port\" are served on the separate\n"
-                 "attestation metadata port.\n");
+                 "attestation metadata port.  A job is work the service gives itself,\n"
+                 "through the same handlers and writer as a request, on no port.\n");
     for (int i = 0; i < spec->nendpoints; i++)
         emit_endpoint(o, spec, spec->endpoints[i]);
 

@@ -103,6 +103,10 @@ static const char *pg_array_type(const char *enc)
     return "text[]";
 }
 
+/* The batch statement's parameters: $1-$6 the batch, $7-$11 the entries,
+ * $12-$16 the idempotency keys, then the tables' columns. */
+#define TABLES_FIRST_PARAM 17
+
 /* ---- the writer's own tables ----------------------------------------------- */
 
 static const sc_table *find_table(const sc_spec *spec, const char *name)
@@ -234,8 +238,10 @@ static int emit_h(const sc_spec *spec, const char *gendir, int nparams, int pcou
               "#if RT_TABLE_ABI != 1\n#error \"gen/ was generated for another runtime ABI: run make regen\"\n#endif\n\n");
     sc_printf(h, "/* Where a handler runs (docs/architecture.md, \"Threads\"). */\n"
               "enum toy_thread { TOY_T_SERVICE = 1, TOY_T_READER, TOY_T_IO, TOY_T_WRITER };\n\n"
-              "enum toy_port { TOY_PORT_API = 0, TOY_PORT_METADATA = 1 };\n\n");
-    sc_printf(h, "/* One route per endpoint, in spec order: a job's kind is its route. */\nenum toy_route {\n");
+              "/* A spec `job` is on no port: the service makes it, no request does. */\n"
+              "enum toy_port { TOY_PORT_API = 0, TOY_PORT_METADATA = 1, TOY_PORT_NONE = 2 };\n\n");
+    sc_printf(h, "/* One route per endpoint and per job, in spec order: a job's kind is its\n"
+              " * route. */\nenum toy_route {\n");
     for (int i = 0; i < spec->nendpoints; i++)
         sc_printf(h, "    TOY_R_%s = %d,\n", spec->endpoints[i]->name, i);
     sc_printf(h, "    TOY_R__COUNT = %d\n};\n\n", spec->nendpoints);
@@ -247,8 +253,8 @@ static int emit_h(const sc_spec *spec, const char *gendir, int nparams, int pcou
     sc_printf(h, "    TOY_K__COUNT = %d\n};\nextern const rt_kind toy_kinds[TOY_K__COUNT];\n\n", nk);
 
     sc_printf(h, "/* XX(name, method, path, port, status, request schema or NULL, params table,\n"
-              " *    response record, kinds emitted (bits 1 << TOY_K_*), handler (NULL: planned,\n"
-              " *    answered 501), thread) */\n#define TOY_ROUTES(XX) \\\n");
+              " *    response record (NULL for a job), kinds emitted (bits 1 << TOY_K_*),\n"
+              " *    handler (NULL: planned, answered 501), thread) */\n#define TOY_ROUTES(XX) \\\n");
     for (int i = 0; i < spec->nendpoints; i++) {
         const sc_endpoint *e = spec->endpoints[i];
         char sch[256] = "NULL", mask[512] = "", hd[256] = "NULL";
@@ -265,7 +271,8 @@ static int emit_h(const sc_spec *spec, const char *gendir, int nparams, int pcou
         if (e->response)
             snprintf(resp, sizeof resp, "&%s_rec", e->response->cname);
         sc_printf(h, "    XX(%s, \"%s\", \"%s\", %s, %d, %s, &toy_params_%s_tab, %s, %s, %s, %s)%s\n",
-                  e->name, e->method, e->path, e->metadata_port ? "TOY_PORT_METADATA" : "TOY_PORT_API",
+                  e->name, e->method, e->path,
+                  e->job ? "TOY_PORT_NONE" : e->metadata_port ? "TOY_PORT_METADATA" : "TOY_PORT_API",
                   e->status, sch, e->name, resp, mask, hd,
                   e->planned ? "0" : thread_enum(e->thread), i + 1 < spec->nendpoints ? " \\" : "");
     }
@@ -292,13 +299,15 @@ static int emit_h(const sc_spec *spec, const char *gendir, int nparams, int pcou
     h_purges(h, spec);
     sc_printf(h, "/* The batch statement: one execution writes a batch's signed head ($1-$6:\n"
               " * batch id, size, root, head JSON, signature, CVM id), its audit entries\n"
-              " * ($7-$10: arrays of action, receipt id, entry, leaf hash), the queue row\n"
-              " * the sequencer takes them from, the idempotency keys of its requests\n"
-              " * ($11-$15: key, route, fingerprint, status, sealed answer), the rows of\n"
-              " * each table below (one array per column, from its first_param on), and\n"
-              " * the counters ($%d: kinds, $%d: counts). */\n",
+              " * ($7-$11: arrays of action, receipt id, entry, leaf hash, and id: one its\n"
+              " * handler reserved, or 0 for the next), the queue row the sequencer takes\n"
+              " * them from, the idempotency keys of its requests ($12-$16: key, route,\n"
+              " * fingerprint, status, sealed answer), the rows of each table below (one\n"
+              " * array per column, from its first_param on), and the counters ($%d:\n"
+              " * kinds, $%d: counts). */\n",
               pcounters, pcounters + 1);
-    sc_printf(h, "#define TOY_BATCH_P_IDEM 11\n#define TOY_BATCH_P_TABLES 16\n");
+    sc_printf(h, "#define TOY_BATCH_P_ENTRIES 7\n#define TOY_BATCH_P_IDEM 12\n#define TOY_BATCH_P_TABLES %d\n",
+              TABLES_FIRST_PARAM);
     sc_printf(h, "#define TOY_BATCH_NTABLES %d\nextern const rt_table *const toy_batch_tables[TOY_BATCH_NTABLES];\n", ntables);
     sc_printf(h, "#define TOY_BATCH_P_COUNTERS %d\n#define TOY_BATCH_NPARAMS %d\nextern const char toy_batch_sql[];\n\n#endif\n",
               pcounters, nparams);
@@ -372,10 +381,14 @@ static void c_batch_sql(sc_out *o, const sc_spec *spec, int pcounters)
     sc_printf(o, "const char toy_batch_sql[] =\n"
               "    \"WITH b AS (INSERT INTO batches (batch_id, size, root, head, signature, source_cvm)\"\n"
               "    \" VALUES ($1, $2, $3, $4, $5, $6)),\"\n"
-              "    \" a AS (INSERT INTO audit_log (action, receipt_id, entry, leaf_hash, batch_id)\"\n"
-              "    \" SELECT t.action, t.rid, t.entry, t.leaf, $1\"\n"
-              "    \" FROM unnest($7::text[], $8::text[], $9::bytea[], $10::bytea[]) WITH ORDINALITY\"\n"
-              "    \" AS t(action, rid, entry, leaf, ord) ORDER BY t.ord RETURNING id, leaf_hash),\"\n"
+              /* An entry's id is the one its handler reserved from the
+               * sequence (to refer to it in the same transaction), or 0:
+               * the next one, in the batch's order. */
+              "    \" a AS (INSERT INTO audit_log (id, action, receipt_id, entry, leaf_hash, batch_id)\"\n"
+              "    \" SELECT CASE WHEN t.id > 0 THEN t.id ELSE nextval('audit_log_id_seq') END,\"\n"
+              "    \" t.action, t.rid, t.entry, t.leaf, $1\"\n"
+              "    \" FROM unnest($7::text[], $8::text[], $9::bytea[], $10::bytea[], $11::int8[]) WITH ORDINALITY\"\n"
+              "    \" AS t(action, rid, entry, leaf, id, ord) ORDER BY t.ord RETURNING id, leaf_hash),\"\n"
               "    /* The sequencer's queue: one row per batch, ids and leaf hashes packed. */\n"
               "    \" q AS (INSERT INTO log_queue (batch_id, audit_ids, leaf_hashes)\"\n"
               "    \" SELECT $1, string_agg(int8send(id), ''::bytea ORDER BY id),\"\n"
@@ -384,9 +397,9 @@ static void c_batch_sql(sc_out *o, const sc_spec *spec, int pcounters)
               "     * statement (unique), and nothing of the batch is written. */\n"
               "    \" k AS (INSERT INTO idempotency_keys (idem_key, route, fingerprint, status, answer)\"\n"
               "    \" SELECT t.k, t.r, t.f, t.s, t.a\"\n"
-              "    \" FROM unnest($11::text[], $12::text[], $13::bytea[], $14::int8[], $15::bytea[])\"\n"
+              "    \" FROM unnest($12::text[], $13::text[], $14::bytea[], $15::int8[], $16::bytea[])\"\n"
               "    \" AS t(k, r, f, s, a)),\"\n");
-    int param = 16;
+    int param = TABLES_FIRST_PARAM;
     for (int i = 0; i < spec->ntables; i++) {
         const sc_table *t = spec->tables[i];
         if (!t->per)
@@ -420,7 +433,7 @@ int sc_emit_service(const sc_spec *spec, const char *gendir)
 {
     if (check_core(spec))
         return -1;
-    int ntables = 0, param = 16;
+    int ntables = 0, param = TABLES_FIRST_PARAM;
     for (int i = 0; i < spec->ntables; i++)
         if (spec->tables[i]->per) {
             ntables++;
@@ -492,7 +505,7 @@ int sc_emit_service(const sc_spec *spec, const char *gendir)
     if (!any)
         sc_printf(c, "    [0] = { NULL, 0 },\n");
     sc_printf(c, "};\n\n");
-    param = 16;
+    param = TABLES_FIRST_PARAM;
     for (int i = 0; i < spec->ntables; i++)
         if (spec->tables[i]->per)
             c_table(c, spec, spec->tables[i], &param);

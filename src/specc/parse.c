@@ -442,17 +442,24 @@ static void parse_names(P *p, const char ***arr, int *n, const char *what)
     end_line(p);
 }
 
-static void parse_endpoint(P *p)
+/* `endpoint NAME METHOD /path [port metadata] { ... }`, or with job set
+ * `job NAME { ... }`: the same block, with no method, path or port. */
+static void parse_endpoint(P *p, int job)
 {
     sc_endpoint *e = sc_alloc(sizeof *e);
     e->pos = p->t.pos;
+    e->job = job;
     next(p);
-    if (!(e->name = expect_name(p, "the endpoint's name"))) return;
-    if (!(e->method = expect_name(p, "a method (GET, POST, ...)"))) return;
-    if (p->t.kind != T_PATH) { syntax(p, "a path starting with '/'"); return; }
-    e->path = tokstr(p);
-    next(p);
-    if (is_name(p, "port")) {
+    if (!(e->name = expect_name(p, job ? "the job's name" : "the endpoint's name"))) return;
+    if (job) {
+        e->method = e->path = "";
+    } else {
+        if (!(e->method = expect_name(p, "a method (GET, POST, ...)"))) return;
+        if (p->t.kind != T_PATH) { syntax(p, "a path starting with '/'"); return; }
+        e->path = tokstr(p);
+        next(p);
+    }
+    if (!job && is_name(p, "port")) {
         next(p);
         if (!expect_word(p, "metadata")) return;
         e->metadata_port = 1;
@@ -605,13 +612,14 @@ void sc_parse_file(sc_spec *spec, const sc_src *src)
             break;
         p.failed = 0;
         if (is_name(&p, "derive")) parse_derive(&p);
-        else if (is_name(&p, "endpoint")) parse_endpoint(&p);
+        else if (is_name(&p, "endpoint")) parse_endpoint(&p, 0);
+        else if (is_name(&p, "job")) parse_endpoint(&p, 1);
         else if (is_name(&p, "record")) parse_named_record(&p, SC_REC_RECORD);
         else if (is_name(&p, "audit")) parse_named_record(&p, SC_REC_AUDIT);
         else if (is_name(&p, "log")) parse_named_record(&p, SC_REC_LOG);
         else if (is_name(&p, "frame")) parse_named_record(&p, SC_REC_FRAME);
         else if (is_name(&p, "table")) parse_table(&p);
-        else syntax(&p, "a declaration: derive, endpoint, record, audit, log, frame or table");
+        else syntax(&p, "a declaration: derive, endpoint, job, record, audit, log, frame or table");
         if (p.failed) {
             recover(&p);
             if (p.t.kind == T_RBRACE)

@@ -184,6 +184,9 @@ enum sc_thread { SC_T_SERVICE = 1, SC_T_READER, SC_T_IO, SC_T_WRITER };
 
 typedef struct sc_endpoint {
     const char *name;
+    int job;                        /* `job NAME`: work the service gives itself, not
+                                       served on any port: no method, path, request
+                                       or response (method and path are "") */
     const char *method;             /* GET, POST, ... */
     const char *path;               /* "/delete-data/:receiptId" */
     int metadata_port;              /* served on the metadata port */

@@ -6,7 +6,8 @@
  * signing; the reader and io threads run the handlers of read endpoints and
  * of the one outbound call; the writer group-commits every change of state;
  * the monitor checks the databases for /health; the sequencer puts
- * committed entries into the log.  Finished jobs come back on done_q, and
+ * committed entries into the log; the poster (chain on) sends the deletion
+ * outbox to the chain.  Finished jobs come back on done_q, and
  * lws_cancel_service() wakes the service thread to send them.
  */
 #ifndef TOYAPP_APP_H
@@ -15,9 +16,11 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "chain.h"
 #include "config.h"
 #include "job.h"
 #include "keys.h"
+#include "meta.h"
 
 /* TOY_VERSION comes from the file VERSION, through the GNUmakefile. */
 #ifndef TOY_VERSION
@@ -26,12 +29,13 @@
 
 typedef struct app {
     config cfg;                  /* read-only after start */
-    keys k;                      /* read-only after start */
+    meta meta;                   /* the TEE provider, the signing key, the instance (read-only after start) */
+    keys k;                      /* the other keys (read-only after start) */
+    chain chain;                 /* the chain (cfg.on 0 with CHAIN=off) */
     struct lws_context *lws;
-    struct rt_tee *tee;
     queue writer_q, reader_q, io_q, done_q;
     atomic_int stopping;         /* set by a signal: every thread winds down */
-    pthread_t writer, reader, io, monitor, sequencer;
+    pthread_t writer, reader, io, monitor, sequencer, poster;
 } app;
 
 extern app g_app;

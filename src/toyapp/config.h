@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include "meta.h"
+
 /* What a write does about the synchronous replica (docs/architecture.md,
  * "Acknowledged on two nodes"). */
 enum sync_policy {
@@ -18,19 +20,16 @@ enum sync_policy {
 };
 
 typedef struct config {
-    const char *host;            /* HOST, default 127.0.0.1 */
+    /* HOST (both ports), METADATA_PORT, TEE_PROVIDER, TEE_SIM_SEED or
+     * DSTACK_SOCKET, APP_ID, CVM_ID, TOYAPP_ROLE (default app): what the
+     * metadata port needs, read as toy-attestd reads it (meta.h). */
+    meta_config meta;
     int port;                    /* PORT, default 8080 */
-    int metadata_port;           /* METADATA_PORT, default 8090 */
     const char *database_url;    /* DATABASE_URL (required) */
     const char *replica_url;     /* DATABASE_REPLICA_URL ("" when none) */
     const char *mock_api_url;    /* MOCK_API_URL, default http://127.0.0.1:3000 */
     const char *mock_api_token;  /* MOCK_API_TOKEN, default mock-token */
-    const char *tee_provider;    /* TEE_PROVIDER: sim (default) or dstack */
-    const char *tee_arg;         /* TEE_SIM_SEED or DSTACK_SOCKET */
-    const char *app_id;          /* APP_ID, default toyapp */
-    const char *cvm_id;          /* CVM_ID, default the host name */
     const char *environment;     /* TOYAPP_ENV, default development */
-    const char *role;            /* TOYAPP_ROLE, default app */
     int batch_max;               /* GROUP_COMMIT_MAX, default 256 */
     int body_timeout_ms;         /* BODY_TIMEOUT_MS, default 10000 */
     int idle_timeout_ms;         /* IDLE_TIMEOUT_MS, default 30000 */

@@ -11,33 +11,15 @@
 #include "handler.h"
 #include "logdb.h"
 
-/* The connection to read from, or NULL after answering 503. */
-static PGconn *reading(job *j, worker *w)
-{
-    PGconn *c = worker_any(w, NULL);
-    if (!c) {
-        job_error(j, 503, "database_unavailable", "neither the primary nor the replica answered");
-        j->retry_after = 1;
-    }
-    return c;
-}
-
-static void unavailable(job *j, worker *w, const char *msg)
-{
-    worker_check(w);
-    job_error(j, 503, "database_unavailable", msg);
-    j->retry_after = 1;
-}
-
 static void log_head_(job *j, worker *w)
 {
-    PGconn *c = reading(j, w);
+    PGconn *c = worker_read(j, w);
     if (!c)
         return;
     log_head h;
     int found = 0;
     if (log_load_head(c, 0, &h, &found)) {
-        unavailable(j, w, "could not read the log");
+        worker_unavailable(j, w, "could not read the log");
         return;
     }
     if (!found) {
@@ -52,7 +34,7 @@ const toy_handler h_log_head = { .serve = log_head_ };
 static void receipt_proof(job *j, worker *w)
 {
     const toy_params_receipt_proof *p = JOB_PARAMS(j, receipt_proof);
-    PGconn *c = reading(j, w);
+    PGconn *c = worker_read(j, w);
     if (!c)
         return;
     sql_args a = { 0 };
@@ -64,7 +46,7 @@ static void receipt_proof(job *j, worker *w)
                                       " WHERE a.receipt_id = $1 AND a.action = 'data_received'",
                             &a, SQL_BINARY);
     if (!r) {
-        unavailable(j, w, "could not read the log");
+        worker_unavailable(j, w, "could not read the log");
         return;
     }
     if (PQntuples(r) < 1 || PQgetlength(r, 0, 0) != 8 || PQgetlength(r, 0, 1) != 32) {
@@ -92,7 +74,7 @@ static void receipt_proof(job *j, worker *w)
     log_head h;
     int found = 0;
     if (log_load_head(c, 0, &h, &found)) {
-        unavailable(j, w, "could not read the log");
+        worker_unavailable(j, w, "could not read the log");
         return;
     }
     if (pending || !found || index >= h.th.treeSize) {
@@ -104,7 +86,7 @@ static void receipt_proof(job *j, worker *w)
     rt_merkle_source src = log_source(c);
     int np = rt_merkle_inclusion_proof(&src, index, h.th.treeSize, path, RT_MERKLE_MAX_PROOF);
     if (np < 0) {
-        unavailable(j, w, "could not read the tree");
+        worker_unavailable(j, w, "could not read the tree");
         return;
     }
     toy_resp_receipt_proof out = {
@@ -124,13 +106,13 @@ static void log_consistency(job *j, worker *w)
         job_error(j, 400, "bad_range", "need from <= to");
         return;
     }
-    PGconn *c = reading(j, w);
+    PGconn *c = worker_read(j, w);
     if (!c)
         return;
     log_head h;
     int found = 0;
     if (log_load_head(c, to, &h, &found)) {
-        unavailable(j, w, "could not read the log");
+        worker_unavailable(j, w, "could not read the log");
         return;
     }
     if (!found) {
@@ -141,7 +123,7 @@ static void log_consistency(job *j, worker *w)
     rt_merkle_source src = log_source(c);
     int np = rt_merkle_consistency_proof(&src, from, to, path, RT_MERKLE_MAX_PROOF);
     if (np < 0) {
-        unavailable(j, w, "could not read the tree");
+        worker_unavailable(j, w, "could not read the tree");
         return;
     }
     toy_resp_log_consistency out = { .from = from, .to = to, .path = { path, (size_t)np }, .treeHead = h.th };

@@ -1,34 +1,31 @@
 /*
  * h_meta.c — the metadata port: GET /info, /compose-hash and /attestation
- * (spec/endpoints/attestation.spec).
- *
- * /attestation is a quote whose report_data binds this instance's signing
- * key and the caller's nonce:
- *   report_data[0:32]  = SHA-256(the Ed25519 public key, its 32 raw bytes)
- *   report_data[32:64] = SHA-256(the nonce's bytes as sent), or zeros
- * so that anything signed by that key checks back to attested code
- * (docs/auditing.md).  It runs on the io thread: with the dstack provider a
- * quote is a call to the guest agent.
+ * (spec/endpoints/attestation.spec), answered by the metadata code toyapp
+ * shares with toy-attestd (src/meta/meta.h), with toyapp's signing key and,
+ * with the chain on, its chain address: /info adds where the instance posts
+ * its deletion attestations, and /attestation's report_data binds the
+ * address next to the key (rt_tee_report_data; docs/auditing.md).
+ * /attestation runs on the io thread: with the dstack provider a quote is
+ * a call to the guest agent.
  */
-#include <stdlib.h>
-#include <string.h>
-
-#include <nettle/sha2.h>
-
 #include "app.h"
 #include "handler.h"
 #include "rt_tee.h"
 
-
 static void info(job *j, worker *w)
 {
     (void)w;
-    toy_resp_info r = {
-        .appId = rt_cstr(g_app.cfg.app_id), .instanceId = rt_cstr(g_app.k.instance_id),
-        .cvmId = rt_cstr(g_app.cfg.cvm_id), .role = rt_cstr(g_app.cfg.role),
-        .composeHash = rt_cstr(g_app.k.compose_hash), .teeProvider = rt_cstr(g_app.k.provider),
-        .publicKey = { g_app.k.sign_pub, 32 },
-    };
+    toy_resp_info r;
+    meta_info(&g_app.meta, &r);
+    const chain *ch = &g_app.chain;
+    if (ch->cfg.on) {
+        r.chain = (toy_resp_info_chain){
+            .rpcUrl = rt_cstr(ch->rpc_origin), .chainId = atomic_load(&g_app.chain.chain_id),
+            .deletionRegistry = rt_cstr(ch->deletion_registry), .appRegistry = rt_cstr(ch->app_registry),
+            .enclaveAddress = rt_cstr(g_app.meta.enclave),
+        };
+        r.chain_null = 0;
+    }
     job_answer(j, 200, &toy_resp_info_rec, &r);
 }
 const toy_handler h_info = { .serve = info };
@@ -36,7 +33,8 @@ const toy_handler h_info = { .serve = info };
 static void compose_hash(job *j, worker *w)
 {
     (void)w;
-    toy_resp_compose_hash r = { .composeHash = rt_cstr(g_app.k.compose_hash) };
+    toy_resp_compose_hash r;
+    meta_compose_hash(&g_app.meta, &r);
     job_answer(j, 200, &toy_resp_compose_hash_rec, &r);
 }
 const toy_handler h_compose_hash = { .serve = compose_hash };
@@ -45,31 +43,11 @@ static void attestation(job *j, worker *w)
 {
     (void)w;
     const toy_params_attestation *p = JOB_PARAMS(j, attestation);
-    uint8_t rd[64];
-    struct sha256_ctx h;
-    sha256_init(&h);
-    sha256_update(&h, 32, g_app.k.sign_pub);
-    sha256_digest(&h, 32, rd);
-    memset(rd + 32, 0, 32);
-    if (p->has_nonce) {
-        sha256_init(&h);
-        sha256_update(&h, p->nonce_len, (const uint8_t *)p->nonce);
-        sha256_digest(&h, 32, rd + 32);
-    }
-    uint8_t *quote = NULL;
-    size_t qlen = 0;
-    char *log = NULL;
-    if (rt_tee_quote(g_app.tee, rd, &quote, &qlen, &log)) {
-        job_error(j, 502, "quote_unavailable", rt_tee_error(g_app.tee));
-        return;
-    }
-    toy_resp_attestation r = {
-        .quote = { quote, qlen }, .eventLog = { log ? log : "", log ? strlen(log) : 0 },
-        .reportData = { rd, 64 }, .nonce = { p->nonce, p->nonce_len },
-        .teeProvider = rt_cstr(g_app.k.provider), .publicKey = { g_app.k.sign_pub, 32 },
-    };
-    job_answer(j, 200, &toy_resp_attestation_rec, &r);
-    free(quote);
-    free(log);
+    meta_attestation a;
+    if (meta_attest(&g_app.meta, p->has_nonce ? p->nonce : NULL, p->nonce_len, &a))
+        job_error(j, 502, "quote_unavailable", rt_tee_error(g_app.meta.tee));
+    else
+        job_answer(j, 200, &toy_resp_attestation_rec, &a.r);
+    meta_attestation_free(&a);
 }
 const toy_handler h_attestation = { .serve = attestation };

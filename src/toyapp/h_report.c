@@ -232,7 +232,7 @@ static int report_lookup(job *j, PGconn *c)
         rt_merkle_empty_root(h.th.root);
         snprintf(h.ts, sizeof h.ts, "%s", rj->now);
         h.th.timestamp = (rt_str){ h.ts, nown };
-        h.th.publicKey = (rt_bytes){ g_app.k.sign_pub, 32 };
+        h.th.publicKey = (rt_bytes){ g_app.meta.pub, 32 };
         if (sign_record(&toy_rec_tree_head_rec, &h.th, h.sig))
             goto out;
         h.th.signature = (rt_bytes){ h.sig, 64 };
@@ -255,8 +255,8 @@ static int report_lookup(job *j, PGconn *c)
         .reportId = { rj->id, strlen(rj->id) }, .generatedAt = { rj->now, nown },
         .timeWindow = { { rj->start, strlen(rj->start) }, { rj->now, nown } },
         .enclaveVersion = RT_STR(TOY_VERSION),
-        .composeHash = { g_app.k.compose_hash, strlen(g_app.k.compose_hash) },
-        .teeProvider = { g_app.k.provider, strlen(g_app.k.provider) },
+        .composeHash = { g_app.meta.compose_hash, strlen(g_app.meta.compose_hash) },
+        .teeProvider = { g_app.meta.provider, strlen(g_app.meta.provider) },
         .summary = { (uint64_t)rj->totals[F_USERS], (uint64_t)rj->totals[F_SAFE_CALLS],
                      (uint64_t)rj->totals[F_SIGNUPS], (uint64_t)rj->totals[F_DELETIONS],
                      { digest, strlen(digest) },
@@ -268,7 +268,7 @@ static int report_lookup(job *j, PGconn *c)
         .previousReportId = { has_prev ? PQgetvalue(prev, 0, 0) : "", has_prev ? strlen(PQgetvalue(prev, 0, 0)) : 0 },
         .previousReportId_null = !has_prev,
         .previousTreeSize = has_prev ? (uint64_t)sql_int_at(prev, 0, 2) : 0,
-        .publicKey = { g_app.k.sign_pub, 32 },
+        .publicKey = { g_app.meta.pub, 32 },
     };
     uint8_t sig[64];
     if (sign_record(&toy_rec_report_rec, &rep, sig))

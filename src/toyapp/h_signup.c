@@ -52,8 +52,8 @@ static void signup_count(job *j, worker *w)
     size_t tsn = rt_ser_now(ts);
     toy_resp_signup_count out = {
         .count = (uint64_t)sql_int_at(r, 0, 0),
-        .cvmId = { g_app.cfg.cvm_id, strlen(g_app.cfg.cvm_id) },
-        .timestamp = { ts, tsn }, .publicKey = { g_app.k.sign_pub, 32 },
+        .cvmId = { g_app.cfg.meta.cvm_id, strlen(g_app.cfg.meta.cvm_id) },
+        .timestamp = { ts, tsn }, .publicKey = { g_app.meta.pub, 32 },
     };
     PQclear(r);
     uint8_t sig[64];

@@ -34,7 +34,7 @@ static void index_(job *j, worker *w)
             n++;
         }
     toy_resp_index r = {
-        .service = RT_STR("toyapp"), .version = RT_STR(TOY_VERSION), .cvmId = rt_cstr(g_app.cfg.cvm_id),
+        .service = RT_STR("toyapp"), .version = RT_STR(TOY_VERSION), .cvmId = rt_cstr(g_app.cfg.meta.cvm_id),
         .endpoints = { eps, n },
     };
     job_answer(j, 200, &toy_resp_index_rec, &r);
@@ -61,7 +61,7 @@ static void version(job *j, worker *w)
     toy_resp_version r = {
         .version = RT_STR(TOY_VERSION), .gitSha = RT_STR(TOY_GIT_SHA),
         .buildTime = RT_STR(TOY_BUILD_TIME), .environment = rt_cstr(g_app.cfg.environment),
-        .composeHash = rt_cstr(g_app.k.compose_hash), .teeProvider = rt_cstr(g_app.k.provider),
+        .composeHash = rt_cstr(g_app.meta.compose_hash), .teeProvider = rt_cstr(g_app.meta.provider),
     };
     job_answer(j, 200, &toy_resp_version_rec, &r);
 }

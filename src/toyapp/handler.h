@@ -53,6 +53,11 @@ PGconn *worker_primary(worker *w);
 PGconn *worker_any(worker *w, int *from_replica);
 /* After a failed statement on c: drops whichever connection broke. */
 void worker_check(worker *w);
+/* worker_any for a read that has no other answer: NULL after answering j
+ * 503 database_unavailable (with Retry-After) when neither answers. */
+PGconn *worker_read(job *j, worker *w);
+/* After a failed read: worker_check, and j answered 503 with msg. */
+void worker_unavailable(job *j, worker *w, const char *msg);
 
 /* ---- the writer ---------------------------------------------------------- */
 
@@ -72,6 +77,10 @@ typedef struct wentry {
     char *json;                  /* the entry's canonical JSON */
     size_t len;
     uint8_t leaf[32];
+    int64_t id;                  /* its audit_log id, when the handler reserved one
+                                    (nextval of audit_log_id_seq) in its lookup to
+                                    refer to the entry in the same transaction;
+                                    0: the batch statement takes the next */
     /* after the commit */
     uint64_t index;              /* its leaf index in the batch */
     uint8_t (*path)[32];         /* its inclusion path in the batch's tree */

@@ -197,6 +197,10 @@ void queue_wake_all(queue *q)
  * answers costs one wake-up, not one each. */
 void job_done(job *j)
 {
+    if (j->finish) {
+        j->finish(j);
+        return;
+    }
     if (queue_push(&g_app.done_q, j))
         lws_cancel_service(g_app.lws);
 }

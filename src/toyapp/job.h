@@ -31,6 +31,10 @@ typedef struct job {
     char idem_key[256];          /* its Idempotency-Key ("" when none) */
     uint8_t idem_fp[32];         /* HMAC of its route, target and body */
     int to_writer;               /* set by a handler's serve: the writer goes on */
+    /* A job the service made itself (a spec `job`: no connection waits for
+     * it): job_done calls finish, on the thread that finished the job,
+     * instead of handing it back to the service thread; finish frees it. */
+    void (*finish)(struct job *j);
     void *state;                 /* the handler's own, across its stages */
     void (*state_free)(void *state);
     /* the answer */
@@ -94,7 +98,7 @@ job *queue_drain(queue *q);
 void queue_wake_all(queue *q);
 
 /* Hands a finished job back to the service thread (which writes its answer
- * if its connection is still open). */
+ * if its connection is still open), or to its finish function. */
 void job_done(job *j);
 
 /* Milliseconds on the monotonic clock. */

@@ -6,18 +6,14 @@
 #include "keys.h"
 #include "rt_tee.h"
 
-int keys_load(rt_tee *t, keys *k)
+int keys_load(rt_tee *t, int chain, keys *k)
 {
-    rt_tee_info_t info;
-    if (rt_tee_ed25519(t, "toyapp/ed25519/signing/v1", k->sign_seed, k->sign_pub)
-        || rt_tee_derive(t, "toyapp/hmac/pseudonym/v1", k->pseudonym)
+    if (rt_tee_derive(t, "toyapp/hmac/pseudonym/v1", k->pseudonym)
         || rt_tee_derive(t, "toyapp/hmac/idempotency/v1", k->idem_mac)
         || rt_tee_derive(t, "toyapp/aes-gcm/idempotency/v1", k->idem_seal)
-        || rt_tee_info(t, &info))
+        || (chain && rt_tee_secp256k1(t, RT_TEE_PATH_CHAIN, k->chain_seckey, k->chain_addr)))
         return -1;
-    snprintf(k->provider, sizeof k->provider, "%s", info.kind);
-    snprintf(k->instance_id, sizeof k->instance_id, "%s", info.instance_id);
-    snprintf(k->compose_hash, sizeof k->compose_hash, "%s", info.compose_hash);
+    k->has_chain = chain;
     return 0;
 }
 
@@ -27,7 +23,7 @@ int sign_record(const rt_record *rec, const void *obj, uint8_t sig[64])
     char *msg = ser_alloc(rec, obj, RT_SER_UNSIGNED, &n);
     if (!msg)
         return -1;
-    int rc = rt_ed25519_sign(g_app.k.sign_seed, (const uint8_t *)msg, n, sig);
+    int rc = rt_ed25519_sign(g_app.meta.seed, (const uint8_t *)msg, n, sig);
     free(msg);
     return rc;
 }

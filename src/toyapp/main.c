@@ -41,6 +41,21 @@ static const struct lws_protocols protocols[] = {
     { NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
+/* What start made: the poster, the keys, the provider. */
+static void release(void)
+{
+    chain_stop(&g_app.chain);
+    rt_wipe(&g_app.k, sizeof g_app.k);
+    meta_close(&g_app.meta);
+}
+
+/* A start that fails after the provider opened: exit status 2. */
+static int stop_early(void)
+{
+    release();
+    return 2;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) {
@@ -53,23 +68,27 @@ int main(int argc, char **argv)
         return 2;
     }
     char err[512];
-    if (config_load(&g_app.cfg, err, sizeof err)) {
+    if (config_load(&g_app.cfg, err, sizeof err) || chain_config(&g_app.chain, err, sizeof err)) {
         fprintf(stderr, "toyapp: %s\n", err);
         return 2;
     }
-    const char *terr = NULL;
-    rt_tee *tee = rt_tee_open(g_app.cfg.tee_provider, g_app.cfg.tee_arg, g_app.cfg.app_id, &terr);
-    if (!tee || keys_load(tee, &g_app.k)) {
-        fprintf(stderr, "toyapp: TEE provider %s: %s\n", g_app.cfg.tee_provider,
-                tee ? rt_tee_error(tee) : terr);
-        rt_tee_close(tee);
+    if (meta_open(&g_app.meta, &g_app.cfg.meta, KEYS_SIGNING_PATH, err, sizeof err)) {
+        fprintf(stderr, "toyapp: %s\n", err);
         return 2;
     }
-    g_app.tee = tee;
+    if (keys_load(g_app.meta.tee, g_app.chain.cfg.on, &g_app.k)) {
+        fprintf(stderr, "toyapp: TEE provider %s: %s\n", g_app.cfg.meta.provider, rt_tee_error(g_app.meta.tee));
+        return stop_early();
+    }
+    if (g_app.k.has_chain)
+        meta_bind_chain(&g_app.meta, g_app.k.chain_addr);
+    if (chain_start(&g_app.chain, &g_app.k, err, sizeof err)) {
+        fprintf(stderr, "toyapp: chain: %s\n", err);
+        return stop_early();
+    }
     if (db_migrate(g_app.cfg.database_url, err, sizeof err)) {
         fprintf(stderr, "toyapp: database migrations failed: %s\n", err);
-        rt_tee_close(tee);
-        return 2;
+        return stop_early();
     }
 
     queue_init(&g_app.writer_q);
@@ -89,8 +108,7 @@ int main(int argc, char **argv)
     g_app.lws = lws_create_context(&info);
     if (!g_app.lws) {
         fprintf(stderr, "toyapp: cannot create the lws context\n");
-        rt_tee_close(tee);
-        return 2;
+        return stop_early();
     }
     struct lws_vhost *api, *meta;
     {
@@ -98,22 +116,21 @@ int main(int argc, char **argv)
         memset(&v, 0, sizeof v);
         v.vhost_name = "api";
         v.port = g_app.cfg.port;
-        v.iface = g_app.cfg.host;
+        v.iface = g_app.cfg.meta.host;
         v.protocols = protos;
         /* Raw sockets: conn.c reads HTTP/1.1 itself (docs/architecture.md). */
         v.options = LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_ONLY_RAW;
         api = lws_create_vhost(g_app.lws, &v);
         v.vhost_name = "metadata";
-        v.port = g_app.cfg.metadata_port;
+        v.port = g_app.cfg.meta.port;
         v.user = (void *)1;   /* marks the metadata port for conn.c */
         meta = api ? lws_create_vhost(g_app.lws, &v) : NULL;
     }
     if (!api || !meta) {
-        fprintf(stderr, "toyapp: cannot listen on %s:%d and :%d\n", g_app.cfg.host,
-                g_app.cfg.port, g_app.cfg.metadata_port);
+        fprintf(stderr, "toyapp: cannot listen on %s:%d and :%d\n", g_app.cfg.meta.host,
+                g_app.cfg.port, g_app.cfg.meta.port);
         lws_context_destroy(g_app.lws);
-        rt_tee_close(tee);
-        return 2;
+        return stop_early();
     }
 
     signal(SIGPIPE, SIG_IGN);
@@ -125,6 +142,8 @@ int main(int argc, char **argv)
     pthread_create(&g_app.monitor, NULL, monitor_main, NULL);
     if (g_app.cfg.sequencer)
         pthread_create(&g_app.sequencer, NULL, sequencer_main, NULL);
+    if (g_app.chain.cfg.on)
+        pthread_create(&g_app.poster, NULL, chain_main, NULL);
     if (feed_start()) {
         fprintf(stderr, "toyapp: cannot start the live feed\n");
         atomic_store(&g_app.stopping, 1);
@@ -136,16 +155,21 @@ int main(int argc, char **argv)
         nanosleep(&t, NULL);
     }
     printf("toyapp %s listening on http://%s:%d (API) and http://%s:%d (metadata); "
-           "TEE provider %s, cvm %s\n", TOY_VERSION, g_app.cfg.host, g_app.cfg.port,
-           g_app.cfg.host, g_app.cfg.metadata_port, g_app.k.provider, g_app.cfg.cvm_id);
+           "TEE provider %s, cvm %s; chain %s%s%s\n", TOY_VERSION, g_app.cfg.meta.host, g_app.cfg.port,
+           g_app.cfg.meta.host, g_app.cfg.meta.port, g_app.meta.provider, g_app.cfg.meta.cvm_id,
+           g_app.chain.cfg.on ? g_app.chain.rpc_origin : "off",
+           g_app.chain.cfg.on ? ", posting as " : "", g_app.chain.cfg.on ? g_app.meta.enclave : "");
     fflush(stdout);
 
     while (!atomic_load(&g_app.stopping))
         if (lws_service(g_app.lws, 0) < 0)
             break;
 
-    /* Workers finish what they hold; their answers go to closing sockets. */
+    /* Workers finish what they hold; their answers go to closing sockets.
+     * The poster first, so that the writer still takes its last jobs. */
     atomic_store(&g_app.stopping, 1);
+    if (g_app.chain.cfg.on)
+        pthread_join(g_app.poster, NULL);
     ws_stop();
     queue_wake_all(&g_app.writer_q);
     queue_wake_all(&g_app.reader_q);
@@ -167,8 +191,7 @@ int main(int argc, char **argv)
         n = j->next;
         job_free(j);
     }
-    rt_wipe(&g_app.k, sizeof g_app.k);
-    rt_tee_close(tee);
+    release();
     fprintf(stderr, "toyapp: stopped\n");
     return 0;
 }

@@ -26,6 +26,7 @@
 
 #include <openssl/crypto.h>
 
+#include "pgwait.h"
 #include "rt_eth.h"
 #include "rt_hex.h"
 #include "rt_rpc.h"
@@ -145,12 +146,17 @@ int poster_delay_ms(const poster *p) { return p->delay_ms; }
 const char *poster_error(const poster *p) { return p->err; }
 int poster_is_leader(const poster *p) { return p->leader; }
 const char *poster_address(const poster *p) { return p->addr_text; }
+uint64_t poster_chain_id(const poster *p) { return p->chain_id; }
 
 /* ---- database ---------------------------------------------------------------- */
 
 static PGresult *sql(poster *p, PGconn *db, const char *q, int n, const char *const *v)
 {
-    PGresult *r = PQexecParams(db, q, n, NULL, v, NULL, NULL, 0);
+    PGresult *r = pg_await(db, PQsendQueryParams(db, q, n, NULL, v, NULL, NULL, 0), 0, p->cfg.stop);
+    if (!r && p->cfg.stop && atomic_load(p->cfg.stop)) {
+        fault(p, "database: abandoned (stopping)");
+        return NULL;
+    }
     int st = PQresultStatus(r);
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         char *nl, msg[300];
@@ -171,9 +177,11 @@ static int exec(poster *p, PGconn *db, const char *q, int n, const char *const *
     return r ? 0 : -1;
 }
 
-static void rollback(PGconn *db)
+/* Not PQexec: on a connection still busy with an abandoned statement it
+ * would wait for that statement; PQsendQuery refuses at once instead. */
+static void rollback(poster *p, PGconn *db)
 {
-    PQclear(PQexec(db, "ROLLBACK"));
+    PQclear(pg_await(db, PQsendQuery(db, "ROLLBACK"), 0, p->cfg.stop));
 }
 
 /* A Postgres array literal of numbers ("{1,2,3}"), malloc'd. */
@@ -424,7 +432,7 @@ static int settle(poster *p, PGconn *db, const in_flight *g, size_t ng, size_t m
             exec(p, db, "UPDATE deletion_outbox SET chain_tx = NULL, last_error = $2"
                         " WHERE chain_tx = ANY($1::bigint[])", 2, vo) != 0 ||
             exec(p, db, "COMMIT", 0, NULL) != 0) {
-            rollback(db);
+            rollback(p, db);
             goto out;
         }
         say(p, "%s; its %zu attestations go back to the queue and will be sent again", detail, nrows);
@@ -494,7 +502,7 @@ static int settle(poster *p, PGconn *db, const in_flight *g, size_t ng, size_t m
                     " WHERE id = ANY($1::bigint[])", 1, vb) != 0 ||
         mark_mined(p, db, mid, blk, gas, detail, group, "recorded") != 0 ||
         exec(p, db, "COMMIT", 0, NULL) != 0) {
-        rollback(db);
+        rollback(p, db);
     } else {
         recorded = PQntuples(res);
         for (int i = 0; cb && i < recorded; i++) {
@@ -536,7 +544,7 @@ static int give_up(poster *p, PGconn *db, const in_flight *g, size_t ng, const c
                                  " WHERE chain_tx = ANY($1::bigint[])", 2, w) == 0 &&
                      exec(p, db, "COMMIT", 0, NULL) == 0 ? 0 : -1;
     if (rc != 0)
-        rollback(db);
+        rollback(p, db);
     free(group);
     return rc;
 }
@@ -581,7 +589,7 @@ static int64_t store_tx(poster *p, PGconn *db, const uint8_t hash[32], uint64_t 
             id = strtoll(idt, NULL, 10);
     }
     if (id < 0)
-        rollback(db);
+        rollback(p, db);
     PQclear(r);
     free(hex);
     return id;
@@ -658,7 +666,7 @@ static int bump(poster *p, PGconn *db, in_flight *g, size_t ng)
                 say(p, "%s; waiting for %s instead", why, ph);
                 rc = 0;
             } else {
-                rollback(db);
+                rollback(p, db);
             }
         }
     }
@@ -747,7 +755,7 @@ static int resolve(poster *p, PGconn *db, in_flight *g, size_t ng, poster_posted
             return 0;      /* the next round looks at the replacement too */
         }
         rt_rpc_receipt r;
-        if (rt_txsend_wait(p->rpc, last->hash, p->cfg.receipt_wait_ms, &r) != 0)
+        if (rt_txsend_wait_until(p->rpc, last->hash, p->cfg.receipt_wait_ms, p->cfg.stop, &r) != 0)
             return rpc_fault(p, "eth_getTransactionReceipt");
         int found = r.found;
         rt_rpc_receipt_free(&r);
@@ -946,7 +954,7 @@ static int post_batch(poster *p, PGconn *db, poster_posted_fn cb, void *ctx, int
         }
     }
     rt_rpc_receipt rec;
-    if (rt_txsend_wait(p->rpc, hash, p->cfg.receipt_wait_ms, &rec) != 0) {
+    if (rt_txsend_wait_until(p->rpc, hash, p->cfg.receipt_wait_ms, p->cfg.stop, &rec) != 0) {
         rpc_fault(p, "eth_getTransactionReceipt");
         goto out;
     }

@@ -34,6 +34,7 @@
 #ifndef TOY_POSTER_H
 #define TOY_POSTER_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,6 +69,12 @@ typedef struct poster_config {
     int stuck_ms;              /* in flight this long: sent again with 25% higher fees (default 60000) */
     poster_log_fn log;
     void *log_ctx;
+    /* NULL, or a flag the poster looks at while it waits: once it is set, a
+     * statement waiting (a commit waiting for a synchronous standby that is
+     * away waits forever) is abandoned and a wait for a receipt ends, so the
+     * round ends within 100 ms or one JSON-RPC call.  The caller must then
+     * close the connection (it is still busy). */
+    const atomic_int *stop;
 } poster_config;
 
 /* A configuration with the defaults for chain (copied) and the key. */
@@ -104,6 +111,10 @@ int poster_is_leader(const poster *p);
 
 /* The enclave's address, the sender of the transactions ("0x", EIP-55). */
 const char *poster_address(const poster *p);
+
+/* The chain id the node serves, once a round has checked it (0 before, and
+ * after a fault, until the next round checks again). */
+uint64_t poster_chain_id(const poster *p);
 
 /*
  * Calls cb for every recorded row whose deletion_posted entry is not

@@ -160,6 +160,35 @@ void route_open(int port, const rt_http_head *h, char *buf, route_result *out)
     out->job = j;
 }
 
+/* rt_param_get over a job's names and values. */
+static int get_kv(void *ctx, const char *name, int in_path, char *out, size_t cap)
+{
+    (void)in_path;
+    for (const char *const *kv = ctx; kv[0]; kv += 2)
+        if (!strcmp(kv[0], name)) {
+            size_t n = strlen(kv[1]);
+            if (n >= cap)
+                return -2;
+            memcpy(out, kv[1], n + 1);
+            return (int)n;
+        }
+    return -1;
+}
+
+job *route_job(int r, const char *const *kv, rt_param_err *e)
+{
+    if (toy_routes[r].port != TOY_PORT_NONE) {
+        fprintf(stderr, "toyapp: route %s is an endpoint, not a job\n", toy_routes[r].name);
+        abort();
+    }
+    job *j = job_new(r);
+    if (rt_param_parse(toy_routes[r].params, j->params, get_kv, (void *)kv, e)) {
+        job_free(j);
+        return NULL;
+    }
+    return j;
+}
+
 int route_dispatch(job *j)
 {
     const route *rt = &toy_routes[j->route];

@@ -10,6 +10,7 @@
 
 #include "handler.h"
 #include "rt_http.h"
+#include "rt_param.h"
 
 typedef struct route {
     const char *name, *method, *path;
@@ -43,6 +44,13 @@ typedef struct route_result {
  * matched route, or the refusal.
  */
 void route_open(int port, const rt_http_head *h, char *buf, route_result *out);
+
+/* A job of route r, a spec `job` (served on no port), with its parameters
+ * from kv: names and values, alternating, ending with NULL; they are
+ * checked against the spec's bounds as a request's are.  Returns the job,
+ * or NULL with the first problem in e (a programming error: the caller's
+ * values are its own). */
+job *route_job(int r, const char *const *kv, rt_param_err *e);
 
 /* Hands j to its handler: runs a service-thread handler at once (returns 1:
  * j has its answer), or queues j for the handler's thread (returns 0; the

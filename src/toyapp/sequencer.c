@@ -261,7 +261,7 @@ static int round_once(PGconn *c)
     char ts[32];
     size_t tsn = rt_ser_now(ts);
     toy_rec_tree_head th = { .treeSize = f.size, .timestamp = { ts, tsn },
-                             .publicKey = { g_app.k.sign_pub, 32 } };
+                             .publicKey = { g_app.meta.pub, 32 } };
     rt_merkle_frontier_root(&f, th.root);
     uint8_t sig[64];
     if (sign_record(&toy_rec_tree_head_rec, &th, sig))

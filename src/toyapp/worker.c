@@ -59,6 +59,23 @@ void worker_check(worker *w)
     db_check(&w->replica);
 }
 
+PGconn *worker_read(job *j, worker *w)
+{
+    PGconn *c = worker_any(w, NULL);
+    if (!c) {
+        job_error(j, 503, "database_unavailable", "neither the primary nor the replica answered");
+        j->retry_after = 1;
+    }
+    return c;
+}
+
+void worker_unavailable(job *j, worker *w, const char *msg)
+{
+    worker_check(w);
+    job_error(j, 503, "database_unavailable", msg);
+    j->retry_after = 1;
+}
+
 static void run(queue *q, const char *name)
 {
     worker w = { .primary = { .url = g_app.cfg.database_url, .name = name },

@@ -75,7 +75,7 @@ void *w_entry(wentry *e, int k)
         abort();
     }
     envelope *env = e->entry;
-    env->cvmId = (rt_str){ g_app.cfg.cvm_id, strlen(g_app.cfg.cvm_id) };
+    env->cvmId = (rt_str){ g_app.cfg.meta.cvm_id, strlen(g_app.cfg.meta.cvm_id) };
     env->timestamp = (rt_str){ now_ts, now_len };
     rt_copies_apply(&kd->copies, e->entry, cur->route, cur->req);
     for (int t = 0; t < TOY_BATCH_NTABLES; t++)
@@ -200,6 +200,13 @@ static int open_answer(job *j, int status, const uint8_t *sealed, size_t n)
     return 0;
 }
 
+/* Begins n parameter arrays from a[0], of the element types types[]. */
+static void arrays_begin(rt_pgarr *a, const uint32_t *types, int n)
+{
+    for (int i = 0; i < n; i++)
+        rt_pgarr_begin(&a[i], types[i]);
+}
+
 /* Writes the batch with one execution of the batch statement.  Returns 0,
  * or -1 (sql_last_state() says why). */
 static int write_batch(PGconn *c, slot **w, int n, const toy_rec_batch_head *bh, const char *head,
@@ -212,30 +219,29 @@ static int write_batch(PGconn *c, slot **w, int n, const toy_rec_batch_head *bh,
     sql_bytes(&a, bh->root, 32);
     sql_bytes(&a, head, head_len);
     sql_bytes(&a, sig, 64);
-    sql_text(&a, g_app.cfg.cvm_id);
-    /* $7-$10: the entries. */
-    rt_pgarr_begin(&arr[7], RT_PG_OID_TEXT);
-    rt_pgarr_begin(&arr[8], RT_PG_OID_TEXT);
-    rt_pgarr_begin(&arr[9], RT_PG_OID_BYTEA);
-    rt_pgarr_begin(&arr[10], RT_PG_OID_BYTEA);
+    sql_text(&a, g_app.cfg.meta.cvm_id);
+    /* $7-$11: the entries. */
+    int q0 = TOY_BATCH_P_ENTRIES;
+    static const uint32_t entry_types[] = { RT_PG_OID_TEXT, RT_PG_OID_TEXT, RT_PG_OID_BYTEA, RT_PG_OID_BYTEA,
+                                            RT_PG_OID_INT8 };
+    arrays_begin(&arr[q0], entry_types, 5);
     int per_kind[TOY_K__COUNT] = { 0 };
     for (int i = 0; i < n; i++) {
         const wentry *e = &w[i]->e;
         const rt_kind *kd = &toy_kinds[e->kind];
-        rt_pgarr_add(&arr[7], kd->name, strlen(kd->name));
+        rt_pgarr_add(&arr[q0], kd->name, strlen(kd->name));
         const rt_str *rid = kd->receipt_off >= 0 ? (const rt_str *)((const uint8_t *)e->entry + kd->receipt_off) : NULL;
-        rt_pgarr_add(&arr[8], rid ? rid->p : NULL, rid ? rid->n : 0);
-        rt_pgarr_add(&arr[9], e->json, e->len);
-        rt_pgarr_add(&arr[10], e->leaf, 32);
+        rt_pgarr_add(&arr[q0 + 1], rid ? rid->p : NULL, rid ? rid->n : 0);
+        rt_pgarr_add(&arr[q0 + 2], e->json, e->len);
+        rt_pgarr_add(&arr[q0 + 3], e->leaf, 32);
+        rt_pgarr_add_i64(&arr[q0 + 4], e->id);
         per_kind[e->kind]++;
     }
-    /* $11-$15: the idempotency keys, with the answers sealed. */
+    /* $12-$16: the idempotency keys, with the answers sealed. */
     int p = TOY_BATCH_P_IDEM;
-    rt_pgarr_begin(&arr[p], RT_PG_OID_TEXT);
-    rt_pgarr_begin(&arr[p + 1], RT_PG_OID_TEXT);
-    rt_pgarr_begin(&arr[p + 2], RT_PG_OID_BYTEA);
-    rt_pgarr_begin(&arr[p + 3], RT_PG_OID_INT8);
-    rt_pgarr_begin(&arr[p + 4], RT_PG_OID_BYTEA);
+    static const uint32_t idem_types[] = { RT_PG_OID_TEXT, RT_PG_OID_TEXT, RT_PG_OID_BYTEA, RT_PG_OID_INT8,
+                                           RT_PG_OID_BYTEA };
+    arrays_begin(&arr[p], idem_types, 5);
     for (int i = 0; i < n; i++) {
         const job *j = w[i]->j;
         if (!j->idem_key[0])
@@ -270,7 +276,7 @@ static int write_batch(PGconn *c, slot **w, int n, const toy_rec_batch_head *bh,
             rt_pgarr_add(&arr[TOY_BATCH_P_COUNTERS], toy_kinds[k].name, strlen(toy_kinds[k].name));
             rt_pgarr_add_i64(&arr[TOY_BATCH_P_COUNTERS + 1], per_kind[k]);
         }
-    for (int q = 7; q <= TOY_BATCH_NPARAMS; q++) {
+    for (int q = TOY_BATCH_P_ENTRIES; q <= TOY_BATCH_NPARAMS; q++) {
         rt_pgarr_end(&arr[q]);
         sql_array(&a, &arr[q]);
     }
@@ -463,13 +469,24 @@ static void process(job **jobs, int n)
         s->e.json = ser_alloc(toy_kinds[s->e.kind].rec, s->e.entry, 0, &s->e.len);
         if (!s->e.json)
             goto done;
-        rt_merkle_leaf((const uint8_t *)s->e.json, s->e.len, leaves[nw]);
-        memcpy(s->e.leaf, leaves[nw], 32);
+        rt_merkle_leaf((const uint8_t *)s->e.json, s->e.len, s->e.leaf);
         w[nw++] = s;
     }
+    /* The batch's order is its entries' id order, which the log keeps
+     * (log_queue packs them by id, each batch in one segment): entries
+     * whose ids their handler reserved in its lookup (smaller than any the
+     * batch statement takes after, in lookup order) go first. */
+    for (int i = 0, k = 0; i < nw; i++)
+        if (w[i]->e.id) {
+            slot *r = w[i];
+            memmove(&w[k + 1], &w[k], (size_t)(i - k) * sizeof w[0]);
+            w[k++] = r;
+        }
+    for (int i = 0; i < nw; i++)
+        memcpy(leaves[i], w[i]->e.leaf, 32);
     toy_rec_batch_head bh = {
-        .size = (uint64_t)nw, .cvmId = { g_app.cfg.cvm_id, strlen(g_app.cfg.cvm_id) },
-        .timestamp = { now_ts, now_len }, .publicKey = { g_app.k.sign_pub, 32 },
+        .size = (uint64_t)nw, .cvmId = { g_app.cfg.meta.cvm_id, strlen(g_app.cfg.meta.cvm_id) },
+        .timestamp = { now_ts, now_len }, .publicKey = { g_app.meta.pub, 32 },
     };
     uint8_t sig[64];   /* bh.signature points here until the answers are built */
     if (nw) {
@@ -488,8 +505,8 @@ static void process(job **jobs, int n)
             e->npath = rt_merkle_batch_path(&tree, (size_t)i, paths[i]);
             cur = w[i]->j;
             w[i]->h->respond(w[i]->j, e, &b);
-            if (!w[i]->j->body)
-                goto done;
+            if (!w[i]->j->body && toy_routes[w[i]->j->route].resp)
+                goto done;   /* a job has no answer to build */
         }
         char *head = ser_alloc(&toy_rec_batch_head_rec, &bh, 0, &head_len);
         int rc = head ? write_batch(c, w, nw, &bh, head, head_len, sig) : -1;

@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rt_eth.h"
+#include "rt_tee.h"
 #include "toy_spec.h"
 
 int tc_verify_attestation(struct json_object *att, struct json_object *r, const tc_attest_opts *o)
@@ -61,27 +63,32 @@ int tc_verify_attestation(struct json_object *att, struct json_object *r, const 
         }
     }
 
-    /* reportData = SHA-256(publicKey) || SHA-256(nonce), the nonce half
-     * zero when no nonce was asked for.  The nonce is the one the auditor
-     * asked for when there is one (not the document's own word for it), so
-     * that this line alone shows freshness. */
+    /* reportData = SHA-256(publicKey [|| enclaveAddress]) || SHA-256(nonce),
+     * the address when the document names one (an instance with a chain
+     * key), the nonce half zero when no nonce was asked for: the service's
+     * own function (rt_tee_report_data) computes it.  The nonce is the one
+     * the auditor asked for when there is one (not the document's own word
+     * for it), so that this line alone shows freshness. */
     const char *nonce = o->nonce ? o->nonce : tc_str(att, "nonce");
     size_t nonce_len = o->nonce ? strlen(o->nonce) : tc_strlen(att, "nonce");
-    uint8_t rd[64], want[64], pub[32];
-    snprintf(what, sizeof what, "%sreportData is SHA-256(publicKey) || %s", P,
-             nonce_len ? "SHA-256(nonce)" : "32 zero bytes (no nonce)");
+    struct json_object *ea;
+    int has_addr = json_object_object_get_ex(att, "enclaveAddress", &ea) && ea != NULL;
+    uint8_t rd[64], want[64], pub[32], addr[20];
+    snprintf(what, sizeof what, "%sreportData is SHA-256(publicKey%s) || %s", P,
+             has_addr ? " || enclaveAddress" : "", nonce_len ? "SHA-256(nonce)" : "32 zero bytes (no nonce)");
     if (rt_hex_decode(tc_str(att, "reportData"), tc_strlen(att, "reportData"), rd, 64) != 0) {
         tc_fail(what, "reportData is %zu hex digits, expected 128", tc_strlen(att, "reportData"));
         ok = 0;
     } else if (rt_hex_decode(tc_str(att, "publicKey"), tc_strlen(att, "publicKey"), pub, 32) != 0) {
         tc_fail(what, "publicKey is not 32 bytes");
         ok = 0;
+    } else if (has_addr && rt_eth_address_parse(tc_str(att, "enclaveAddress"), tc_strlen(att, "enclaveAddress"),
+                                                addr) != 0) {
+        tc_fail(what, "enclaveAddress %s is not an address (\"0x\", 40 hex digits, EIP-55)",
+                tc_str(att, "enclaveAddress"));
+        ok = 0;
     } else {
-        tc_sha256(pub, 32, NULL, 0, want);
-        if (nonce_len)
-            tc_sha256(nonce, nonce_len, NULL, 0, want + 32);
-        else
-            memset(want + 32, 0, 32);
+        rt_tee_report_data(pub, has_addr ? addr : NULL, nonce_len ? nonce : NULL, nonce_len, want);
         if (memcmp(rd, want, 64) == 0) {
             tc_ok("%s", what);
         } else {

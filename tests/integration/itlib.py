@@ -242,8 +242,10 @@ def wait_line(proc, what, timeout=15):
 
 class Topology:
     """The servers a test starts and stops: a Postgres primary and replica,
-    toy-mockapi, and toyapp instances, in a temporary directory (kept when
-    KEEP is set)."""
+    toy-mockapi, a local chain (scripts/chain.sh, on the block's last port),
+    toyapp instances and toy-attestd sidecars, in a temporary directory (kept when KEEP is set).
+    toyapp runs with CHAIN=off unless extra says otherwise (self.chain is
+    the chain's CHAIN_* variables, CHAIN=on included, once it started)."""
 
     def __init__(self, nports=8, token="it-token"):
         self.tmp = tempfile.mkdtemp(prefix="toyapp-it-")
@@ -257,6 +259,10 @@ class Topology:
         self.pgdir = os.path.join(self.tmp, "pg")
         self.cenv = dict(os.environ, PG_PRIMARY_PORT=str(self.pg_p), PG_REPLICA_PORT=str(self.pg_r))
         self.db = self.db_r = None
+        self.chain = None
+        self.chain_dir = os.path.join(self.tmp, "chain")
+        self.seed = os.path.join(self.tmp, "seed")
+        self.app_id = "toyapp-it"
 
     def start_cluster(self):
         subprocess.run(self.cluster + ["init", self.pgdir], env=self.cenv, check=True, capture_output=True,
@@ -276,19 +282,60 @@ class Topology:
         self.procs.append(p)
         return wait_line(p, "listening")
 
+    def start_chain(self):
+        """anvil with the registries deployed, this topology's release and
+        enclave address registered (as make run does); returns self.chain."""
+        env = dict(os.environ, CHAIN_PORT=str(self.ports[-1]), BUILD=os.path.relpath(BUILD, ROOT),
+                   TOYCTL=TOYCTL, TEE_PROVIDER="sim", TEE_SIM_SEED=self.seed, APP_ID=self.app_id)
+        self.chain = {}
+        self.chain_cmd("init", env=env)
+        out = self.chain_cmd("env", env=env)
+        self.chain = dict(l.split("=", 1) for l in out.split() if "=" in l)
+        self.chain["CHAIN"] = "on"
+        version = open(os.path.join(ROOT, "VERSION")).read().strip()
+        self.chain_cmd("register", version, env=env)
+        return self.chain
+
+    def chain_cmd(self, cmd, *args, env=None):
+        """scripts/chain.sh CMD DIR ARGS...: its output."""
+        return subprocess.run([os.path.join(ROOT, "scripts", "chain.sh"), cmd, self.chain_dir] + list(args),
+                              env=env or dict(os.environ, TOYCTL=TOYCTL), check=True, capture_output=True,
+                              text=True, timeout=120).stdout
+
+    def rpc(self, method, params=None):
+        """A JSON-RPC call to the chain: its result."""
+        c = http.client.HTTPConnection("127.0.0.1", self.ports[-1], timeout=10)
+        c.request("POST", "/", json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": params or []}),
+                  {"Content-Type": "application/json"})
+        r = json.loads(c.getresponse().read())
+        c.close()
+        return r.get("result")
+
     def start_toyapp(self, port, meta, cvm, extra=None):
         env = dict(os.environ, PORT=str(port), METADATA_PORT=str(meta), CVM_ID=cvm,
                    DATABASE_URL=self.db, DATABASE_REPLICA_URL=self.db_r,
                    MOCK_API_URL="http://127.0.0.1:%d" % self.mock, MOCK_API_TOKEN=self.token,
-                   TEE_PROVIDER="sim", TEE_SIM_SEED=os.path.join(self.tmp, "seed"), APP_ID="toyapp-it")
+                   TEE_PROVIDER="sim", TEE_SIM_SEED=self.seed, APP_ID=self.app_id, CHAIN="off")
         env.update(extra or {})
-        log = open(os.path.join(self.tmp, "toyapp-%s.log" % cvm), "a")
-        p = subprocess.Popen([os.path.join(BUILD, "toyapp")], env=env, stdout=subprocess.PIPE,
-                             stderr=log, text=True)
+        return self._start("toyapp", cvm, env)
+
+    def _start(self, prog, cvm, env):
+        """BUILD/prog in the background with env, its stderr in prog-cvm.log,
+        until it says it is listening."""
+        log = open(os.path.join(self.tmp, "%s-%s.log" % (prog, cvm)), "a")
+        p = subprocess.Popen([os.path.join(BUILD, prog)], env=env, stdout=subprocess.PIPE, stderr=log, text=True)
         self.procs.append(p)
         if not wait_line(p, "listening"):
-            raise SystemExit("toyapp %s did not start (see %s)" % (cvm, log.name))
+            raise SystemExit("%s %s did not start (see %s)" % (prog, cvm, log.name))
         return p
+
+    def start_attestd(self, meta, cvm, role, extra=None):
+        """toy-attestd for a Postgres role on port meta, with this topology's
+        seed and app id (CHAIN=off unless extra says otherwise)."""
+        env = dict(os.environ, METADATA_PORT=str(meta), CVM_ID=cvm, TOYAPP_ROLE=role, TEE_PROVIDER="sim",
+                   TEE_SIM_SEED=self.seed, APP_ID=self.app_id, CHAIN="off")
+        env.update(extra or {})
+        return self._start("toy-attestd", cvm, env)
 
     def psql(self, sql, url=None):
         out = subprocess.run(["psql", url or self.db, "-tAc", sql], capture_output=True, text=True, timeout=20)
@@ -300,6 +347,9 @@ class Topology:
                 p.kill()
                 p.wait()
         subprocess.run(self.cluster + ["stop", self.pgdir], env=self.cenv, capture_output=True, timeout=60)
+        if self.chain is not None:
+            subprocess.run([os.path.join(ROOT, "scripts", "chain.sh"), "stop", self.chain_dir],
+                           capture_output=True, timeout=60)
         if os.environ.get("KEEP"):
             print("kept", self.tmp)
         else:

@@ -7,7 +7,10 @@
 #   runtime/rt_tee_dstack.o     the dstack guest agent's Unix socket
 #   runtime/rt_rpc.o            the chain node's JSON-RPC (deletion and app registries)
 #   src/toyctl/fetch.o          toyctl compare-instances: GET of the metadata ports
-# Anything else that references one of these symbols fails the test.
+# Anything else that references one of these symbols fails the test.  The
+# objects read: toyapp's, the metadata code and toy-attestd's (the Postgres
+# CVMs' sidecar makes no outbound call but the dstack socket's, through
+# rt_tee_dstack.o), toyctl's, the runtime's and the generated code's.
 set -uo pipefail
 BUILD=${BUILD:-build}
 cd "$(dirname "$0")/../.." || exit 1
@@ -15,7 +18,8 @@ cd "$(dirname "$0")/../.." || exit 1
 allow=" src/toyapp/mockclient.o src/toyapp/db.o runtime/rt_tee_dstack.o runtime/rt_rpc.o src/toyctl/fetch.o "
 calls='connect|socket|getaddrinfo|gethostbyname|sendto|sendmsg|PQconnectdb|PQconnectdbParams|PQconnectStart|PQconnectStartParams|PQsetdbLogin|lws_client_connect_via_info|curl_easy_perform'
 passed=0 failed=0
-for o in "$BUILD"/src/toyapp/*.o "$BUILD"/src/toyctl/*.o "$BUILD"/runtime/*.o "$BUILD"/gen/*.o; do
+for o in "$BUILD"/src/toyapp/*.o "$BUILD"/src/meta/*.o "$BUILD"/src/toy-attestd/*.o "$BUILD"/src/toyctl/*.o \
+    "$BUILD"/runtime/*.o "$BUILD"/gen/*.o; do
     rel=${o#"$BUILD"/}
     refs=$(nm -u "$o" | awk '{print $2}' | grep -xE "$calls" | tr '\n' ' ')
     if [ -z "$refs" ] || [[ $allow == *" $rel "* ]]; then

@@ -411,13 +411,15 @@ if start_toyapp "$DIR/app.log"; then
     curl -s "http://127.0.0.1:$META_PORT/attestation?nonce=chain-test" >"$DIR/att.json"
     stop_toyapp
     # A deletion signed under the compose file this enclave runs: the
-    # attestation binds the key to that code, and the record names it.
+    # attestation binds the key to that code, and the record names it; it
+    # binds the chain address too, the record's sender.
     TOYAPP_COMPOSE_FILE="$DIR/compose-v2.yml" enqueue 1 v2
     out=$("$DRIVER" run 30 "$(want 1)" 2>&1)
     v=$("$TOYCTL" verify-deletion v2-1 --rpc "$CHAIN_RPC_URL" --registry "$CHAIN_DELETION_REGISTRY" \
         --attestation "$DIR/att.json" --allow-sim --nonce chain-test)
-    check "verify-deletion --attestation: the attestation of the running enclave binds the record's key" \
-        '[[ $? == 0 && $v == *"ok   attestation: publicKey is the report'"'"'s publicKey"* ]]' "$v"
+    check "verify-deletion --attestation: the attestation of the running enclave binds the record's key and sender" \
+        '[[ $? == 0 && $v == *"ok   attestation: publicKey is the report'"'"'s publicKey"* &&
+            $v == *"ok   attestation: its enclaveAddress is the record'"'"'s sender ($ENCLAVE)"* ]]' "$v"
 else
     fail "registered with toyctl register-compose, toyapp starts" "$out
 $(cat "$DIR/app.log")"

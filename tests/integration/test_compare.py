@@ -1,13 +1,10 @@
 #!/usr/bin/env python3
 """toyctl compare-instances on the local topology: real toyapp processes on
 127.0.0.1 with a real Postgres primary and streaming replica
-(postgres/cluster.sh, through itlib.Topology), the sim TEE provider, and
-the sim collateral (toyctl sim-collateral).  Each role runs its own
-app-compose, rendered from deploy/ (scripts/app-compose.sh).  Until the
-Postgres CVMs' metadata sidecar (toy-attestd) is built, toyapp processes
-started with TOYAPP_ROLE=pg-primary / pg-replica and those roles'
-app-composes stand in for them: compare-instances only sees metadata URLs
-with a role.
+(postgres/cluster.sh, through itlib.Topology), and a toy-attestd beside
+each Postgres node for its role (pg-primary, pg-replica), all with the sim
+TEE provider, and the sim collateral (toyctl sim-collateral).  Each role
+runs its own app-compose, rendered from deploy/ (scripts/app-compose.sh).
 
 Checks:
   - two app instances, a pg-primary and a pg-replica, each role with its
@@ -22,10 +19,10 @@ Checks:
   - no --allow-sim: refused; no --collateral: the TCB status is not checked
     (said), the rest passes; a mislabelled role and a dead URL: exit 1.
 Ends with "N passed, M failed".  Env: BUILD (default build), TOYCTL."""
-import hashlib, http.server, json, os, ssl, subprocess, sys, threading, urllib.request
+import hashlib, http.server, json, os, ssl, subprocess, sys, threading, urllib.error, urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from itlib import ROOT, TOYCTL, Topology, check as it_check, summary  # noqa: E402
+from itlib import BUILD, ROOT, TOYCTL, Topology, check as it_check, summary  # noqa: E402
 
 
 def check(cond, what, detail=""):
@@ -53,11 +50,12 @@ for name, role, image in (("app", "app", "TOYAPP_IMAGE=ghcr.io/example/toyapp@sh
 
 
 def start(meta, role, compose, cvm):
-    """A toyapp standing for an instance of role: its metadata port, its role
-    in /info, its compose file; one seed and app id for all (SEQUENCER=0: the
-    test writes nothing)."""
-    return T.start_toyapp(API.pop(), meta, cvm, {"TOYAPP_ROLE": role, "TOYAPP_COMPOSE_FILE": compose,
-                                                 "SEQUENCER": "0"})
+    """An instance of role: toyapp for the app (SEQUENCER=0: the test writes
+    nothing), toy-attestd for a Postgres role; its metadata port, its compose
+    file; one seed and app id for all."""
+    if role == "app":
+        return T.start_toyapp(API.pop(), meta, cvm, {"TOYAPP_COMPOSE_FILE": compose, "SEQUENCER": "0"})
+    return T.start_attestd(meta, cvm, role, {"TOYAPP_COMPOSE_FILE": compose})
 
 
 def toyctl(*args):
@@ -176,8 +174,32 @@ try:
           and any(l.startswith("FAIL app-2: reportData is SHA-256(publicKey) || SHA-256(nonce): the nonce half does not match")
                   for l in lines),
           "an attestation replayed with an old nonce fails, named", out)
+    # ... and the same for a Postgres role's sidecar.
+    Relay.recorded, Relay.target = urllib.request.urlopen(url(PP) + "/attestation?nonce=old-nonce", timeout=10).read(), PP
+    rc, out, err = toyctl("compare-instances", "--app", url(A1), "--pg-primary", url(RELAY), "--collateral", col,
+                          "--allow-sim")
+    check(rc == 1 and any(l.startswith("FAIL pg-primary: nonce is the one asked for: ") for l in out.splitlines()),
+          "a toy-attestd attestation replayed with an old nonce fails, named", out)
     srv.shutdown()
     srv.server_close()
+
+    # ---- the sidecar: its own key, and only for a Postgres role
+    infos = {p: json.loads(urllib.request.urlopen(url(p) + "/info", timeout=10).read()) for p in (A1, PP, PR)}
+    check(infos[PP]["role"] == "pg-primary" and infos[PR]["role"] == "pg-replica" and infos[PP]["chain"] is None
+          and infos[PP]["publicKey"] != infos[A1]["publicKey"] and infos[PP]["publicKey"] == infos[PR]["publicKey"],
+          "toy-attestd: /info names its role and its own identity key, never toyapp's signing key", json.dumps(infos))
+    r = subprocess.run([os.path.join(BUILD, "toy-attestd")], capture_output=True, text=True,
+                       timeout=30, env=dict(os.environ, TOYAPP_ROLE="app", METADATA_PORT=str(DEAD),
+                                            TEE_SIM_SEED=os.path.join(T.tmp, "seed"), CHAIN="off"))
+    check(r.returncode == 2 and "TOYAPP_ROLE must be pg-primary or pg-replica" in r.stderr,
+          "toy-attestd refuses a role other than pg-primary or pg-replica", r.stderr)
+    try:
+        urllib.request.urlopen(url(PP) + "/attestation?nonce=" + "x" * 65, timeout=10)
+        code, body = 200, b""
+    except urllib.error.HTTPError as e:
+        code, body = e.code, e.read()
+    check(code == 400 and json.loads(body or b"{}").get("error") == "bad_parameter",
+          "toy-attestd: a nonce over 64 bytes is 400 bad_parameter, as the spec's parameter says", str(body))
 
     # ---- https: the same instance behind TLS on 127.0.0.1, its certificate
     # trusted through SSL_CERT_FILE, then not trusted

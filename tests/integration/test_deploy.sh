@@ -74,9 +74,12 @@ import json, os, re, sys, yaml
 root, tmp, roles = sys.argv[1], sys.argv[2], sys.argv[3:]
 PINNED = re.compile(r"[^\s@]+@sha256:[0-9a-f]{64}")
 OURS = {"app": {"TOYAPP_IMAGE"}, "pg-primary": {"TOY_ATTESTD_IMAGE"}, "pg-replica": {"TOY_ATTESTD_IMAGE"}}
-# The settings toyapp (and toy-attestd, its metadata code) read.
-src = "".join(open(os.path.join(root, "src/toyapp", f)).read()
-              for f in os.listdir(os.path.join(root, "src/toyapp")) if f.endswith(".c"))
+# The settings toyapp and toy-attestd read (their metadata code, src/meta,
+# reads the metadata port's and the provider's); the chain's (CHAIN_*) are
+# read by rt_chain_config_env for both toyapp and the sim provider.
+src = "".join(open(os.path.join(root, d, f)).read() for d in ("src/toyapp", "src/meta", "src/toy-attestd")
+              for f in os.listdir(os.path.join(root, d)) if f.endswith(".c"))
+src += open(os.path.join(root, "runtime/rt_chain.c")).read()
 def say(good, what, why=""):
     print(("ok " if good else "FAIL ") + what + ("" if good or not why else ": " + why))
 for r in roles:
@@ -273,23 +276,28 @@ for c in $copies; do (cd "$ROOT" && cp -a --parents "$c" "$B/"); done
 # As in the image: no sanitizer, whatever `make test SANITIZE=...` passes
 # down in MAKEFLAGS.
 out=$(cd "$B" && env -u MAKEFLAGS -u MAKELEVEL make --no-print-directory -j2 BUILD=build SANITIZE= \
-    GIT_SHA=test BUILD_TIME=test build/toyapp 2>&1)
+    GIT_SHA=test BUILD_TIME=test build/toyapp build/toy-attestd 2>&1)
 rc=$?
-detail="copies: $(tr '\n' ' ' <<<"$copies") $out" check "what the Dockerfile copies builds toyapp in a clean directory" \
-    test "$rc" -eq 0 -a -x "$B/build/toyapp"
+detail="copies: $(tr '\n' ' ' <<<"$copies") $out" check "what the Dockerfile copies builds toyapp and toy-attestd in a clean directory" \
+    test "$rc" -eq 0 -a -x "$B/build/toyapp" -a -x "$B/build/toy-attestd"
 out=$("$B/build/toyapp" --version 2>&1)
 check "... and that toyapp prints this tree's version" test "$out" = "toyapp $(cat "$ROOT/VERSION")"
+out=$("$B/build/toy-attestd" --version 2>&1)
+check "... and toy-attestd too" test "$out" = "toy-attestd $(cat "$ROOT/VERSION")"
 
-# The shared libraries of that toyapp (what the image holds, whatever
-# SANITIZE this tree's build uses), and the Debian package of each.
-bin=$B/build/toyapp
+# The shared libraries of those binaries (what the images hold, whatever
+# SANITIZE this tree's build uses; one runtime stage serves both), and the
+# Debian package of each.
 : >"$TMP/needed-pkgs"
-while IFS= read -r lib; do
-    path=$(ldd "$bin" 2>/dev/null | awk -v l="$lib" '$1 == l { print $3 }')
-    real=$(readlink -f "$path")
-    pkg=$( (dpkg -S "$real" || dpkg -S "$path") 2>/dev/null | head -n 1 | cut -d: -f1)
-    printf '%s %s\n' "$lib" "${pkg:-?}" >>"$TMP/needed-pkgs"
-done < <(readelf -d "$bin" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+for bin in "$B/build/toyapp" "$B/build/toy-attestd"; do
+    while IFS= read -r lib; do
+        path=$(ldd "$bin" 2>/dev/null | awk -v l="$lib" '$1 == l { print $3 }')
+        real=$(readlink -f "$path")
+        pkg=$( (dpkg -S "$real" || dpkg -S "$path") 2>/dev/null | head -n 1 | cut -d: -f1)
+        printf '%s %s\n' "$lib" "${pkg:-?}" >>"$TMP/needed-pkgs"
+    done < <(readelf -d "$bin" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+done
+sort -u -o "$TMP/needed-pkgs" "$TMP/needed-pkgs"
 
 python3 - "$DF" "$TMP/needed-pkgs" <<'EOF' >"$TMP/findings" 2>&1
 import re, sys
@@ -348,7 +356,7 @@ if runtime:
             seg = a.split("apt-get install", 1)[1].split("&&")[0]
             pkgs |= {w for w in seg.split() if not w.startswith("-")}
 missing = ["%s (%s)" % (lib, p) for lib, p in needed if p != "libc6" and p not in pkgs]
-say(needed and not missing, "the runtime stage installs the package of every library toyapp needs (%d)" % len(needed),
+say(needed and not missing, "the runtime stage installs the package of every library toyapp and toy-attestd need (%d)" % len(needed),
     "missing: " + ", ".join(missing))
 EOF
 report <"$TMP/findings"

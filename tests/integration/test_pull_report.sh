@@ -303,7 +303,7 @@ start_toyapp() {
     shift 3
     env PORT="$port" METADATA_PORT="$meta" CVM_ID="$name" DATABASE_URL="$DB" DATABASE_REPLICA_URL="$DB_R" \
         MOCK_API_URL="http://127.0.0.1:$MOCK" MOCK_API_TOKEN="$TOKEN" TEE_PROVIDER=sim \
-        TEE_SIM_SEED="$TMP/seed" APP_ID=toyapp-pull-it "$@" \
+        TEE_SIM_SEED="$TMP/seed" APP_ID=toyapp-pull-it CHAIN=off "$@" \
         "$BUILD_DIR/toyapp" >"$TMP/$name.out" 2>"$TMP/$name.err" &
     app_pid=$!
     pids+=("$app_pid")

@@ -142,7 +142,7 @@ python3 - "$fx/pubkey.hex" "$work/attestation_dstack.json" <<'EOF'
 import json, sys
 d = json.load(open("tests/data/tee/dstack-getquote-a.json"))
 json.dump({"quote": d["quote"], "eventLog": d["event_log"], "reportData": d["report_data"],
-           "nonce": "", "teeProvider": "dstack", "publicKey": open(sys.argv[1]).read()},
+           "nonce": "", "teeProvider": "dstack", "publicKey": open(sys.argv[1]).read(), "enclaveAddress": None},
           open(sys.argv[2], "w"))
 EOF
 expect 1 "recorded dstack quote" verify-report "$fx/report_dstack.json" --attestation "$work/attestation_dstack.json"

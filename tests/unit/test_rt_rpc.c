@@ -8,11 +8,13 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -24,6 +26,7 @@
 
 #include "rt_hex.h"
 #include "rt_rpc.h"
+#include "rt_txsend.h"
 
 /* ---- the stub server --------------------------------------------------- */
 
@@ -359,6 +362,34 @@ static void test_receipt_and_logs(void **state)
     rt_rpc_close(c);
 }
 
+/* A wait for a receipt ends at its stop flag, not at its timeout: the
+ * poster's waits must not hold up toyapp's stop. */
+static void test_wait_until_stop(void **state)
+{
+    (void)state;
+    rt_rpc *c = client("/");
+    uint8_t h[32] = { 0 };
+    rt_rpc_receipt r;
+    for (int i = 1; i <= 12; i++) {
+        char a[64];
+        snprintf(a, sizeof a, "{\"jsonrpc\":\"2.0\",\"id\":%d,\"result\":null}", i);
+        answer(a, 0, 0);
+    }
+    atomic_int stop = 1;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    assert_int_equal(rt_txsend_wait_until(c, h, 60000, &stop, &r), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_int_equal(r.found, 0);
+    assert_int_equal(S.requests, 1);   /* one poll, then the flag */
+    assert_true(t1.tv_sec - t0.tv_sec < 2);
+    /* Without the flag, it polls until the timeout. */
+    assert_int_equal(rt_txsend_wait_until(c, h, 20, NULL, &r), 0);
+    assert_int_equal(r.found, 0);
+    assert_true(S.requests > 2);
+    rt_rpc_close(c);
+}
+
 static void test_timeout_and_refused(void **state)
 {
     (void)state;
@@ -405,6 +436,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_answers, stub_setup, stub_teardown),
         cmocka_unit_test_setup_teardown(test_revert_data, stub_setup, stub_teardown),
         cmocka_unit_test_setup_teardown(test_receipt_and_logs, stub_setup, stub_teardown),
+        cmocka_unit_test_setup_teardown(test_wait_until_stop, stub_setup, stub_teardown),
         cmocka_unit_test_setup_teardown(test_timeout_and_refused, stub_setup, stub_teardown),
         cmocka_unit_test(test_urls),
     };

@@ -141,9 +141,13 @@ static void test_report_data(void **state)
     addr[0] ^= 1;
     rt_tee_report_data(pub, addr, NULL, 0, rd);
     assert_memory_not_equal(rd, want, 32);
-    /* It is not the old binding, SHA-256 of the key alone. */
+    /* It is not the binding of an instance without a chain key, SHA-256
+     * of the key alone, which a NULL address gives. */
     SHA256(pub, 32, want);
     assert_memory_not_equal(rd, want, 32);
+    rt_tee_report_data(pub, NULL, "n0nce", 5, rd);
+    SHA256((const uint8_t *)"n0nce", 5, want + 32);
+    assert_memory_equal(rd, want, 64);
 }
 
 /* With a registry configured but no node, the sim releases no key, and

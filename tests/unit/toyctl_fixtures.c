@@ -377,7 +377,8 @@ int main(int argc, char **argv)
             die(rt_tee_error(t));
         toy_resp_attestation a = { .quote = { q, qn }, .eventLog = S(log),
                                    .reportData = { rd, 64 }, .nonce = S(with_nonce ? NONCE : ""),
-                                   .teeProvider = S("sim"), .publicKey = { pub, 32 } };
+                                   .teeProvider = S("sim"), .publicKey = { pub, 32 },
+                                   .enclaveAddress_null = 1 };
         write_rec(with_nonce ? "attestation.json" : "attestation_nononce.json",
                   &toy_resp_attestation_rec, &a);
         free(q);
