@@ -31,6 +31,7 @@ BUILD=${BUILD:-build}
 APP=$(realpath "${1:-$BUILD/toyapp}")
 SECS=${BENCH_SECONDS:-10}
 CONNS=${BENCH_CONNECTIONS:-64}
+KIND=${BENCH_KIND:-submit}   # or submit_keyed: each with its own Idempotency-Key
 HZ=$(getconf CLK_TCK)
 PG_BIN=${PG_BIN:-$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -1)}
 command -v wrk >/dev/null || { echo "pg_cost: wrk is not installed (scripts/deps.sh bench)" >&2; exit 2; }
@@ -84,7 +85,7 @@ TABLES_SQL="SELECT relname, n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_user_ta
 WAL_SQL="SELECT wal_records, wal_fpi, wal_bytes FROM pg_stat_wal"
 
 # Warm up, then start from a checkpoint on both nodes.
-BENCH_KIND=submit BENCH_RUN=1 wrk -t2 -c"$CONNS" -d2s -s bench/http.lua "http://127.0.0.1:$PORT/submit-data" >/dev/null
+BENCH_KIND=$KIND BENCH_RUN=1 wrk -t2 -c"$CONNS" -d2s -s bench/http.lua "http://127.0.0.1:$PORT/submit-data" >/dev/null
 sleep 1
 PGOPTIONS='-c client_min_messages=error' psql "$DATABASE_URL" -qc "VACUUM (ANALYZE)" >/dev/null
 su_sql primary CHECKPOINT >/dev/null
@@ -94,7 +95,7 @@ sleep 1
 roles >"$TMP/cpu0"
 app_sql "$TABLES_SQL" >"$TMP/tab0"
 app_sql "$WAL_SQL" >"$TMP/wal0"
-out=$(BENCH_KIND=submit BENCH_RUN=2 wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s bench/http.lua \
+out=$(BENCH_KIND=$KIND BENCH_RUN=2 wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s bench/http.lua \
       "http://127.0.0.1:$PORT/submit-data" 2>&1 | grep '^BENCH')
 sleep 1   # the sequencer's and the replica's share of the run
 postgres/cluster.sh catchup "$TMP/pg" >/dev/null
