@@ -40,24 +40,12 @@ PULL_SECONDS=180 # for one run of pull-report.sh
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 export NO_PROXY='*' no_proxy='*'
 
-passed=0 failed=0
+# shellcheck source=tests/integration/lib.sh
+source "$ROOT/tests/integration/lib.sh"
 start_time=$SECONDS
 have_toyctl=0
 [[ -x $TOYCTL ]] && have_toyctl=1
 
-ok() { passed=$((passed + 1)); printf 'ok    %s\n' "$1"; }
-fail() {
-    failed=$((failed + 1))
-    printf 'FAIL  %s\n' "$1"
-    [[ -z ${2:-} ]] || printf '%s\n' "$2" | tail -n 25 | sed 's/^/      /'
-}
-# check NAME CMD...: passes when CMD succeeds.
-check() {
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else fail "$name" "${detail:-}"; fi
-    detail=
-}
 # tcheck NAME CMD...: the same, for a check that needs toyctl.
 tcheck() {
     if ((!have_toyctl)); then
@@ -67,18 +55,16 @@ tcheck() {
     fi
     check "$@"
 }
-finish() {
+finish_all() {
     printf 'elapsed: %ss\n' $((SECONDS - start_time))
-    printf '%s passed, %s failed\n' "$passed" "$failed"
-    ((failed == 0))
-    exit
+    finish
 }
 detail=
 
 # ---- lint: the script and the workflow ----------------------------------------
 
 if command -v shellcheck >/dev/null 2>&1; then
-    out=$(shellcheck "$PULL" "${BASH_SOURCE[0]}" 2>&1)
+    out=$(cd "$ROOT" && shellcheck -x "$PULL" "${BASH_SOURCE[0]}" 2>&1)
     detail=$out check "scripts/pull-report.sh and this test are shellcheck-clean" test -z "$out"
 else
     printf 'SKIP shellcheck not installed: no shell lint\n'
@@ -242,28 +228,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Seven consecutive free ports below the ephemeral range (32768+), where
-# client sockets take theirs.
-base=$(python3 - "$$" <<'EOF'
-import socket, sys
-pid = int(sys.argv[1])
-for attempt in range(200):
-    base = 20000 + (pid * 7 + attempt * 37 + 3) % 12000
-    socks = []
-    try:
-        for i in range(7):
-            s = socket.socket()
-            s.bind(("127.0.0.1", base + i))
-            socks.append(s)
-        print(base)
-        break
-    except OSError:
-        pass
-    finally:
-        for s in socks:
-            s.close()
-EOF
-)
+base=$(free_ports 7)
 [[ $base =~ ^[0-9]+$ ]] || { fail "seven free ports on 127.0.0.1"; finish; }
 PG_P=$base PG_R=$((base + 1)) MOCK=$((base + 2)) API=$((base + 3)) META=$((base + 4))
 API2=$((base + 5)) META2=$((base + 6))
@@ -279,20 +244,9 @@ DB=$(sed -n 's/^DATABASE_URL=//p' <<<"$envs")
 DB_R=$(sed -n 's/^DATABASE_REPLICA_URL=//p' <<<"$envs")
 ok "Postgres primary :$PG_P and replica :$PG_R"
 
-# wait_listening PID LOG: waits for the server's "listening" line.
-wait_listening() {
-    local i
-    for ((i = 0; i < START_SECONDS * 10; i++)); do
-        grep -q listening "$2" 2>/dev/null && return 0
-        kill -0 "$1" 2>/dev/null || return 1
-        sleep 0.1
-    done
-    return 1
-}
-
 MOCK_API_TOKEN=$TOKEN "$BUILD_DIR/toy-mockapi" --port "$MOCK" --host 127.0.0.1 >"$TMP/mockapi.out" 2>&1 &
 pids+=($!)
-if ! wait_listening "$!" "$TMP/mockapi.out"; then
+if ! wait_listening "$!" "$TMP/mockapi.out" "$START_SECONDS"; then
     fail "toy-mockapi starts" "$(cat "$TMP/mockapi.out")"
     finish
 fi
@@ -307,7 +261,7 @@ start_toyapp() {
         "$BUILD_DIR/toyapp" >"$TMP/$name.out" 2>"$TMP/$name.err" &
     app_pid=$!
     pids+=("$app_pid")
-    if ! wait_listening "$app_pid" "$TMP/$name.out"; then
+    if ! wait_listening "$app_pid" "$TMP/$name.out" "$START_SECONDS"; then
         fail "toyapp $name starts" "$(cat "$TMP/$name.out" "$TMP/$name.err")"
         finish
     fi
@@ -587,4 +541,4 @@ detail=$pout tcheck "a previous report the log does not extend: the pull fails a
 stop_toyapp "$app2"
 out=$(grep -hE 'toyapp: (report|sequencer):' "$TMP/cvm-a.err" "$TMP/cvm-b.err")
 detail=$out check "toyapp logged no report or sequencer error" test -z "$out"
-finish
+finish_all
