@@ -150,9 +150,11 @@ $v"
 pub=$(jfield publicKey)
 v=$("$TOYCTL" verify-deletion basic-2 --rpc "$CHAIN_RPC_URL" --registry "$CHAIN_DELETION_REGISTRY" --pubkey "$pub")
 check "verify-deletion --pubkey with the enclave's key passes" '[[ $? == 0 ]]' "$v"
-v=$("$TOYCTL" verify-deletion basic-2 --rpc "$CHAIN_RPC_URL" --registry "$CHAIN_DELETION_REGISTRY" --pubkey "${pub/?/f}${pub:1:0}")
+# Another key: the first hex digit changed (to f, or to 0 when it is f).
+other=f
+[[ ${pub:0:1} == f ]] && other=0
+v=$("$TOYCTL" verify-deletion basic-2 --rpc "$CHAIN_RPC_URL" --registry "$CHAIN_DELETION_REGISTRY" --pubkey "$other${pub:1}")
 rc=$?
-[[ ${pub:0:1} == f ]] && v=$("$TOYCTL" verify-deletion basic-2 --rpc "$CHAIN_RPC_URL" --registry "$CHAIN_DELETION_REGISTRY" --pubkey "0${pub:1}") && rc=$?
 check "verify-deletion --pubkey with another key fails" '[[ $rc == 1 && $v == *"FAIL attestation: publicKey is the key given with --pubkey"* ]]' "$v"
 v=$("$TOYCTL" verify-deletion nobody-1 --rpc "$CHAIN_RPC_URL" --registry "$CHAIN_DELETION_REGISTRY")
 check "verify-deletion of an unknown receipt fails" '[[ $? == 1 && $v == *"no record"* ]]' "$v"
@@ -364,9 +366,16 @@ wait "$other"
 rc=$?
 read -r ev7 dist7 <<<"$(events)"
 both=$(cat "$DIR/twoA.out" "$DIR/twoB.out")
-check "two posters, one lock: the leader killed -9, the other took over; 40 recorded once each" \
-    '[[ $rc == 0 && $(grep -c "^log: posting" <<<"$both") == 2 && $(grep "^posted two" <<<"$both" | awk "{print \$2}" | sort -u | wc -l) == 40 &&
-        $both != *DUPLICATE* && $((ev7 - ev6)) == 40 && $ev7 == $dist7 ]]' "events $ev6 -> $ev7
+# Handing a row to the log is at least once, marking it logged exactly once
+# (what the database says, not what the drivers printed: a driver killed -9
+# can commit its last hand-over and die before printing it).  The killed
+# leader's last hand-over (its own connection) may also commit after its
+# lock (another connection) is gone and the new leader has read the row as
+# unlogged: the new leader's hand-over then changes nothing (DUPLICATE), as
+# the service's writer's guard (posted_audit_id IS NULL) does.
+logged7=$(sql "SELECT count(*) FROM deletion_outbox WHERE receipt_id LIKE 'two%' AND block_number IS NOT NULL AND posted_audit_id IS NOT NULL")
+check "two posters, one lock: the leader killed -9, the other took over; 40 recorded once each, each marked logged once" \
+    '[[ $rc == 0 && $(grep -c "^log: posting" <<<"$both") == 2 && $logged7 == 40 && $((ev7 - ev6)) == 40 && $ev7 == $dist7 ]]' "events $ev6 -> $ev7, rows recorded and logged $logged7
 $(tail -n 4 "$DIR/twoA.out") $(tail -n 4 "$DIR/twoB.out")"
 check "no nonce was used by two transactions that reached the chain" \
     '[[ $(sql "SELECT count(*) FROM (SELECT nonce FROM chain_txs WHERE outcome IN ('"'"'recorded'"'"', '"'"'reverted'"'"') GROUP BY sender, nonce HAVING count(*) > 1) x") == 0 ]]'
