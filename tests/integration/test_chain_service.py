@@ -229,6 +229,11 @@ def main():
         if i == 10:
             T.chain_cmd("stop")
         if i == 40:
+            # Rows waiting and no chain: the chain comes back only once the
+            # poster has met it down and said so (on a busy machine the
+            # thirty deletions can be quicker than its first try).
+            wait_for(lambda: open(os.path.join(T.tmp, "toyapp-cs-a.log")).read(),
+                     lambda s: "toyapp: poster: chain:" in s, timeout=30)
             T.chain_cmd("start")
         delete(API, r)
     ids = [r["receiptId"] for r in recs]
