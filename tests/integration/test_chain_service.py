@@ -252,7 +252,6 @@ def main():
     # log's order: a deletion_posted entry, whose id the writer reserved in
     # its lookup, must sit in its batch where its batch head puts it, also
     # in a batch with other entries (submissions going on meanwhile).
-    recs = [submit(API, "mix-%d" % i) for i in range(30)]
     busy = {"on": True}
 
     def keep_submitting():
@@ -262,21 +261,18 @@ def main():
             k += 1
     th = threading.Thread(target=keep_submitting)
     th.start()
-    for r in recs:
-        delete(API, r)
-    all_posted([r["receiptId"] for r in recs], 60)
-    # Whether a deletion_posted entry shares a batch with a submission is
-    # timing: on a busy machine it may not happen in the first round, so
-    # more rounds of deletions come (at most 10) until one does.
+    # Rounds of 30 deletions.  Whether a deletion_posted entry shares a batch
+    # with a submission is timing: on a busy machine the first round may
+    # have none, so more rounds come (at most 10) until the database shows one.
     mixed_sql = ("SELECT count(*) FROM (SELECT batch_id FROM audit_log WHERE batch_id IS NOT NULL GROUP BY batch_id"
                  " HAVING bool_or(action = 'deletion_posted') AND bool_or(action <> 'deletion_posted')) x")
-    for rnd in range(10):
-        if int(T.psql(mixed_sql)) > 0:
+    for rnd in range(11):
+        if rnd and int(T.psql(mixed_sql)) > 0:
             break
-        more = [submit(API, "mix%d-%d" % (rnd, i)) for i in range(30)]
-        for r in more:
+        recs = [submit(API, "mix%d-%d" % (rnd, i)) for i in range(30)]
+        for r in recs:
             delete(API, r)
-        all_posted([r["receiptId"] for r in more], 60)
+        all_posted([r["receiptId"] for r in recs], 60)
     busy["on"] = False
     th.join()
     total = int(T.psql("SELECT count(*) FROM audit_log"))
