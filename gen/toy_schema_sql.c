@@ -165,7 +165,7 @@ const char toy_schema_sql[] =
     "    answer      bytea NOT NULL,\n"
     "    created_at  timestamptz NOT NULL DEFAULT now()\n"
     ");\n"
-    "CREATE INDEX IF NOT EXISTS idempotency_keys_created_at_idx ON idempotency_keys (created_at);\n"
+    "CREATE INDEX IF NOT EXISTS idempotency_keys_created_at_brin ON idempotency_keys USING brin (created_at);\n"
     "\n"
     "CREATE TABLE IF NOT EXISTS ready_probe (\n"
     "    id integer PRIMARY KEY\n"

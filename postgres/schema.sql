@@ -161,7 +161,7 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     answer      bytea NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX IF NOT EXISTS idempotency_keys_created_at_idx ON idempotency_keys (created_at);
+CREATE INDEX IF NOT EXISTS idempotency_keys_created_at_brin ON idempotency_keys USING brin (created_at);
 
 CREATE TABLE IF NOT EXISTS ready_probe (
     id integer PRIMARY KEY

@@ -883,7 +883,7 @@ static void emit_table(sc_out *o, const sc_table *t)
         if (c->deflt)
             sc_printf(o, "%sdefault `%s`", n++ ? ", " : "", c->deflt);
         if (c->index && !c->key && !c->unique)
-            sc_printf(o, "%sindexed", n++ ? ", " : "");
+            sc_printf(o, "%sindexed%s", n++ ? ", " : "", c->index == 2 ? " (BRIN)" : "");
         if (c->purged)
             sc_printf(o, "%s**purged** by a deletion", n++ ? ", " : "");
         if (!n)

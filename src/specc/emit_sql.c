@@ -134,7 +134,10 @@ static void emit_table(sc_out *o, const sc_table *t)
         const sc_column *c = &t->cols[i];
         /* key and unique columns already have the index their constraint
          * builds; a second one would only slow down writes. */
-        if (c->index && !c->key && !c->unique)
+        if (c->index == 2 && !c->key && !c->unique)
+            sc_printf(o, "CREATE INDEX IF NOT EXISTS %s_%s_brin ON %s USING brin (%s);\n",
+                      t->name, c->name, tn, ident(c->name));
+        else if (c->index && !c->key && !c->unique)
             sc_printf(o, "CREATE INDEX IF NOT EXISTS %s_%s_idx ON %s (%s);\n",
                       t->name, c->name, tn, ident(c->name));
     }

@@ -567,7 +567,11 @@ static void parse_column(P *p, sc_table *t)
         if (is_name(p, "key")) { c.key = 1; next(p); }
         else if (is_name(p, "unique")) { c.unique = 1; next(p); }
         else if (is_name(p, "null")) { c.nullable = 1; next(p); }
-        else if (is_name(p, "index")) { c.index = 1; next(p); }
+        else if (is_name(p, "index")) {
+            c.index = 1;
+            next(p);
+            if (is_name(p, "brin")) { c.index = 2; next(p); }
+        }
         else if (is_name(p, "purged")) { c.purged = 1; next(p); }
         else if (is_name(p, "default")) {
             next(p);

@@ -216,7 +216,8 @@ enum sc_ctype { SC_C_BIGSERIAL = 1, SC_C_BIGINT, SC_C_INT, SC_C_TEXT,
 typedef struct sc_column {
     const char *name;
     int type;
-    int key, unique, nullable, index, purged;
+    int key, unique, nullable, purged;
+    int index;                   /* 1: a btree index, 2: `index brin` */
     const char *deflt;              /* SQL default, or NULL */
     sc_from *from;
     sc_pos pos;

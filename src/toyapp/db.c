@@ -133,6 +133,11 @@ static const struct { int version; const char *sql; } migrations[] = {
           " WHERE block_number IS NULL AND chain_tx IS NULL AND NOT rejected;"
           " CREATE INDEX IF NOT EXISTS deletion_outbox_unlogged_idx ON deletion_outbox (id)"
           " WHERE block_number IS NOT NULL AND posted_audit_id IS NULL" },
+    /* Idempotency keys expire by a BRIN index on created_at, not a btree
+     * (one index entry less per keyed write): the old index goes (23), the
+     * schema again makes the new one (24). */
+    { 23, "DROP INDEX IF EXISTS idempotency_keys_created_at_idx" },
+    { 24, NULL },
 };
 
 #define MIGRATION_LOCK 0x746f7961  /* "toya" */

@@ -14,7 +14,8 @@
  * that is not durable (synchronous_commit is on).
  *
  * A request with an Idempotency-Key leaves its key, its fingerprint and its
- * sealed answer in the same statement.  A key seen before makes the
+ * sealed answer (without what the database keeps anyway: idem.c) in the
+ * same statement.  A key seen before makes the
  * statement fail (unique), writing nothing; only then does the writer look
  * the batch's keys up, answer each retry with its stored answer (422 when
  * the key came with another request), and write the rest again.  So keys
@@ -33,10 +34,10 @@
 
 #include "app.h"
 #include "handler.h"
+#include "idem.h"
 #include "monitor.h"
 #include "route.h"
 #include "rt_merkle.h"
-#include "rt_seal.h"
 #include "rt_sink.h"
 #include "sequencer.h"
 
@@ -153,53 +154,6 @@ static void free_entry(wentry *e)
     e->kind = -1;
 }
 
-/* The sealed answer of a job with an Idempotency-Key: bound to its key and
- * route, so that it opens for no other.  Returns its length, or 0. */
-/* The associated data a job's answer is sealed with: its key, a NUL, its
- * route.  Returns its length. */
-static size_t answer_ad(const job *j, char ad[256 + 64])
-{
-    const char *route = toy_routes[j->route].name;
-    size_t kn = strlen(j->idem_key), rn = strlen(route);
-    memcpy(ad, j->idem_key, kn);
-    ad[kn] = 0;
-    memcpy(ad + kn + 1, route, rn);
-    return kn + 1 + rn;
-}
-
-static size_t seal_answer(const job *j, uint8_t **out)
-{
-    char ad[256 + 64];
-    size_t an = answer_ad(j, ad);
-    *out = malloc(j->body_len + RT_SEAL_OVERHEAD);
-    if (!*out || rt_seal(g_app.k.idem_seal, ad, an, j->body, j->body_len, *out)) {
-        free(*out);
-        *out = NULL;
-        return 0;
-    }
-    return j->body_len + RT_SEAL_OVERHEAD;
-}
-
-/* Opens a stored answer of key/route into j's answer.  Returns 0, or -1. */
-static int open_answer(job *j, int status, const uint8_t *sealed, size_t n)
-{
-    char ad[256 + 64];
-    size_t an = answer_ad(j, ad);
-    char *body = n >= RT_SEAL_OVERHEAD ? malloc(n - RT_SEAL_OVERHEAD + 1) : NULL;
-    long m = body ? rt_seal_open(g_app.k.idem_seal, ad, an, sealed, n, body) : -1;
-    if (m < 0) {
-        free(body);
-        return -1;
-    }
-    free(j->body);
-    j->body = body;
-    j->body_len = (size_t)m;
-    j->status = status;
-    j->content_type = NULL;
-    j->retry_after = 0;
-    return 0;
-}
-
 /* Begins n parameter arrays from a[0], of the element types types[]. */
 static void arrays_begin(rt_pgarr *a, const uint32_t *types, int n)
 {
@@ -247,7 +201,7 @@ static int write_batch(PGconn *c, slot **w, int n, const toy_rec_batch_head *bh,
         if (!j->idem_key[0])
             continue;
         uint8_t *sealed;
-        size_t sn = seal_answer(j, &sealed);
+        size_t sn = idem_seal(j, &w[i]->e, bh->batchId, head, head_len, &sealed);
         if (!sn)
             return -1;
         const char *route = toy_routes[j->route].name;
@@ -341,11 +295,11 @@ static int resolve_keys(PGconn *c, slot *slots, int n, int conflict)
                 job_error(s->j, 422, "idempotency_key_reused",
                           "this Idempotency-Key came with another request; use a new key for a new request");
                 s->outcome = W_ANSWERED;
-            } else if (open_answer(s->j, (int)st, (const uint8_t *)PQgetvalue(r, k, 4),
-                                   (size_t)PQgetlength(r, k, 4)) == 0) {
-                s->outcome = W_ANSWERED;
+            } else if (idem_answer(c, s->j, (int)st, (const uint8_t *)PQgetvalue(r, k, 4),
+                                   (size_t)PQgetlength(r, k, 4))) {
+                PQclear(r);
+                return -1;
             } else {
-                job_error(s->j, 500, "internal_error", "the stored answer of this Idempotency-Key does not open");
                 s->outcome = W_ANSWERED;
             }
         }

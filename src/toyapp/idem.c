@@ -1,0 +1,275 @@
+/*
+ * idem.c — the stored answers of requests sent with an Idempotency-Key.
+ *
+ * Most of a write's answer is what the database keeps anyway: its audit
+ * entry (audit_log), the signed head of its batch (batches.head) and the
+ * entry's inclusion path in the batch (from the batch's leaf hashes, in
+ * log_queue until the sequencer moves them to log_segments).  Storing them a
+ * second time, in every key's row, was more than half of what a keyed
+ * request cost Postgres (bench/README.md, "Keyed submissions").  So the
+ * stored answer is a template: the answer with those parts cut out, each
+ * only where the answer holds it byte for byte as it is rebuilt.  Sealed
+ * (AES-256-GCM, a TEE-derived key, bound to the key and the route), it is:
+ *
+ *   1                       the format (a row of the earlier format holds
+ *                           the whole answer, which begins with '{')
+ *   batch id                8 bytes, big-endian
+ *   entry's batch index     4 bytes
+ *   number of cuts          1 byte, then for each: its part (1 entry,
+ *                           2 head, 3 path) and its offset in the
+ *                           template (4 bytes), in offset order
+ *   the template
+ *
+ * A retry puts the parts back.  When the entry was purged by a deletion
+ * since, there is no answer to give: 410.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "app.h"
+#include "idem.h"
+#include "route.h"
+#include "rt_hex.h"
+#include "rt_merkle.h"
+#include "rt_seal.h"
+#include "sql.h"
+
+#define FORMAT 1
+#define HEADER 14                 /* format, batch id, index, number of cuts */
+#define CUT 5
+enum { P_ENTRY = 1, P_HEAD, P_PATH, P__N };
+static const char *const part_key[P__N] = { NULL, "\"auditEntry\":", "\"batchHead\":", "\"inclusionPath\":" };
+
+/* An inclusion path as the answer's serializer writes it: a JSON array of
+ * hex strings.  out has room for 2 + 67 * (RT_MERKLE_BATCH_LEVELS - 1). */
+#define PATH_JSON_MAX (2 + 67 * (RT_MERKLE_BATCH_LEVELS - 1))
+static size_t path_json(const uint8_t (*path)[32], size_t n, char *out)
+{
+    size_t k = 0;
+    out[k++] = '[';
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            out[k++] = ',';
+        out[k++] = '"';
+        rt_hex_encode(path[i], 32, out + k);
+        k += 64;
+        out[k++] = '"';
+    }
+    out[k++] = ']';
+    return k;
+}
+
+/* The associated data an answer is sealed with: its key, a NUL, its route. */
+static size_t answer_ad(const job *j, char ad[256 + 64])
+{
+    const char *route = toy_routes[j->route].name;
+    size_t kn = strlen(j->idem_key), rn = strlen(route);
+    memcpy(ad, j->idem_key, kn);
+    ad[kn] = 0;
+    memcpy(ad + kn + 1, route, rn);
+    return kn + 1 + rn;
+}
+
+static void put_be(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+}
+
+static uint64_t get_be(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+typedef struct cut { size_t off, len; int part; } cut;
+
+size_t idem_seal(const job *j, const wentry *e, uint64_t batch_id, const char *head, size_t head_len,
+                 uint8_t **out)
+{
+    char pj[PATH_JSON_MAX];
+    const char *want[P__N] = { NULL, e->json, head, pj };
+    size_t wlen[P__N] = { 0, e->len, head_len, path_json((const uint8_t (*)[32])e->path, e->npath, pj) };
+    cut cuts[P__N - 1];
+    int nc = 0;
+    for (int p = P_ENTRY; p < P__N; p++) {
+        size_t kn = strlen(part_key[p]);
+        const char *at = memmem(j->body, j->body_len, part_key[p], kn);
+        size_t off = at ? (size_t)(at - j->body) + kn : 0;
+        if (!at || off + wlen[p] > j->body_len || memcmp(j->body + off, want[p], wlen[p]))
+            continue;
+        int k = nc++;
+        for (; k > 0 && cuts[k - 1].off > off; k--)
+            cuts[k] = cuts[k - 1];
+        cuts[k] = (cut){ off, wlen[p], p };
+    }
+    size_t tn = j->body_len, n = HEADER + CUT * (size_t)nc;
+    for (int k = 0; k < nc; k++)
+        tn -= cuts[k].len;
+    uint8_t *pt = malloc(n + tn);
+    *out = malloc(n + tn + RT_SEAL_OVERHEAD);
+    if (!pt || !*out)
+        goto fail;
+    pt[0] = FORMAT;
+    put_be(pt + 1, batch_id, 8);
+    put_be(pt + 9, e->index, 4);
+    pt[13] = (uint8_t)nc;
+    size_t from = 0, t = n;   /* copied from the body up to from; written up to t */
+    for (int k = 0; k < nc; k++) {
+        memcpy(pt + t, j->body + from, cuts[k].off - from);
+        t += cuts[k].off - from;
+        pt[HEADER + CUT * k] = (uint8_t)cuts[k].part;
+        put_be(pt + HEADER + CUT * k + 1, t - n, 4);
+        from = cuts[k].off + cuts[k].len;
+    }
+    memcpy(pt + t, j->body + from, j->body_len - from);
+    char ad[256 + 64];
+    size_t an = answer_ad(j, ad);
+    if (rt_seal(g_app.k.idem_seal, ad, an, pt, n + tn, *out))
+        goto fail;
+    free(pt);
+    return n + tn + RT_SEAL_OVERHEAD;
+fail:
+    free(pt);
+    free(*out);
+    *out = NULL;
+    return 0;
+}
+
+/* The parts of a template's answer, from the database: 1 with them, 0 when
+ * the entry was purged, -1 when they are not all there (or do not agree),
+ * -2 when the database failed. */
+typedef struct parts { PGresult *batch, *entry; const char *v[P__N]; size_t n[P__N]; char path[PATH_JSON_MAX]; } parts;
+
+static int fetch_parts(PGconn *c, uint64_t batch_id, uint64_t index, int need_entry, parts *ps)
+{
+    sql_args a = { 0 };
+    sql_int(&a, (int64_t)batch_id);
+    ps->batch = sql_query(c, "writer", "SELECT b.head, s.audit_ids, s.leaf_hashes FROM batches b CROSS JOIN LATERAL"
+                                       " (SELECT audit_ids, leaf_hashes FROM log_queue WHERE batch_id = b.batch_id"
+                                       "  UNION ALL SELECT audit_ids, leaf_hashes FROM log_segments"
+                                       "  WHERE batch_id = b.batch_id) s WHERE b.batch_id = $1 LIMIT 1",
+                          &a, SQL_BINARY);
+    if (!ps->batch)
+        return -2;
+    if (PQntuples(ps->batch) != 1)
+        return -1;
+    const uint8_t *ids = (const uint8_t *)PQgetvalue(ps->batch, 0, 1);
+    const uint8_t (*leaves)[32] = (const uint8_t (*)[32])PQgetvalue(ps->batch, 0, 2);
+    size_t size = (size_t)PQgetlength(ps->batch, 0, 2) / 32;
+    if (index >= size || (size_t)PQgetlength(ps->batch, 0, 1) != 8 * size || size > RT_MERKLE_BATCH_MAX)
+        return -1;
+    ps->v[P_HEAD] = PQgetvalue(ps->batch, 0, 0);
+    ps->n[P_HEAD] = (size_t)PQgetlength(ps->batch, 0, 0);
+    if (need_entry) {
+        sql_args e = { 0 };
+        sql_int(&e, (int64_t)get_be(ids + 8 * index, 8));
+        ps->entry = sql_query(c, "writer", "SELECT entry FROM audit_log WHERE id = $1", &e, SQL_BINARY);
+        if (!ps->entry)
+            return -2;
+        if (PQntuples(ps->entry) != 1)
+            return -1;
+        if (PQgetisnull(ps->entry, 0, 0))
+            return 0;
+        ps->v[P_ENTRY] = PQgetvalue(ps->entry, 0, 0);
+        ps->n[P_ENTRY] = (size_t)PQgetlength(ps->entry, 0, 0);
+        uint8_t leaf[32];
+        rt_merkle_leaf((const uint8_t *)ps->v[P_ENTRY], ps->n[P_ENTRY], leaf);
+        if (memcmp(leaf, leaves[index], 32))
+            return -1;
+    }
+    /* The path, from the batch's tree as the writer built it. */
+    rt_merkle_batch *tree = malloc(sizeof *tree);
+    uint8_t root[32], path[RT_MERKLE_BATCH_LEVELS - 1][32];
+    if (!tree || rt_merkle_batch_build(tree, leaves, size, root)) {
+        free(tree);
+        return -1;
+    }
+    size_t np = rt_merkle_batch_path(tree, (size_t)index, path);
+    free(tree);
+    ps->n[P_PATH] = path_json((const uint8_t (*)[32])path, np, ps->path);
+    ps->v[P_PATH] = ps->path;
+    return 1;
+}
+
+/* j's answer: status, body[0..n). */
+static void set_answer(job *j, int status, char *body, size_t n)
+{
+    free(j->body);
+    j->body = body;
+    j->body_len = n;
+    j->status = status;
+    j->content_type = NULL;
+    j->retry_after = 0;
+}
+
+int idem_answer(PGconn *c, job *j, int status, const uint8_t *sealed, size_t n)
+{
+    char ad[256 + 64];
+    size_t an = answer_ad(j, ad);
+    uint8_t *pt = n >= RT_SEAL_OVERHEAD ? malloc(n - RT_SEAL_OVERHEAD + 1) : NULL;
+    long m = pt ? rt_seal_open(g_app.k.idem_seal, ad, an, sealed, n, pt) : -1;
+    int rc = 0;
+    parts ps = { 0 };
+    if (m > 0 && pt[0] == '{') {   /* the earlier format: the whole answer */
+        set_answer(j, status, (char *)pt, (size_t)m);
+        return 0;
+    }
+    size_t nc = m >= HEADER && pt[0] == FORMAT ? pt[13] : 0, h = HEADER + CUT * nc;
+    if (m < HEADER || pt[0] != FORMAT || (size_t)m < h)
+        goto bad;
+    /* The parts the template needs, then the answer. */
+    size_t len = (size_t)m - h, prev = 0;
+    int need_entry = 0;
+    for (size_t k = 0; k < nc; k++) {
+        int p = pt[HEADER + CUT * k];
+        size_t off = (size_t)get_be(pt + HEADER + CUT * k + 1, 4);
+        if (p < P_ENTRY || p >= P__N || off < prev || off > (size_t)m - h)
+            goto bad;
+        prev = off;
+        need_entry |= p == P_ENTRY;
+    }
+    if (nc) {
+        int f = fetch_parts(c, get_be(pt + 1, 8), get_be(pt + 9, 4), need_entry, &ps);
+        if (f == -2) {
+            rc = -1;
+            goto out;
+        }
+        if (f == 0) {
+            job_error(j, 410, "answer_deleted",
+                      "this Idempotency-Key's request was stored, but its data has since been deleted,"
+                      " and its answer with it");
+            goto out;
+        }
+        if (f < 0)
+            goto bad;
+        for (size_t k = 0; k < nc; k++)
+            len += ps.n[pt[HEADER + CUT * k]];
+    }
+    char *body = malloc(len + 1);
+    if (!body)
+        goto bad;
+    size_t from = h, w = 0;
+    for (size_t k = 0; k < nc; k++) {
+        int p = pt[HEADER + CUT * k];
+        size_t at = h + (size_t)get_be(pt + HEADER + CUT * k + 1, 4);
+        memcpy(body + w, pt + from, at - from);
+        w += at - from;
+        memcpy(body + w, ps.v[p], ps.n[p]);
+        w += ps.n[p];
+        from = at;
+    }
+    memcpy(body + w, pt + from, (size_t)m - from);
+    set_answer(j, status, body, len);
+    goto out;
+bad:
+    job_error(j, 500, "internal_error", "the stored answer of this Idempotency-Key does not open");
+out:
+    PQclear(ps.batch);
+    PQclear(ps.entry);
+    free(pt);
+    return rc;
+}
