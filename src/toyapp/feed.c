@@ -29,6 +29,7 @@
 #include "app.h"
 #include "feed.h"
 #include "logdb.h"
+#include "rt_be.h"
 #include "rt_ws.h"
 #include "sql.h"
 
@@ -192,13 +193,6 @@ static int mem_subtree(void *ctx, uint64_t start, unsigned level, uint8_t out[32
 
 /* ---- rounds: reading ------------------------------------------------------- */
 
-static uint64_t be64(const char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | (uint8_t)p[i];
-    return v;
-}
 
 /* How many entries of each round a `latest` client gets. */
 typedef struct budget {
@@ -398,14 +392,14 @@ static int read_rounds(reader *rd, PGconn *c, cursor *cur, uint64_t until, int m
     if (!hr)
         return -1;
     int nh = 0;
-    while (nh < PQntuples(hr) && (nh == 0 || be64(PQgetvalue(hr, nh, 0)) - cur->pos <= max_leaves))
+    while (nh < PQntuples(hr) && (nh == 0 || rt_be_get(PQgetvalue(hr, nh, 0), 8) - cur->pos <= max_leaves))
         nh++;
     if (!nh) {
         PQclear(hr);
         return 0;
     }
     *more = nh < PQntuples(hr) || PQntuples(hr) == max_rounds;
-    uint64_t start = cur->pos, end = be64(PQgetvalue(hr, nh - 1, 0));
+    uint64_t start = cur->pos, end = rt_be_get(PQgetvalue(hr, nh - 1, 0), 8);
     chunk k = { 0 };
     PGresult *lr = NULL, *br = NULL;
     int made = 0, failed = 1;
@@ -451,7 +445,7 @@ static int read_rounds(reader *rd, PGconn *c, cursor *cur, uint64_t until, int m
         }
         k.entry[i] = PQgetisnull(lr, row, 0) ? NULL : PQgetvalue(lr, row, 0);
         k.entry_len[i] = (size_t)PQgetlength(lr, row, 0);
-        k.slots[i].id = be64(PQgetvalue(lr, row, 1));
+        k.slots[i].id = rt_be_get(PQgetvalue(lr, row, 1), 8);
     }
     /* The distinct batches, sorted; each leaf's slot among them. */
     qsort(k.slots, k.n, sizeof *k.slots, by_id);
@@ -459,7 +453,7 @@ static int read_rounds(reader *rd, PGconn *c, cursor *cur, uint64_t until, int m
         if (!k.nslots || k.slots[k.nslots - 1].id != k.slots[i].id)
             k.slots[k.nslots++] = (batch_slot){ .id = k.slots[i].id };
     for (size_t i = 0; i < k.n; i++) {
-        batch_slot key = { .id = be64(PQgetvalue(lr, (int)i, 1)) };
+        batch_slot key = { .id = rt_be_get(PQgetvalue(lr, (int)i, 1), 8) };
         k.slot[i] = (size_t)((batch_slot *)bsearch(&key, k.slots, k.nslots, sizeof key, by_id) - k.slots);
     }
     rt_pgarr ids = { 0 };
@@ -475,7 +469,7 @@ static int read_rounds(reader *rd, PGconn *c, cursor *cur, uint64_t until, int m
     if (!br)
         goto out;
     for (int i = 0; i < PQntuples(br); i++) {
-        batch_slot key = { .id = be64(PQgetvalue(br, i, 0)) };
+        batch_slot key = { .id = rt_be_get(PQgetvalue(br, i, 0), 8) };
         batch_slot *s = bsearch(&key, k.slots, k.nslots, sizeof key, by_id);
         if (s && !log_parse_batch_head(PQgetvalue(br, i, 1), (size_t)PQgetlength(br, i, 1), &s->bh))
             s->have = 1;
@@ -489,9 +483,9 @@ static int read_rounds(reader *rd, PGconn *c, cursor *cur, uint64_t until, int m
     for (int h = 0; h < nh; h++) {
         log_head head;
         if (log_parse_head(PQgetvalue(hr, h, 1), (size_t)PQgetlength(hr, h, 1), &head)
-            || head.th.treeSize != be64(PQgetvalue(hr, h, 0))) {
+            || head.th.treeSize != rt_be_get(PQgetvalue(hr, h, 0), 8)) {
             fprintf(stderr, "toyapp: feed: the tree head of size %llu is malformed\n",
-                    (unsigned long long)be64(PQgetvalue(hr, h, 0)));
+                    (unsigned long long)rt_be_get(PQgetvalue(hr, h, 0), 8));
             goto out;
         }
         size_t hi = (size_t)(head.th.treeSize - start);

@@ -10,6 +10,7 @@
 #include "app.h"
 #include "handler.h"
 #include "logdb.h"
+#include "rt_be.h"
 
 static void log_head_(job *j, worker *w)
 {
@@ -63,9 +64,7 @@ static void receipt_proof(job *j, worker *w)
         for (int k = 0; pending && !PQgetisnull(r, row, 2) && k < n; k++)
             if (!memcmp(ids + 8 * k, id, 8)) {
                 pending = 0;
-                for (int i = 0; i < 8; i++)
-                    index = index << 8 | (uint8_t)PQgetvalue(r, row, 2)[i];
-                index += (uint64_t)k;
+                index = rt_be_get(PQgetvalue(r, row, 2), 8) + (uint64_t)k;
             }
     }
     uint8_t leaf[32];

@@ -30,6 +30,7 @@
 #include "app.h"
 #include "idem.h"
 #include "route.h"
+#include "rt_be.h"
 #include "rt_hex.h"
 #include "rt_merkle.h"
 #include "rt_seal.h"
@@ -71,20 +72,6 @@ static size_t answer_ad(const job *j, char ad[256 + 64])
     return kn + 1 + rn;
 }
 
-static void put_be(uint8_t *p, uint64_t v, int n)
-{
-    for (int i = 0; i < n; i++)
-        p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-}
-
-static uint64_t get_be(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
 typedef struct cut { size_t off, len; int part; } cut;
 
 size_t idem_seal(const job *j, const wentry *e, uint64_t batch_id, const char *head, size_t head_len,
@@ -114,15 +101,15 @@ size_t idem_seal(const job *j, const wentry *e, uint64_t batch_id, const char *h
     if (!pt || !*out)
         goto fail;
     pt[0] = FORMAT;
-    put_be(pt + 1, batch_id, 8);
-    put_be(pt + 9, e->index, 4);
+    rt_be_put(pt + 1, batch_id, 8);
+    rt_be_put(pt + 9, e->index, 4);
     pt[13] = (uint8_t)nc;
     size_t from = 0, t = n;   /* copied from the body up to from; written up to t */
     for (int k = 0; k < nc; k++) {
         memcpy(pt + t, j->body + from, cuts[k].off - from);
         t += cuts[k].off - from;
         pt[HEADER + CUT * k] = (uint8_t)cuts[k].part;
-        put_be(pt + HEADER + CUT * k + 1, t - n, 4);
+        rt_be_put(pt + HEADER + CUT * k + 1, t - n, 4);
         from = cuts[k].off + cuts[k].len;
     }
     memcpy(pt + t, j->body + from, j->body_len - from);
@@ -166,7 +153,7 @@ static int fetch_parts(PGconn *c, uint64_t batch_id, uint64_t index, int need_en
     ps->n[P_HEAD] = (size_t)PQgetlength(ps->batch, 0, 0);
     if (need_entry) {
         sql_args e = { 0 };
-        sql_int(&e, (int64_t)get_be(ids + 8 * index, 8));
+        sql_int(&e, (int64_t)rt_be_get(ids + 8 * index, 8));
         ps->entry = sql_query(c, "writer", "SELECT entry FROM audit_log WHERE id = $1", &e, SQL_BINARY);
         if (!ps->entry)
             return -2;
@@ -226,14 +213,14 @@ int idem_answer(PGconn *c, job *j, int status, const uint8_t *sealed, size_t n)
     int need_entry = 0;
     for (size_t k = 0; k < nc; k++) {
         int p = pt[HEADER + CUT * k];
-        size_t off = (size_t)get_be(pt + HEADER + CUT * k + 1, 4);
+        size_t off = (size_t)rt_be_get(pt + HEADER + CUT * k + 1, 4);
         if (p < P_ENTRY || p >= P__N || off < prev || off > (size_t)m - h)
             goto bad;
         prev = off;
         need_entry |= p == P_ENTRY;
     }
     if (nc) {
-        int f = fetch_parts(c, get_be(pt + 1, 8), get_be(pt + 9, 4), need_entry, &ps);
+        int f = fetch_parts(c, rt_be_get(pt + 1, 8), rt_be_get(pt + 9, 4), need_entry, &ps);
         if (f == -2) {
             rc = -1;
             goto out;
@@ -255,7 +242,7 @@ int idem_answer(PGconn *c, job *j, int status, const uint8_t *sealed, size_t n)
     size_t from = h, w = 0;
     for (size_t k = 0; k < nc; k++) {
         int p = pt[HEADER + CUT * k];
-        size_t at = h + (size_t)get_be(pt + HEADER + CUT * k + 1, 4);
+        size_t at = h + (size_t)rt_be_get(pt + HEADER + CUT * k + 1, 4);
         memcpy(body + w, pt + from, at - from);
         w += at - from;
         memcpy(body + w, ps.v[p], ps.n[p]);

@@ -6,6 +6,7 @@
 #include <json-c/json.h>
 
 #include "logdb.h"
+#include "rt_be.h"
 #include "rt_hex.h"
 #include "sql.h"
 
@@ -89,13 +90,6 @@ int log_load_head(PGconn *c, uint64_t size, log_head *h, int *found)
     return rc;
 }
 
-static uint64_t get_be64(const char *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | (uint8_t)p[i];
-    return v;
-}
 
 int log_read_leaves(PGconn *c, uint64_t lo, uint64_t hi, uint64_t *ids, uint8_t (*hashes)[32])
 {
@@ -114,7 +108,7 @@ int log_read_leaves(PGconn *c, uint64_t lo, uint64_t hi, uint64_t *ids, uint8_t 
         return -1;
     uint64_t next = lo;
     for (int row = 0; row < PQntuples(r) && next < hi; row++) {
-        uint64_t first = get_be64(PQgetvalue(r, row, 0));
+        uint64_t first = rt_be_get(PQgetvalue(r, row, 0), 8);
         uint32_t size = 0;
         for (int b = 0; b < 4 && PQgetlength(r, row, 1) == 4; b++)
             size = size << 8 | (uint8_t)PQgetvalue(r, row, 1)[b];
@@ -124,7 +118,7 @@ int log_read_leaves(PGconn *c, uint64_t lo, uint64_t hi, uint64_t *ids, uint8_t 
         for (; next < first + size && next < hi; next++) {
             uint64_t k = next - first;
             if (ids)
-                ids[next - lo] = get_be64(PQgetvalue(r, row, 2) + 8 * k);
+                ids[next - lo] = rt_be_get(PQgetvalue(r, row, 2) + 8 * k, 8);
             memcpy(hashes[next - lo], PQgetvalue(r, row, 3) + 32 * k, 32);
         }
     }
