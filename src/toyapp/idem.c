@@ -7,17 +7,22 @@
  * log_queue until the sequencer moves them to log_segments).  Storing them a
  * second time, in every key's row, was more than half of what a keyed
  * request cost Postgres (bench/README.md, "Keyed submissions").  So the
- * stored answer is a template: the answer with those parts cut out, each
+ * stored answer is a template: the answer with those parts cut out, and
+ * with each of its other members ("name":value) that the entry holds byte
+ * for byte (a receipt's id, hashes and derivative) cut out too, each cut
  * only where the answer holds it byte for byte as it is rebuilt.  Sealed
  * (AES-256-GCM, a TEE-derived key, bound to the key and the route), it is:
  *
- *   1                       the format (a row of the earlier format holds
- *                           the whole answer, which begins with '{')
+ *   2                       the format (1: the same without member cuts;
+ *                           a row of the first format holds the whole
+ *                           answer, which begins with '{')
  *   batch id                8 bytes, big-endian
  *   entry's batch index     4 bytes
  *   number of cuts          1 byte, then for each: its part (1 entry,
- *                           2 head, 3 path) and its offset in the
- *                           template (4 bytes), in offset order
+ *                           2 head, 3 path, 4 a range of the entry) and
+ *                           its offset in the template (4 bytes), in
+ *                           offset order; a range adds its offset in the
+ *                           entry and its length (4 bytes each)
  *   the template
  *
  * A retry puts the parts back.  When the entry was purged by a deletion
@@ -36,11 +41,14 @@
 #include "rt_seal.h"
 #include "sql.h"
 
-#define FORMAT 1
+#define FORMAT 2
 #define HEADER 14                 /* format, batch id, index, number of cuts */
-#define CUT 5
-enum { P_ENTRY = 1, P_HEAD, P_PATH, P__N };
-static const char *const part_key[P__N] = { NULL, "\"auditEntry\":", "\"batchHead\":", "\"inclusionPath\":" };
+#define CUT 5                     /* part, offset */
+#define CUT_RANGE 13              /* part, offset, offset in the entry, length */
+#define MAX_CUTS 16
+#define MIN_RANGE 24              /* a shorter member is cheaper to keep */
+enum { P_ENTRY = 1, P_HEAD, P_PATH, P_RANGE, P__N };
+static const char *const part_key[P_RANGE] = { NULL, "\"auditEntry\":", "\"batchHead\":", "\"inclusionPath\":" };
 
 /* An inclusion path as the answer's serializer writes it: a JSON array of
  * hex strings.  out has room for 2 + 67 * (RT_MERKLE_BATCH_LEVELS - 1). */
@@ -61,6 +69,34 @@ static size_t path_json(const uint8_t (*path)[32], size_t n, char *out)
     return k;
 }
 
+/* The end of the JSON value that begins at s[i] (canonical JSON, without
+ * white space), or 0 when it does not end. */
+static size_t value_end(const char *s, size_t n, size_t i)
+{
+    int depth = 0;
+    for (; i < n; i++) {
+        if (s[i] == '"') {
+            for (i++; i < n && s[i] != '"'; i++)
+                if (s[i] == '\\')
+                    i++;
+            if (i >= n)
+                return 0;
+            if (!depth)
+                return i + 1;
+        } else if (s[i] == '{' || s[i] == '[') {
+            depth++;
+        } else if (s[i] == '}' || s[i] == ']') {
+            if (!depth)
+                return i;
+            if (!--depth)
+                return i + 1;
+        } else if (s[i] == ',' && !depth) {
+            return i;
+        }
+    }
+    return depth ? 0 : n;
+}
+
 /* The associated data an answer is sealed with: its key, a NUL, its route. */
 static size_t answer_ad(const job *j, char ad[256 + 64])
 {
@@ -72,30 +108,57 @@ static size_t answer_ad(const job *j, char ad[256 + 64])
     return kn + 1 + rn;
 }
 
-typedef struct cut { size_t off, len; int part; } cut;
+typedef struct cut { size_t off, len, src; int part; } cut;
+
+/* Adds a cut to cuts[0..*nc), kept in offset order, unless it overlaps one. */
+static void add_cut(cut *cuts, int *nc, cut c)
+{
+    if (*nc == MAX_CUTS)
+        return;
+    int k = *nc;
+    for (; k > 0 && cuts[k - 1].off > c.off; k--)
+        ;
+    if ((k > 0 && cuts[k - 1].off + cuts[k - 1].len > c.off) || (k < *nc && c.off + c.len > cuts[k].off))
+        return;
+    memmove(cuts + k + 1, cuts + k, (size_t)(*nc - k) * sizeof *cuts);
+    cuts[k] = c;
+    (*nc)++;
+}
 
 size_t idem_seal(const job *j, const wentry *e, uint64_t batch_id, const char *head, size_t head_len,
                  uint8_t **out)
 {
+    const char *b = j->body;
+    size_t bn = j->body_len;
     char pj[PATH_JSON_MAX];
-    const char *want[P__N] = { NULL, e->json, head, pj };
-    size_t wlen[P__N] = { 0, e->len, head_len, path_json((const uint8_t (*)[32])e->path, e->npath, pj) };
-    cut cuts[P__N - 1];
+    const char *want[P_RANGE] = { NULL, e->json, head, pj };
+    size_t wlen[P_RANGE] = { 0, e->len, head_len, path_json((const uint8_t (*)[32])e->path, e->npath, pj) };
+    cut cuts[MAX_CUTS];
     int nc = 0;
-    for (int p = P_ENTRY; p < P__N; p++) {
+    for (int p = P_ENTRY; p < P_RANGE; p++) {
         size_t kn = strlen(part_key[p]);
-        const char *at = memmem(j->body, j->body_len, part_key[p], kn);
-        size_t off = at ? (size_t)(at - j->body) + kn : 0;
-        if (!at || off + wlen[p] > j->body_len || memcmp(j->body + off, want[p], wlen[p]))
-            continue;
-        int k = nc++;
-        for (; k > 0 && cuts[k - 1].off > off; k--)
-            cuts[k] = cuts[k - 1];
-        cuts[k] = (cut){ off, wlen[p], p };
+        const char *at = memmem(b, bn, part_key[p], kn);
+        size_t off = at ? (size_t)(at - b) + kn : 0;
+        if (at && off + wlen[p] <= bn && !memcmp(b + off, want[p], wlen[p]))
+            add_cut(cuts, &nc, (cut){ off, wlen[p], 0, p });
     }
-    size_t tn = j->body_len, n = HEADER + CUT * (size_t)nc;
-    for (int k = 0; k < nc; k++)
+    /* The answer's members that the entry holds byte for byte. */
+    for (size_t i = 1; bn && b[0] == '{' && i < bn && b[i] == '"';) {
+        size_t k = value_end(b, bn, i), v = k && k < bn && b[k] == ':' ? value_end(b, bn, k + 1) : 0;
+        if (!v)
+            break;
+        const char *at = v - i >= MIN_RANGE ? memmem(e->json, e->len, b + i, v - i) : NULL;
+        if (at)
+            add_cut(cuts, &nc, (cut){ i, v - i, (size_t)(at - e->json), P_RANGE });
+        if (v >= bn || b[v] != ',')
+            break;
+        i = v + 1;
+    }
+    size_t tn = bn, n = HEADER;
+    for (int k = 0; k < nc; k++) {
         tn -= cuts[k].len;
+        n += cuts[k].part == P_RANGE ? CUT_RANGE : CUT;
+    }
     uint8_t *pt = malloc(n + tn);
     *out = malloc(n + tn + RT_SEAL_OVERHEAD);
     if (!pt || !*out)
@@ -104,15 +167,20 @@ size_t idem_seal(const job *j, const wentry *e, uint64_t batch_id, const char *h
     rt_be_put(pt + 1, batch_id, 8);
     rt_be_put(pt + 9, e->index, 4);
     pt[13] = (uint8_t)nc;
-    size_t from = 0, t = n;   /* copied from the body up to from; written up to t */
+    size_t from = 0, t = n, r = HEADER;   /* copied from the body up to from; written up to t; records up to r */
     for (int k = 0; k < nc; k++) {
-        memcpy(pt + t, j->body + from, cuts[k].off - from);
+        memcpy(pt + t, b + from, cuts[k].off - from);
         t += cuts[k].off - from;
-        pt[HEADER + CUT * k] = (uint8_t)cuts[k].part;
-        rt_be_put(pt + HEADER + CUT * k + 1, t - n, 4);
+        pt[r] = (uint8_t)cuts[k].part;
+        rt_be_put(pt + r + 1, t - n, 4);
+        if (cuts[k].part == P_RANGE) {
+            rt_be_put(pt + r + 5, cuts[k].src, 4);
+            rt_be_put(pt + r + 9, cuts[k].len, 4);
+        }
+        r += cuts[k].part == P_RANGE ? CUT_RANGE : CUT;
         from = cuts[k].off + cuts[k].len;
     }
-    memcpy(pt + t, j->body + from, j->body_len - from);
+    memcpy(pt + t, b + from, bn - from);
     char ad[256 + 64];
     size_t an = answer_ad(j, ad);
     if (rt_seal(g_app.k.idem_seal, ad, an, pt, n + tn, *out))
@@ -201,24 +269,35 @@ int idem_answer(PGconn *c, job *j, int status, const uint8_t *sealed, size_t n)
     long m = pt ? rt_seal_open(g_app.k.idem_seal, ad, an, sealed, n, pt) : -1;
     int rc = 0;
     parts ps = { 0 };
-    if (m > 0 && pt[0] == '{') {   /* the earlier format: the whole answer */
+    if (m > 0 && pt[0] == '{') {   /* the first format: the whole answer */
         set_answer(j, status, (char *)pt, (size_t)m);
         return 0;
     }
-    size_t nc = m >= HEADER && pt[0] == FORMAT ? pt[13] : 0, h = HEADER + CUT * nc;
-    if (m < HEADER || pt[0] != FORMAT || (size_t)m < h)
+    /* The cuts (format 1 has no ranges), then the parts they need. */
+    if (m < HEADER || (pt[0] != 1 && pt[0] != FORMAT) || pt[13] > MAX_CUTS)
         goto bad;
-    /* The parts the template needs, then the answer. */
-    size_t len = (size_t)m - h, prev = 0;
+    cut cuts[MAX_CUTS];
+    size_t nc = pt[13], h = HEADER, prev = 0;
     int need_entry = 0;
     for (size_t k = 0; k < nc; k++) {
-        int p = pt[HEADER + CUT * k];
-        size_t off = (size_t)rt_be_get(pt + HEADER + CUT * k + 1, 4);
-        if (p < P_ENTRY || p >= P__N || off < prev || off > (size_t)m - h)
+        int p = h < (size_t)m ? pt[h] : 0;
+        size_t rn = p == P_RANGE ? CUT_RANGE : CUT;
+        if (p < P_ENTRY || p >= P__N || (p == P_RANGE && pt[0] == 1) || h + rn > (size_t)m)
             goto bad;
-        prev = off;
-        need_entry |= p == P_ENTRY;
+        cuts[k] = (cut){ (size_t)rt_be_get(pt + h + 1, 4), 0, 0, p };
+        if (p == P_RANGE) {
+            cuts[k].src = (size_t)rt_be_get(pt + h + 5, 4);
+            cuts[k].len = (size_t)rt_be_get(pt + h + 9, 4);
+        }
+        if (cuts[k].off < prev)
+            goto bad;
+        prev = cuts[k].off;
+        need_entry |= p == P_ENTRY || p == P_RANGE;
+        h += rn;
     }
+    if (prev > (size_t)m - h)
+        goto bad;
+    size_t len = (size_t)m - h;
     if (nc) {
         int f = fetch_parts(c, rt_be_get(pt + 1, 8), rt_be_get(pt + 9, 4), need_entry, &ps);
         if (f == -2) {
@@ -233,20 +312,28 @@ int idem_answer(PGconn *c, job *j, int status, const uint8_t *sealed, size_t n)
         }
         if (f < 0)
             goto bad;
-        for (size_t k = 0; k < nc; k++)
-            len += ps.n[pt[HEADER + CUT * k]];
+        for (size_t k = 0; k < nc; k++) {
+            if (cuts[k].part == P_RANGE) {
+                if (cuts[k].src > ps.n[P_ENTRY] || cuts[k].len > ps.n[P_ENTRY] - cuts[k].src)
+                    goto bad;
+            } else {
+                cuts[k].src = 0;
+                cuts[k].len = ps.n[cuts[k].part];
+            }
+            len += cuts[k].len;
+        }
     }
     char *body = malloc(len + 1);
     if (!body)
         goto bad;
     size_t from = h, w = 0;
     for (size_t k = 0; k < nc; k++) {
-        int p = pt[HEADER + CUT * k];
-        size_t at = h + (size_t)rt_be_get(pt + HEADER + CUT * k + 1, 4);
+        size_t at = h + cuts[k].off;
+        int p = cuts[k].part == P_RANGE ? P_ENTRY : cuts[k].part;
         memcpy(body + w, pt + from, at - from);
         w += at - from;
-        memcpy(body + w, ps.v[p], ps.n[p]);
-        w += ps.n[p];
+        memcpy(body + w, ps.v[p] + cuts[k].src, cuts[k].len);
+        w += cuts[k].len;
         from = at;
     }
     memcpy(body + w, pt + from, (size_t)m - from);

@@ -134,12 +134,25 @@ try:
     stored = dict(line.split("|") for line in psql(
         "SELECT idem_key, octet_length(answer) FROM idempotency_keys WHERE idem_key LIKE 'multi-%'").splitlines())
 
-    def parts(j):
-        return sum(len(json.dumps(j[f], separators=(",", ":"))) for f in ("auditEntry", "batchHead", "inclusionPath"))
-    # What is stored besides the answer's other bytes: the format's header
-    # (14 bytes, 5 per part cut) and the seal (28).
-    big = [k for k, (_, j, d) in first.items() if int(stored.get(k, 10 ** 6)) > len(d) - parts(j) + 14 + 15 + 28]
-    check(len(stored) == 96 and not big, "the stored answers hold no entry, batch head or path (%d do)" % len(big))
+    def compact(v):
+        return json.dumps(v, separators=(",", ":"))
+
+    def kept(j, d):
+        """The most a stored answer may hold: the answer without its entry,
+        batch head and path, and without each of its members of 24 bytes or
+        more that the entry holds byte for byte; plus the format's header
+        (14 bytes, 5 per part cut, 13 per member cut) and the seal (28)."""
+        n = len(d) + 14 + 15 + 28 - sum(len(compact(j[f])) for f in ("auditEntry", "batchHead", "inclusionPath"))
+        entry = compact(j["auditEntry"])
+        members = ['"%s":%s' % (f, compact(j[f])) for f in ("receiptId", "userIdHash", "payloadCommitment",
+                                                           "safeDerivative")]
+        assert all(m.encode() in d and m in entry for m in members[1:3]), "the answer holds the entry's hashes"
+        return n - sum(len(m) - 13 for m in members if m in entry and len(m) >= 24)
+    big = [k for k, (_, j, d) in first.items() if int(stored.get(k, 10 ** 6)) > kept(j, d)]
+    sizes = sorted((int(stored.get(k, 0)), len(d)) for k, (_, _, d) in first.items())
+    check(len(stored) == 96 and not big,
+          "the stored answers hold no entry, batch head, path, or member the entry holds (%d do;"
+          " median %d bytes stored for %d)" % ((len(big),) + sizes[len(sizes) // 2]))
     # Concurrent retries of one key: one entry, every answer the same.
     n0, answers, lock = nentries(), [], threading.Lock()
 
