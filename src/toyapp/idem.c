@@ -76,11 +76,17 @@ static size_t value_end(const char *s, size_t n, size_t i)
     int depth = 0;
     for (; i < n; i++) {
         if (s[i] == '"') {
-            for (i++; i < n && s[i] != '"'; i++)
-                if (s[i] == '\\')
-                    i++;
-            if (i >= n)
-                return 0;
+            for (;;) {   /* to the quote that no odd run of backslashes escapes */
+                const char *q = memchr(s + i + 1, '"', n - i - 1);
+                if (!q)
+                    return 0;
+                i = (size_t)(q - s);
+                size_t bs = 0;
+                while (s[i - 1 - bs] == '\\')
+                    bs++;
+                if (!(bs & 1))
+                    break;
+            }
             if (!depth)
                 return i + 1;
         } else if (s[i] == '{' || s[i] == '[') {
@@ -142,14 +148,23 @@ size_t idem_seal(const job *j, const wentry *e, uint64_t batch_id, const char *h
         if (at && off + wlen[p] <= bn && !memcmp(b + off, want[p], wlen[p]))
             add_cut(cuts, &nc, (cut){ off, wlen[p], 0, p });
     }
-    /* The answer's members that the entry holds byte for byte. */
-    for (size_t i = 1; bn && b[0] == '{' && i < bn && b[i] == '"';) {
-        size_t k = value_end(b, bn, i), v = k && k < bn && b[k] == ':' ? value_end(b, bn, k + 1) : 0;
-        if (!v)
+    /* The answer's other members that the entry holds byte for byte; the
+     * parts' members are stepped over, not scanned. */
+    for (size_t i = 1, c = 0; bn && b[0] == '{' && i < bn && b[i] == '"';) {
+        size_t k = value_end(b, bn, i), v;
+        if (!k || k >= bn || b[k] != ':')
             break;
-        const char *at = v - i >= MIN_RANGE ? memmem(e->json, e->len, b + i, v - i) : NULL;
-        if (at)
-            add_cut(cuts, &nc, (cut){ i, v - i, (size_t)(at - e->json), P_RANGE });
+        while (c < (size_t)nc && cuts[c].off <= k)
+            c++;
+        if (c < (size_t)nc && cuts[c].off == k + 1) {
+            v = cuts[c].off + cuts[c].len;
+        } else {
+            if (!(v = value_end(b, bn, k + 1)))
+                break;
+            const char *at = v - i >= MIN_RANGE ? memmem(e->json, e->len, b + i, v - i) : NULL;
+            if (at)
+                add_cut(cuts, &nc, (cut){ i, v - i, (size_t)(at - e->json), P_RANGE });
+        }
         if (v >= bn || b[v] != ',')
             break;
         i = v + 1;
