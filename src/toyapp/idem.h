@@ -3,9 +3,10 @@
  *
  * The writer stores, with each keyed request's key, its answer sealed
  * (AES-256-GCM under a TEE-derived key, bound to the key and the route),
- * without the parts the database keeps anyway: the audit entry, the batch
- * head and the inclusion path.  A retry gets the answer rebuilt from them,
- * byte for byte the one first sent.
+ * without the parts the database keeps anyway: the audit entry (and the
+ * answer's members that repeat it), the batch head and the inclusion path.
+ * A retry gets the answer rebuilt from them, byte for byte the one first
+ * sent.
  */
 #ifndef TOY_IDEM_H
 #define TOY_IDEM_H
