@@ -150,7 +150,7 @@ void *chain_main(void *arg)
     /* The thread's own statements (sql.h) end once toyapp stops, as the
      * poster's do (poster_config.stop). */
     sql_wait_bound(0, &g_app.stopping);
-    int relog = 1, leader = 0;
+    int relog = 1;
     uint64_t last_relog = 0;
     char said[768] = "";
     while (!atomic_load(&g_app.stopping)) {
@@ -180,10 +180,6 @@ void *chain_main(void *arg)
         }
         if (poster_chain_id(p))
             atomic_store(&g_app.chain.chain_id, poster_chain_id(p));
-        /* Newly the poster: another instance may have died between its
-         * round's commit and the entries. */
-        relog |= poster_is_leader(p) && !leader;
-        leader = poster_is_leader(p);
         db_check(&db);
         nap(poster_delay_ms(p));
     }

@@ -50,6 +50,7 @@ struct poster {
     uint64_t chain_id;                 /* the node's, once checked */
     PGconn *lock_conn;
     int lock_pid, leader;
+    int handover;                      /* lock taken, unlogged rows not yet handed over */
     int delay_ms, backoff_ms;
     char err[768];
 };
@@ -217,6 +218,7 @@ static int take_lock(poster *p, PGconn *db)
     PQclear(r);
     p->lock_conn = db;
     p->lock_pid = pid;
+    p->handover = p->leader;
     if (p->leader)
         say(p, "posting deletion attestations from %s to %s", p->addr_text, p->cfg.chain.rpc_url);
     return p->leader;
@@ -981,8 +983,16 @@ int poster_round(poster *p, PGconn *db, poster_posted_fn cb, void *ctx)
         p->delay_ms = lock < 0 ? BACKOFF_MIN_MS : NOT_LEADER_MS;
         return lock;
     }
-    int open = 0, full = 0, recorded = 0;
-    int rc = check_chain(p);
+    int open = 0, full = 0, recorded = 0, rc = 0;
+    if (p->handover) {
+        char err[512];
+        if (poster_unlogged(db, cb, ctx, err, sizeof err) < 0)
+            rc = fault(p, "rows recorded but not logged: %.*s", (int)strcspn(err, "\n"), err);
+        else
+            p->handover = p->leader;
+    }
+    if (rc == 0)
+        rc = check_chain(p);
     if (rc == 0)
         rc = resolve_all(p, db, cb, ctx, &open);
     if (rc > 0)

@@ -89,8 +89,11 @@ void poster_free(poster *p);
 
 /*
  * One round on db (a connection to the primary): take or check the poster
- * lock, resolve the transactions in flight, and post the next batch of
- * unsent rows and wait for its receipt (up to receipt_wait_ms).  Returns
+ * lock; on taking it, hand over (cb) every row poster_unlogged finds, since
+ * the poster before may have died between its round's commit and its
+ * callbacks; then resolve the transactions in flight, and post the next
+ * batch of unsent rows and wait for its receipt (up to receipt_wait_ms).
+ * Returns
  * the number of rows recorded (cb ran for each), 0 when there was nothing
  * to record (or another instance holds the lock), or -1 on a fault (the
  * chain or the database down, a revert, a refusal: poster_error says what;

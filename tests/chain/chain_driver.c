@@ -13,7 +13,8 @@
  *   chain_driver run SECONDS [WANT]   run poster rounds until WANT rows are
  *                                      recorded in the outbox (or SECONDS pass);
  *                                      hands over what poster_unlogged finds
- *                                      first, and again on becoming the poster
+ *                                      first (poster_round does again on
+ *                                      becoming the poster)
  *   chain_driver status               counts of the outbox and of chain_txs
  *   chain_driver txgen N SEED          N random EIP-1559 transactions signed with
  *                                      random keys, and N random Keccak-256 inputs,
@@ -277,7 +278,6 @@ static int cmd_run(int seconds, long want)
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     long got = 0;
-    int leader = 0;
     for (;;) {
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (stop || now.tv_sec - t0.tv_sec >= seconds)
@@ -293,15 +293,6 @@ static int cmd_run(int seconds, long want)
         }
         int n = poster_round(p, pdb, on_posted, &c);
         flush_handed(&c);
-        /* Newly the poster: the one before may have died between its
-         * round's commit and its hand-over (src/toyapp/chain.c does the
-         * same). */
-        if (poster_is_leader(p) && !leader) {
-            if (poster_unlogged(c.db, on_posted, &c, err, sizeof err) < 0)
-                printf("fault: poster_unlogged: %s\n", err);
-            flush_handed(&c);
-        }
-        leader = poster_is_leader(p);
         if (n < 0) {
             printf("fault: %s\n", poster_error(p));
             fflush(stdout);

@@ -7,7 +7,8 @@
 # and events independently.  Faults: the chain stopped during 50
 # deletions, the poster killed -9 between sending and recording (the
 # transaction then mined, or dropped), a database that lost records, a
-# reverted transaction, two posters at once; the sim provider's KMS gate
+# reverted transaction, two posters at once, a new leader handing over what
+# the killed one recorded but did not log; the sim provider's KMS gate
 # with toyapp itself.  The last line is "N passed, M failed".
 # shellcheck disable=SC2034,SC2016 # `check` evals its expression: single-quoted, reading variables set here
 # shellcheck disable=SC2317 # cleanup and helpers run through trap and check
@@ -381,6 +382,34 @@ check "no nonce was used by two transactions that reached the chain" \
     '[[ $(sql "SELECT count(*) FROM (SELECT nonce FROM chain_txs WHERE outcome IN ('"'"'recorded'"'"', '"'"'reverted'"'"') GROUP BY sender, nonce HAVING count(*) > 1) x") == 0 ]]'
 check "every outbox row is recorded, none rejected, none in flight" \
     '[[ $(sql "SELECT count(*) FILTER (WHERE block_number IS NULL OR chain_tx IS NOT NULL OR rejected) FROM deletion_outbox") == 0 ]]'
+
+# ---- a new leader hands over what the one before recorded but did not log -------------
+# As if the leader had died between its round's commit and its hand-over:
+# three rows recorded on chain with posted_audit_id null again, set while
+# A leads and after B has started (so B's own hand-over at its start did not
+# see them).  A is killed -9; B takes the lock and hands the three over.
+wait_out() {  # wait_out FILE PATTERN SECONDS
+    local deadline=$((SECONDS + $3))
+    until grep -q "$2" "$1" 2>/dev/null; do
+        ((SECONDS < deadline)) || return 1
+        sleep 0.1
+    done
+}
+run_bg "$DIR/hoA.out" 60
+A=$BG
+wait_out "$DIR/hoA.out" "^log: posting" 20
+run_bg "$DIR/hoB.out" 60
+B=$BG
+wait_out "$DIR/hoB.out" "^address" 20
+unlogged=$(sql "UPDATE deletion_outbox SET posted_audit_id = NULL WHERE receipt_id IN ('two1-1', 'two1-2', 'two1-3') RETURNING id" | wc -l)
+{ kill -KILL "$A"; wait "$A"; } 2>/dev/null
+wait_sql "SELECT count(*) FROM deletion_outbox WHERE receipt_id LIKE 'two%' AND posted_audit_id IS NULL" 0 20
+left=$(sql "SELECT count(*) FROM deletion_outbox WHERE receipt_id LIKE 'two%' AND posted_audit_id IS NULL")
+{ kill -TERM "$B"; wait "$B"; } 2>/dev/null
+check "the new leader hands over the rows the killed one recorded but did not log (3), once" \
+    '[[ $unlogged == 3 && $left == 0 && $(grep -c "^log: posting" "$DIR/hoB.out") == 1 &&
+        $(grep -c "^posted two1-[123] " "$DIR/hoB.out") == 3 && $(grep -c "^posted " "$DIR/hoA.out") == 0 ]]' \
+    "$unlogged unlogged, $left left; A: $(tail -n 3 "$DIR/hoA.out"); B: $(tail -n 5 "$DIR/hoB.out")"
 
 # ---- an attestation with no on-chain form is kept aside, not sent -----------------------
 sql "INSERT INTO deletion_outbox (receipt_id, attestation) VALUES ('bad-1', convert_to('{\"not\":\"an attestation\"}', 'UTF8'))" >/dev/null
