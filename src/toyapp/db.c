@@ -364,14 +364,26 @@ const char *sql_last_state(void)
     return last_state;
 }
 
+static _Thread_local const char *quiet_unique;
+
+void sql_quiet_unique(const char *constraint)
+{
+    quiet_unique = constraint;
+}
+
 static PGresult *checked(PGresult *r, const char *tag)
 {
+    const char *quiet = quiet_unique;
+    quiet_unique = NULL;
     int st = PQresultStatus(r);
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return r;
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    const char *constraint = r ? PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME) : NULL;
     snprintf(last_state, sizeof last_state, "%s", state ? state : "");
-    fprintf(stderr, "toyapp: %s: %s", tag, r ? PQresultErrorMessage(r) : "no result (out of memory, or abandoned)\n");
+    if (!(quiet && state && constraint && !strcmp(state, "23505") && !strcmp(constraint, quiet)))
+        fprintf(stderr, "toyapp: %s: %s", tag,
+                r ? PQresultErrorMessage(r) : "no result (out of memory, or abandoned)\n");
     PQclear(r);
     return NULL;
 }

@@ -101,6 +101,11 @@ int sql_unconfirmed(void);
  * server gave none: a lost connection). */
 const char *sql_last_state(void);
 
+/* The calling thread's next statement, if it fails on the unique
+ * constraint named, fails without a line on stderr: the caller expects
+ * it and deals with it (sql_last_state() is "23505").  NULL: none. */
+void sql_quiet_unique(const char *constraint);
+
 /* A text-format integer value (0 when NULL). */
 int64_t sql_int_at(const PGresult *r, int row, int col);
 

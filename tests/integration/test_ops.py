@@ -131,6 +131,10 @@ try:
     bad = retried()
     check(sequenced == "0" and not bad and nentries() == n0,
           "each retried once its batch is in log_segments: the same answer (%d differ)" % len(bad))
+    with open(os.path.join(T.tmp, "toyapp-ops-a.log")) as f:
+        logged = [line for line in f if "idempotency_keys_pkey" in line]
+    check(not logged, "the retries found by the key's unique violation left no error in toyapp's log (%d lines)"
+          % len(logged))
     stored = dict(line.split("|") for line in psql(
         "SELECT idem_key, octet_length(answer) FROM idempotency_keys WHERE idem_key LIKE 'multi-%'").splitlines())
 
