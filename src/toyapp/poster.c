@@ -989,7 +989,7 @@ int poster_round(poster *p, PGconn *db, poster_posted_fn cb, void *ctx)
         if (poster_unlogged(db, cb, ctx, err, sizeof err) < 0)
             rc = fault(p, "rows recorded but not logged: %.*s", (int)strcspn(err, "\n"), err);
         else
-            p->handover = p->leader;
+            p->handover = 0;
     }
     if (rc == 0)
         rc = check_chain(p);
