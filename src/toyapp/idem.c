@@ -141,24 +141,21 @@ size_t idem_seal(const job *j, const wentry *e, uint64_t batch_id, const char *h
     size_t wlen[P_RANGE] = { 0, e->len, head_len, path_json((const uint8_t (*)[32])e->path, e->npath, pj) };
     cut cuts[MAX_CUTS];
     int nc = 0;
-    for (int p = P_ENTRY; p < P_RANGE; p++) {
-        size_t kn = strlen(part_key[p]);
-        const char *at = memmem(b, bn, part_key[p], kn);
-        size_t off = at ? (size_t)(at - b) + kn : 0;
-        if (at && off + wlen[p] <= bn && !memcmp(b + off, want[p], wlen[p]))
-            add_cut(cuts, &nc, (cut){ off, wlen[p], 0, p });
-    }
-    /* The answer's other members that the entry holds byte for byte; the
-     * parts' members are stepped over, not scanned. */
-    for (size_t i = 1, c = 0; bn && b[0] == '{' && i < bn && b[i] == '"';) {
-        size_t k = value_end(b, bn, i), v;
+    /* One walk over the answer's members: a part where the answer holds it
+     * byte for byte, and each other member that the entry holds. */
+    for (size_t i = 1; bn && b[0] == '{' && i < bn && b[i] == '"';) {
+        size_t k = value_end(b, bn, i), v = 0;
         if (!k || k >= bn || b[k] != ':')
             break;
-        while (c < (size_t)nc && cuts[c].off <= k)
-            c++;
-        if (c < (size_t)nc && cuts[c].off == k + 1) {
-            v = cuts[c].off + cuts[c].len;
-        } else {
+        for (int p = P_ENTRY; p < P_RANGE && !v; p++) {
+            size_t kn = strlen(part_key[p]);
+            if (k + 1 - i == kn && !memcmp(b + i, part_key[p], kn) && k + 1 + wlen[p] <= bn
+                && !memcmp(b + k + 1, want[p], wlen[p])) {
+                add_cut(cuts, &nc, (cut){ k + 1, wlen[p], 0, p });
+                v = k + 1 + wlen[p];
+            }
+        }
+        if (!v) {
             if (!(v = value_end(b, bn, k + 1)))
                 break;
             const char *at = v - i >= MIN_RANGE ? memmem(e->json, e->len, b + i, v - i) : NULL;

@@ -59,8 +59,14 @@ typedef struct slot {
 static job *cur;                 /* the job being prepared */
 static char now_ts[32];
 static size_t now_len;
-#define MAX_CLAIMS 1024
-static char *claims[MAX_CLAIMS];
+/* The batch's claims: an open-addressing set of their strings, kept in an
+ * arena, at most half full (a job claims at most twice: its key and what
+ * its route claims). */
+#define MAX_CLAIMS (2 * RT_MERKLE_BATCH_MAX)
+#define CLAIM_SLOTS (2 * MAX_CLAIMS)
+static struct { uint64_t h; size_t off; } claim_slot[CLAIM_SLOTS];   /* off + 1; 0 when empty */
+static char *claim_arena;
+static size_t claim_used, claim_cap;
 static int nclaims;
 
 /* Every generated entry struct starts with the envelope's two strings. */
@@ -102,11 +108,31 @@ void *w_row(wentry *e, const rt_table *t)
 
 int w_claim(const char *key)
 {
-    for (int i = 0; i < nclaims; i++)
-        if (!strcmp(claims[i], key))
+    size_t n = strlen(key) + 1;
+    uint64_t h = 0xcbf29ce484222325u;   /* FNV-1a */
+    for (size_t i = 0; i + 1 < n; i++)
+        h = (h ^ (uint8_t)key[i]) * 0x100000001b3u;
+    size_t i = h & (CLAIM_SLOTS - 1);
+    for (; claim_slot[i].off; i = (i + 1) & (CLAIM_SLOTS - 1))
+        if (claim_slot[i].h == h && !strcmp(claim_arena + claim_slot[i].off - 1, key))
             return -1;
-    if (nclaims < MAX_CLAIMS)
-        claims[nclaims++] = strdup(key);
+    if (nclaims == MAX_CLAIMS)   /* cannot happen (see MAX_CLAIMS); the job waits for the next batch */
+        return -1;
+    if (claim_used + n > claim_cap) {
+        size_t cap = claim_cap ? 2 * claim_cap : 16384;
+        while (cap < claim_used + n)
+            cap *= 2;
+        if (!(claim_arena = realloc(claim_arena, cap))) {
+            fprintf(stderr, "toyapp: out of memory\n");
+            abort();
+        }
+        claim_cap = cap;
+    }
+    memcpy(claim_arena + claim_used, key, n);
+    claim_slot[i].h = h;
+    claim_slot[i].off = claim_used + 1;
+    claim_used += n;
+    nclaims++;
     return 0;
 }
 
@@ -348,9 +374,10 @@ static void process(job **jobs, int n)
     static uint8_t leaves[RT_MERKLE_BATCH_MAX][32], paths[RT_MERKLE_BATCH_MAX][RT_MERKLE_BATCH_LEVELS][32];
     static rt_merkle_batch tree;
     now_len = rt_ser_now(now_ts);
-    for (int i = 0; i < nclaims; i++)
-        free(claims[i]);
+    if (nclaims)
+        memset(claim_slot, 0, sizeof claim_slot);
     nclaims = 0;
+    claim_used = 0;
 
     int tx = 0, unconfirmed = 0;
     for (int i = 0; i < n; i++) {

@@ -57,11 +57,35 @@ static void test_refusals(void **state)
         assert_int_equal(rt_seal_open(key, "ad", 2, sealed, n, out), -1);
 }
 
+/* The sealing context keeps a key from one record to the next: records
+ * sealed by turns with two keys each open with their own key alone, and
+ * with their own nonce. */
+static void test_key_change(void **state)
+{
+    (void)state;
+    static const char pt[] = "a record";
+    uint8_t other[32], s[4][sizeof pt + RT_SEAL_OVERHEAD];
+    char out[sizeof pt];
+    memcpy(other, key, 32);
+    other[0] ^= 0x80;
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(rt_seal(i & 1 ? other : key, "ad", 2, pt, sizeof pt, s[i]), 0);
+    for (int i = 0; i < 4; i++) {
+        const uint8_t *mine = i & 1 ? other : key, *theirs = i & 1 ? key : other;
+        assert_int_equal(rt_seal_open(mine, "ad", 2, s[i], sizeof s[i], out), (long)sizeof pt);
+        assert_memory_equal(out, pt, sizeof pt);
+        assert_int_equal(rt_seal_open(theirs, "ad", 2, s[i], sizeof s[i], out), -1);
+        for (int k = 0; k < i; k++)
+            assert_memory_not_equal(s[i], s[k], RT_SEAL_NONCE);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_key_change),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
