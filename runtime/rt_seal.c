@@ -6,7 +6,8 @@
 #include <string.h>
 
 #include <openssl/evp.h>
-#include <openssl/rand.h>
+
+#include "rt_rand.h"
 
 /* The encrypting context keeps its cipher and key schedule from one record
  * to the next: a record with the same key only sets a new nonce.  Setting
@@ -18,7 +19,7 @@ static uint8_t enc_key[32];
 
 int rt_seal(const uint8_t key[32], const void *ad, size_t adn, const void *pt, size_t n, uint8_t *out)
 {
-    if (n > INT_MAX || adn > INT_MAX || RAND_bytes(out, RT_SEAL_NONCE) != 1)
+    if (n > INT_MAX || adn > INT_MAX || rt_rand(out, RT_SEAL_NONCE))
         return -1;
     pthread_mutex_lock(&enc_lock);
     int len, same = enc && !memcmp(enc_key, key, 32);

@@ -9,6 +9,7 @@
 #define RT_TEE_PROVIDER
 #include "rt_tee.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,10 +167,28 @@ int rt_ed25519_public(const uint8_t seed[32], uint8_t pub[32])
     return ok ? 0 : -1;
 }
 
+/* The signing key of the last seed, kept: making an Ed25519 key from its
+ * seed computes the public key, which cost as much as the signature.  An
+ * EVP_PKEY is safe to sign with from several threads at once; the lock
+ * guards only which key is kept. */
+static pthread_mutex_t sign_lock = PTHREAD_MUTEX_INITIALIZER;
+static EVP_PKEY *sign_key;
+static uint8_t sign_seed[32];
+
 int rt_ed25519_sign(const uint8_t seed[32], const uint8_t *msg, size_t n, uint8_t sig[64])
 {
     static const uint8_t empty[1];
-    EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+    pthread_mutex_lock(&sign_lock);
+    if (!sign_key || CRYPTO_memcmp(sign_seed, seed, 32)) {
+        EVP_PKEY *k = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, seed, 32);
+        if (k) {
+            EVP_PKEY_free(sign_key);
+            sign_key = k;
+            memcpy(sign_seed, seed, 32);
+        }
+    }
+    EVP_PKEY *k = sign_key && !CRYPTO_memcmp(sign_seed, seed, 32) && EVP_PKEY_up_ref(sign_key) == 1 ? sign_key : NULL;
+    pthread_mutex_unlock(&sign_lock);
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     size_t siglen = 64;
     int ok = k && md && EVP_DigestSignInit(md, NULL, NULL, NULL, k) == 1 &&

@@ -34,13 +34,13 @@
 
 #include <libwebsockets.h>
 #include <nettle/hmac.h>
-#include <openssl/rand.h>
 
 #include "app.h"
 #include "conn.h"
 #include "route.h"
 #include "rt_http.h"
 #include "rt_parse.h"
+#include "rt_rand.h"
 #include "rt_sink.h"
 #include "ws.h"
 
@@ -202,7 +202,7 @@ static int start_body(pss *s)
         error_response(s, 413, "body_too_large", msg, NULL, (long long)schema->max_body);
         return 0;
     }
-    if (route_needs_salt(j->route) && RAND_bytes(j->salt, sizeof j->salt) != 1) {
+    if (route_needs_salt(j->route) && rt_rand(j->salt, sizeof j->salt)) {
         error_response(s, 500, "internal_error", "no randomness", NULL, -1);
         return 0;
     }

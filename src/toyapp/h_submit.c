@@ -14,11 +14,11 @@
 #include <string.h>
 
 #include <nettle/sha2.h>
-#include <openssl/rand.h>
 
 #include "app.h"
 #include "handler.h"
 #include "rt_hex.h"
+#include "rt_rand.h"
 #include "rt_sink.h"
 
 /* What the handler made, kept from prepare to respond. */
@@ -47,7 +47,7 @@ static int submit_prepare(job *j, wentry *e, PGconn *c)
     uint64_t ms = now_ms_wall();
     for (int i = 0; i < 6; i++)
         rid[i] = (uint8_t)(ms >> (40 - 8 * i));
-    if (!rc || RAND_bytes(rid + 6, sizeof rid - 6) != 1 || RAND_bytes(rc->token, sizeof rc->token) != 1) {
+    if (!rc || rt_rand(rid + 6, sizeof rid - 6) || rt_rand(rc->token, sizeof rc->token)) {
         free(rc);
         return -1;
     }

@@ -8,10 +8,11 @@
  * second time, in every key's row, was more than half of what a keyed
  * request cost Postgres (bench/README.md, "Keyed submissions").  So the
  * stored answer is a template: the answer with those parts cut out, and
- * with each of its other members ("name":value) that the entry holds byte
- * for byte (a receipt's id, hashes and derivative) cut out too, each cut
- * only where the answer holds it byte for byte as it is rebuilt.  Sealed
- * (AES-256-GCM, a TEE-derived key, bound to the key and the route), it is:
+ * with each of its other members ("name":value) that is one of the
+ * entry's members, byte for byte (a receipt's id, hashes and derivative),
+ * cut out too, each cut only where the answer holds it byte for byte as
+ * it is rebuilt.  Sealed (AES-256-GCM, a TEE-derived key, bound to the key
+ * and the route), it is:
  *
  *   2                       the format (1: the same without member cuts;
  *                           a row of the first format holds the whole
@@ -47,6 +48,7 @@
 #define CUT_RANGE 13              /* part, offset, offset in the entry, length */
 #define MAX_CUTS 16
 #define MIN_RANGE 24              /* a shorter member is cheaper to keep */
+#define MAX_MEMBERS 32            /* of an entry, looked at for cuts */
 enum { P_ENTRY = 1, P_HEAD, P_PATH, P_RANGE, P__N };
 static const char *const part_key[P_RANGE] = { NULL, "\"auditEntry\":", "\"batchHead\":", "\"inclusionPath\":" };
 
@@ -141,8 +143,21 @@ size_t idem_seal(const job *j, const wentry *e, uint64_t batch_id, const char *h
     size_t wlen[P_RANGE] = { 0, e->len, head_len, path_json((const uint8_t (*)[32])e->path, e->npath, pj) };
     cut cuts[MAX_CUTS];
     int nc = 0;
+    /* The entry's members ("name":value), for the answer's to be matched
+     * with: where each begins and ends in the entry. */
+    size_t em[MAX_MEMBERS][2], ne = 0;
+    for (size_t i = 1; e->len && e->json[0] == '{' && i < e->len && e->json[i] == '"' && ne < MAX_MEMBERS;) {
+        size_t k = value_end(e->json, e->len, i), v;
+        if (!k || k >= e->len || e->json[k] != ':' || !(v = value_end(e->json, e->len, k + 1)))
+            break;
+        em[ne][0] = i;
+        em[ne++][1] = v;
+        if (v >= e->len || e->json[v] != ',')
+            break;
+        i = v + 1;
+    }
     /* One walk over the answer's members: a part where the answer holds it
-     * byte for byte, and each other member that the entry holds. */
+     * byte for byte, and each other member that is one of the entry's. */
     for (size_t i = 1; bn && b[0] == '{' && i < bn && b[i] == '"';) {
         size_t k = value_end(b, bn, i), v = 0;
         if (!k || k >= bn || b[k] != ':')
@@ -158,9 +173,11 @@ size_t idem_seal(const job *j, const wentry *e, uint64_t batch_id, const char *h
         if (!v) {
             if (!(v = value_end(b, bn, k + 1)))
                 break;
-            const char *at = v - i >= MIN_RANGE ? memmem(e->json, e->len, b + i, v - i) : NULL;
-            if (at)
-                add_cut(cuts, &nc, (cut){ i, v - i, (size_t)(at - e->json), P_RANGE });
+            for (size_t m = 0; v - i >= MIN_RANGE && m < ne; m++)
+                if (em[m][1] - em[m][0] == v - i && !memcmp(e->json + em[m][0], b + i, v - i)) {
+                    add_cut(cuts, &nc, (cut){ i, v - i, em[m][0], P_RANGE });
+                    break;
+                }
         }
         if (v >= bn || b[v] != ',')
             break;

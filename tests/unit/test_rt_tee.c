@@ -682,6 +682,29 @@ static void test_ed25519_rfc8032_vector1(void **state)
     assert_int_equal(rt_ed25519_verify(pub, &one, 1, sig), 0);
 }
 
+/* The signing key is kept from one signature to the next: signing by
+ * turns with two seeds (RFC 8032, tests 1 and 2) gives each its own
+ * signature every time. */
+static void test_ed25519_key_change(void **state)
+{
+    (void)state;
+    uint8_t seed[2][32], want[2][64], sig[64];
+    static const uint8_t msg2 = 0x72;
+    const uint8_t *msg[2] = { NULL, &msg2 };
+    unhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60", seed[0], 32);
+    unhex("e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39"
+          "701cf9b46bd25bf5f0595bbe24655141438e7a100b",
+          want[0], 64);
+    unhex("4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb", seed[1], 32);
+    unhex("92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613"
+          "d0f11d8c387b2eaeb4302aeeb00d291612bb0c00",
+          want[1], 64);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(rt_ed25519_sign(seed[i & 1], msg[i & 1], (size_t)(i & 1), sig), 0);
+        assert_memory_equal(sig, want[i & 1], 64);
+    }
+}
+
 static void test_ed25519_roundtrip_and_tamper(void **state)
 {
     simfx *f = *state;
@@ -1113,6 +1136,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sim_quote_layout, sim_setup, sim_teardown),
         cmocka_unit_test_setup_teardown(test_sim_quote_signature, sim_setup, sim_teardown),
         cmocka_unit_test(test_ed25519_rfc8032_vector1),
+        cmocka_unit_test(test_ed25519_key_change),
         cmocka_unit_test_setup_teardown(test_ed25519_roundtrip_and_tamper, sim_setup, sim_teardown),
         cmocka_unit_test_setup_teardown(test_dstack_quote_fixture, ds_setup, ds_teardown),
         cmocka_unit_test_setup_teardown(test_dstack_framings, ds_setup, ds_teardown),
