@@ -16,8 +16,10 @@
  * from the frontier at the round's start and the round's leaves: every
  * node such a proof needs is one of the two.
  */
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -546,13 +548,30 @@ static struct {
     feed_round *rounds, **rounds_tail;   /* the follower's, for the service thread */
     feed_req *answered, **answered_tail;
     int wake[2];                         /* ends the follower's wait at shutdown */
+    int kick[2];                         /* wakes it when the first session comes */
+    atomic_int demand;                   /* sessions attached (service thread's count) */
+    atomic_uint epoch;                   /* the follower's periods of reading, counted */
     reader *follow_rd, *backfill_rd;
     pthread_t follower, backfill;
     int started;
-} F = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .wake = { -1, -1 } };
+} F = { .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER, .wake = { -1, -1 }, .kick = { -1, -1 } };
+
+void feed_demand(int sessions)
+{
+    if (!atomic_exchange(&F.demand, sessions) && sessions && F.kick[1] >= 0 && write(F.kick[1], "x", 1) < 0) {
+        /* full: the follower has a wake-up waiting already */
+    }
+}
+
+unsigned feed_epoch(void)
+{
+    return atomic_load(&F.epoch);
+}
 
 static void publish(feed_round *list, feed_round **tail)
 {
+    for (feed_round *r = list; r; r = r->next)
+        r->epoch = atomic_load(&F.epoch);
     pthread_mutex_lock(&F.lock);
     *F.rounds_tail = list;
     F.rounds_tail = tail;
@@ -560,10 +579,10 @@ static void publish(feed_round *list, feed_round **tail)
     lws_cancel_service(g_app.lws);
 }
 
-/* Waits up to ms for a notification on c (or the stop pipe). */
+/* Waits up to ms for a notification on c (or the stop pipe, or a kick). */
 static void wait_notify(PGconn *c, int ms)
 {
-    struct pollfd p[2] = { { c ? PQsocket(c) : -1, POLLIN, 0 }, { F.wake[0], POLLIN, 0 } };
+    struct pollfd p[3] = { { c ? PQsocket(c) : -1, POLLIN, 0 }, { F.wake[0], POLLIN, 0 }, { F.kick[0], POLLIN, 0 } };
     if (c) {
         PQconsumeInput(c);
         PGnotify *n;
@@ -575,7 +594,12 @@ static void wait_notify(PGconn *c, int ms)
         if (any)
             return;   /* it came while we were reading: read again now */
     }
-    if (poll(p, 2, ms) > 0 && c) {
+    int n = poll(p, 3, ms);
+    char drain[64];
+    if (n > 0 && (p[2].revents & POLLIN) && read(F.kick[0], drain, sizeof drain) < 0) {
+        /* nothing to drain after all (nonblocking) */
+    }
+    if (n > 0 && c) {
         PQconsumeInput(c);
         PGnotify *n;
         while ((n = PQnotifies(c)))
@@ -604,6 +628,17 @@ static void *follow_main(void *arg)
                 continue;
             }
             listening = rd->db.gen;
+        }
+        if (!atomic_load(&F.demand)) {
+            /* No session attached: nothing is read, and the rounds the log
+             * gains meanwhile are skipped.  When one attaches, the stream
+             * starts again at the log's end (a new start round, of a new
+             * epoch); a session that was further back backfills. */
+            if (have)
+                atomic_fetch_add(&F.epoch, 1);
+            have = 0;
+            wait_notify(PQstatus(c) == CONNECTION_OK ? c : NULL, POLL_MS);
+            continue;
         }
         if (!have) {
             log_head head;
@@ -790,7 +825,7 @@ int feed_start(void)
     F.queue_tail = &F.queue;
     F.rounds_tail = &F.rounds;
     F.answered_tail = &F.answered;
-    if (pipe(F.wake))
+    if (pipe(F.wake) || pipe2(F.kick, O_NONBLOCK))
         return -1;
     F.follow_rd = xmalloc(sizeof *F.follow_rd);
     F.backfill_rd = xmalloc(sizeof *F.backfill_rd);
@@ -840,4 +875,7 @@ void feed_stop(void)
     free(F.backfill_rd);
     close(F.wake[0]);
     close(F.wake[1]);
+    close(F.kick[0]);
+    close(F.kick[1]);
+    F.kick[0] = F.kick[1] = -1;
 }

@@ -12,7 +12,9 @@
  *                 sequencer's NOTIFY (a trigger on tree_heads, so every
  *                 instance hears every sequencer), or once a second, it
  *                 reads the new rounds and hands them to the service
- *                 thread, where every live client shares them;
+ *                 thread, where every live client shares them; while no
+ *                 session is attached it reads nothing, and starts again
+ *                 at the log's end when one attaches;
  *   the backfill  serves one client at a time: from ?from=N (the largest
  *                 signed head <= N) up to the follower's position, a chunk
  *                 per request, so that a client that resumes misses
@@ -48,6 +50,7 @@ typedef struct feed_round {
     size_t *off;                 /* off[i]: entry i's frame; off[n]: the tree head's */
     size_t latest;               /* the first entry a `latest` client gets */
     size_t start_off, start_len; /* the start frame at `to` */
+    unsigned epoch;              /* the follower's period of reading it came from */
 } feed_round;
 
 /* What a client asked for (the `entries` parameter). */
@@ -89,6 +92,14 @@ void feed_stop(void);
 
 /* Hands r to the backfill thread (service thread). */
 void feed_request(feed_req *r);
+
+/* How many sessions are attached (service thread, at each change).  With
+ * none, the follower reads nothing: the log's rounds are of no use then,
+ * and reading them cost the database about 5 us a submission. */
+void feed_demand(int sessions);
+/* The follower's current period of reading: a round of an earlier one may
+ * be behind the log's end by any amount (service thread). */
+unsigned feed_epoch(void);
 
 /* Takes what the threads finished since the last call (service thread):
  * the follower's new rounds in order, and the answered requests. */

@@ -3,7 +3,8 @@
  *
  * A session is at a position of the stream: the tree size up to which its
  * queue holds the feed.  It starts either live (no `from`: the start frame
- * of the follower's latest round) or by backfilling (the backfill thread
+ * of the follower's latest round, or of its next one when the follower,
+ * with no session attached, stopped reading) or by backfilling (the backfill thread
  * reads from `from` a chunk at a time, the next chunk asked for only when
  * the queue has drained below LOW_WATER).  A live session takes each round
  * the follower publishes whose start is its position; a round that starts
@@ -76,8 +77,16 @@ struct ws_client {
 static struct {
     ws_client *head;
     int count;
+    int attached;                /* sessions in head's list */
     feed_round *live;            /* the follower's latest round */
 } W;
+
+/* The follower's latest round, if it is still reading: when no session was
+ * attached it stopped, and its latest round may be behind by any amount. */
+static feed_round *live_now(void)
+{
+    return W.live && W.live->epoch == feed_epoch() ? W.live : NULL;
+}
 
 static void unref(feed_round *r)
 {
@@ -221,7 +230,7 @@ static void backfill(ws_client *c, uint64_t from, int first)
         q->have_f = 0;
     q->from = from;
     q->first = first;
-    q->until = W.live ? W.live->to : UINT64_MAX;
+    q->until = live_now() ? W.live->to : UINT64_MAX;
     q->rounds = NULL;
     q->done = 0;
     q->close_code = 0;
@@ -257,11 +266,14 @@ static void on_round(feed_round *r)
             continue;
         if (c->state == C_WAIT) {
             join_live(c);
-        } else if (c->state == C_LIVE && r->from < r->to && c->pos < r->to) {
-            if (c->pos == r->from)
+        } else if (c->state == C_LIVE && c->pos < r->to) {
+            /* A round that does not start where the session is, or a start
+             * round further on (the follower starting again): it missed
+             * rounds, and reads them back. */
+            if (r->from < r->to && c->pos == r->from)
                 take(c, r, 0);
             else
-                backfill(c, c->pos, 0);   /* it missed rounds: read them back */
+                backfill(c, c->pos, 0);
         }
     }
 }
@@ -351,9 +363,10 @@ int ws_attach(ws_client *c, struct lws *wsi, uint8_t *leftover, size_t n)
     if (W.head)
         W.head->prev = c;
     W.head = c;
+    feed_demand(++W.attached);
     if (c->from >= 0)
         backfill(c, (uint64_t)c->from, 1);
-    else if (W.live)
+    else if (live_now())
         join_live(c);
     else
         c->state = C_WAIT;
@@ -466,6 +479,7 @@ void ws_closed(ws_client *c)
             W.head = c->next;
         if (c->next)
             c->next->prev = c->prev;
+        feed_demand(--W.attached);
     }
     drop_queue(c, 0);
     c->dead = 1;

@@ -367,6 +367,30 @@ def run(t, A, B):
     # ---- resuming -----------------------------------------------------------------------------
     resume_at = prev_size
     live.stop()
+
+    # ---- no session, no reading -----------------------------------------------------------------
+    # A has no session now, B one: a round makes B's follower read it, and
+    # A's read nothing (its feed backend's state_change does not move).  A
+    # try where A had not yet seen its last client go is tried again.
+    watch_b = Client(B)
+    watch_b.until(lambda e: "frame" in e)
+
+    def feed_backends():
+        return dict(line.split("|") for line in t.psql(
+            "SELECT pid, state_change FROM pg_stat_activity WHERE application_name = 'toyapp-feed'").splitlines())
+    tries, moved = 0, None
+    while tries < 20 and moved != 1:
+        tries += 1
+        before = feed_backends()
+        (_, j, _), = submit(A, 1, "idle%d" % tries)
+        rid = j["receiptId"]
+        watch_b.until(lambda e: "frame" in e and kind(e["frame"]) == "audit" and e["frame"]["entry"]
+                      and e["frame"]["entry"].get("receiptId") == rid, timeout=10)
+        after = feed_backends()
+        moved = sum(after.get(pid) != at for pid, at in before.items()) if len(before) == 2 else None
+    check(moved == 1, "with no session attached, A's follower reads nothing while B's reads each round "
+          "(feed backends that ran a query: %s, try %d)" % (moved, tries))
+    watch_b.stop()
     more = submit(A, 12, "resume")
     more_ids = set(j["receiptId"] for _, j, _ in more)
     back = Client(A, "?from=%d" % resume_at)
